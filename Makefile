@@ -1,0 +1,123 @@
+# nnd: the nndc compiler, its runtime library and its tests.
+#   make            build ./nndc and runtime/libnndrt.a
+#   make demo       set up a fresh Debian 12 machine, build, train examples/mlp_fashion.nnd
+#   make test       the whole test suite (unit, golden, numerical, end to end)
+#   make test-asan  the test suite under ASan+UBSan
+#   make bench      side-by-side benchmarks against PyTorch
+#   make install PREFIX=/usr/local
+
+PREFIX      ?= /usr/local
+CC          ?= cc
+LLVM_CONFIG ?= llvm-config-19
+RE2C        ?= re2c
+BISON       ?= bison
+PYTHON      ?= /usr/bin/python3
+B           ?= build
+
+OPT         ?= -O2 -g
+SAN         ?=
+WARN        := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -I. -I$(B)/gen
+LLVM_INC    := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -lLLVM-19
+CFLAGS_NNDC := $(CFLAGS_BASE) -isystem $(LLVM_INC)
+CFLAGS_RT   := $(CFLAGS_BASE) -fPIC
+RT_LIBS     := -ljansson -lopenblas -lz -lm -lpthread
+
+# the compiler: every .c in the compiler's folders, plus the generated lexer and parser
+NNDC_SRC    := $(wildcard parser/*.c lang/*.c ir/*.c passes/*.c codegen/*.c)
+NNDC_GEN    := $(B)/gen/lexer.c $(B)/gen/grammar.c
+NNDC_OBJ    := $(NNDC_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/lexer.o $(B)/obj/gen/grammar.o
+# the runtime: the library and the two main()s
+RT_MAINS    := runtime/train_main.c runtime/infer_main.c
+RT_SRC      := $(filter-out $(RT_MAINS),$(wildcard runtime/*.c))
+RT_OBJ      := $(RT_SRC:%.c=$(B)/obj/%.o)
+RT_MAIN_OBJ := runtime/train_main.o runtime/infer_main.o
+HDRS        := $(wildcard */*.h) ir/ops.def
+
+all: nndc runtime/libnndrt.a $(RT_MAIN_OBJ)
+
+nndc: $(B)/obj/nndc.o $(NNDC_OBJ)
+	$(CC) $(SAN) -o $@ $^ $(LLVM_LIBS) -lm
+
+$(B)/obj/nndc.o: nndc.c $(HDRS) $(B)/gen/grammar.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NNDC) -c -o $@ $<
+
+$(B)/obj/%.o: %.c $(HDRS) $(B)/gen/grammar.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NNDC) -c -o $@ $<
+
+$(B)/obj/runtime/%.o: runtime/%.c $(wildcard runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -c -o $@ $<
+
+runtime/%_main.o: runtime/%_main.c $(wildcard runtime/*.h)
+	$(CC) $(CFLAGS_RT) -c -o $@ $<
+
+runtime/libnndrt.a: $(RT_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# generated front end
+$(B)/gen/lexer.c: parser/lexer.re $(B)/gen/grammar.h
+	@mkdir -p $(dir $@)
+	$(RE2C) -W --no-generation-date -o $@ $<
+$(B)/gen/grammar.c $(B)/gen/grammar.h: parser/grammar.y
+	@mkdir -p $(B)/gen
+	$(BISON) -Wall -Werror --defines=$(B)/gen/grammar.h -o $(B)/gen/grammar.c $<
+$(B)/obj/gen/%.o: $(B)/gen/%.c $(HDRS) $(B)/gen/grammar.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NNDC) -Wno-unused-function -Wno-sign-compare -c -o $@ $<
+
+# ---- tests -----------------------------------------------------------------------------------
+# tests/unit/test_*.c: each a Check program linked with the compiler's objects (not nndc.c)
+# and the runtime library.
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
+
+$(B)/tests/%: tests/unit/%.c $(NNDC_OBJ) runtime/libnndrt.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NNDC) -o $@ $< $(NNDC_OBJ) runtime/libnndrt.a $(CHECK_LIBS) $(LLVM_LIBS) $(RT_LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+lit: all
+	$(PYTHON) /usr/lib/llvm-19/build/utils/lit/lit.py -sv tests/lit tests/diag
+
+test: setup-check all
+	$(MAKE) unit
+	$(MAKE) lit
+	@sh tests/run_scripts.sh
+
+test-asan:
+	$(MAKE) B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+setup-check:
+	@sh tools/setup.sh --check || sh tools/setup.sh
+
+setup:
+	sh tools/setup.sh
+
+demo: setup-check all
+	./nndc build examples/mlp_fashion.nnd -o $(B)/demo
+	$(B)/demo/fashion-train --epochs 5 --out $(B)/demo/mlp.safetensors
+	$(B)/demo/fashion-infer --weights $(B)/demo/mlp.safetensors --eval \
+	  --idx /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+	  --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+
+bench: setup-check all
+	sh bench/run.sh
+
+install: all
+	install -d $(PREFIX)/bin $(PREFIX)/lib/nnd $(PREFIX)/share/nnd/stdlib
+	install -m 755 nndc $(PREFIX)/bin/nndc
+	install -m 644 runtime/libnndrt.a $(RT_MAIN_OBJ) runtime/nnd_model.h $(PREFIX)/lib/nnd/
+	install -m 644 stdlib/*.nnd $(PREFIX)/share/nnd/stdlib/
+
+clean:
+	rm -rf build build-asan nndc runtime/libnndrt.a $(RT_MAIN_OBJ)
+
+.PHONY: all unit lit test test-asan setup setup-check demo bench install clean
+.SECONDARY:

@@ -1,0 +1,118 @@
+/* lang/lang.h: the front end's shared types: the AST (built by parser/, read by lang/),
+ * diagnostics, and the elaborator that turns a checked program into the graph IR.
+ */
+#ifndef NND_LANG_H
+#define NND_LANG_H
+
+#include "ir/ir.h"
+
+/* ---- the AST -------------------------------------------------------------------------------
+ * One node type; which fields a kind uses is listed beside it. Lists are AstList. Every node has
+ * a Loc spanning its source text (start of first token to end of last). Strings are interned.
+ */
+typedef enum {
+	/* top level */
+	A_PROGRAM,     /* list: declarations */
+	A_IMPORT,      /* name: dotted module name "std.nn" or NULL; sval: file path for `import "x.nnd"`; alias: `as` name or NULL */
+	A_CONST,       /* name, a: value */
+	A_FN,          /* name, list: A_PARAMDECL, a: return type or NULL, b: body (A_BLOCK, or an expression for `fn f(x) = e`), c: A_GRAD or NULL */
+	A_GRAD,        /* list: A_PARAMDECL (inputs then the result's gradient), b: A_BLOCK */
+	A_MODULE,      /* name, list: A_PARAMDECL (compile-time parameters), list2: items (A_MPARAM A_MSTATE A_MSUB A_FN A_IF ...) */
+	A_PARAMDECL,   /* name, a: type or NULL (generic), b: default value or NULL */
+	A_MPARAM,      /* `param name: type = init`: name, a: A_TYPE, b: initialiser or NULL */
+	A_MSTATE,      /* `state name: type = init`: as A_MPARAM */
+	A_MSUB,        /* `name = expr` in a module (submodule, list of submodules): name, a: expr */
+	A_TRAIN,       /* name, list: A_FIELD and A_FN (the `loss`, and other functions) */
+	A_FIELD,       /* recipe field `name = expr` or `name PATH = expr` (optimizer/schedule of a parameter group):
+	                  name, a: expr, b: PATH expression or NULL, sval: `from "file"` or NULL, ival: 1 if `frozen` */
+	/* statements */
+	A_BLOCK,       /* list: statements */
+	A_LET,         /* a: pattern (A_IDENT, or A_TUPLE of patterns), b: expr */
+	A_ASSIGN,      /* a: pattern, b: expr (rebinding) */
+	A_UPDATE,      /* `target := expr`: a: target (A_IDENT or A_FIELD), b: expr */
+	A_RETURN,      /* a: expr or NULL */
+	A_YIELD,       /* a: expr */
+	A_METRIC,      /* `metric name = expr`: name, a: expr */
+	A_EXPRSTMT,    /* a: expr */
+	A_IF,          /* a: condition, b: A_BLOCK, c: else (A_BLOCK, A_IF) or NULL; also a module item and an expression */
+	A_FOR,         /* name: loop variable, a: iterable (A_RANGE, call of reverse, a name), b: A_BLOCK; a statement, or an expression when its body yields */
+	/* expressions */
+	A_INT,         /* ival */
+	A_FLOAT,       /* fval */
+	A_STR,         /* sval (escapes decoded) */
+	A_BOOL,        /* ival: 0 or 1 */
+	A_IDENT,       /* name */
+	A_BINARY,      /* op: AOP_*, a, b */
+	A_UNARY,       /* op: AOP_NEG or AOP_NOT, a */
+	A_CALL,        /* a: callee, list: positional args, list2: A_NAMEDARG */
+	A_NAMEDARG,    /* name, a: value */
+	A_INDEX,       /* a: base, list: indices (exprs, A_SLICE, A_ELLIPSIS) */
+	A_SLICE,       /* a: start or NULL, b: stop or NULL, c: step or NULL */
+	A_ELLIPSIS,    /* `...` in an index or a tensor type */
+	A_FIELD_ACCESS,/* a: base, name (`x.T` is a field access named "T"; the checker decides) */
+	A_LIST,        /* list: elements `[a, b]` */
+	A_LISTCOMP,    /* `[a for name in b]`: a: element, name, b: iterable */
+	A_TUPLE,       /* list: elements `(a, b)`; also a tuple pattern */
+	A_RANGE,       /* `a..b`: a, b */
+	/* types */
+	A_TYPE,        /* name: element type ("f32") or "int" "float" "bool" "str"; list: dims (exprs, A_ELLIPSIS); ival: 1 if written with brackets */
+	A_TUPLE_TYPE,  /* list: types */
+	A_KIND_COUNT
+} AstKind;
+
+typedef enum {
+	AOP_ADD, AOP_SUB, AOP_MUL, AOP_DIV, AOP_MOD, AOP_MATMUL, AOP_POW,
+	AOP_EQ, AOP_NE, AOP_LT, AOP_LE, AOP_GT, AOP_GE, AOP_AND, AOP_OR,
+	AOP_NEG, AOP_NOT, AOP_COUNT
+} AstOp;
+extern const char *const aop_text[AOP_COUNT]; /* "+", "-", ... "not" */
+
+typedef struct Ast Ast;
+typedef VEC(Ast *) AstList;
+
+struct Ast {
+	AstKind kind;
+	Loc loc;
+	const char *name;
+	const char *alias;
+	const char *sval;
+	int64_t ival;
+	double fval;
+	AstOp op;
+	Ast *a, *b, *c;
+	AstList list, list2;
+};
+
+/* lang/ast.c */
+extern const char *const ast_kind_name[A_KIND_COUNT];
+Ast *ast_new(Arena *a, AstKind k, Loc loc);
+void ast_dump(FILE *f, const Ast *n, int indent); /* S-expression-like, for tests and debugging */
+
+/* ---- lang/diag.c: diagnostics ---------------------------------------------------------------
+ * Recorded as they are found and rendered clang-style:
+ *   file:line:col: error: message
+ *      12 |   y = x @ w2
+ *         |       ^~~~~~
+ *   file:line:col: note: ...
+ * Sources are registered so the renderer can quote the line.
+ */
+typedef enum { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+
+void diag_source_add(const char *file, const char *text, size_t len); /* file interned */
+const char *diag_source_text(const char *file, size_t *len);           /* NULL if not registered */
+void diag_error(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_warning(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note(Loc loc, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* attaches to the last error/warning */
+int diag_error_count(void);
+void diag_flush(FILE *f);   /* render everything recorded so far, in order, then forget it */
+void diag_reset(void);
+extern bool diag_color;     /* ANSI colours (set when stderr is a terminal) */
+
+/* ---- parser/ (parse.c): the front end's entry point ----------------------------------------- */
+
+/* Parses a whole file. Syntax errors are reported through diag_*; the result is NULL when the
+   file could not be read (also reported) and otherwise a (possibly partial) A_PROGRAM. */
+Ast *parse_file(Arena *a, const char *path);
+Ast *parse_string(Arena *a, const char *name, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,122 @@
+/* runtime/nnd_model.h: the boundary between generated code and the runtime.
+ *
+ * nndc emits one object per recipe that defines `const NndModel nnd_model` and the entry
+ * functions it points to. The runtime (libnndrt) supplies main() for the training executable
+ * (runtime/train_main.c) and for the inference executable (runtime/infer_main.c), and the few
+ * helpers generated code calls (optimiser updates). This header is the whole contract: plain C,
+ * no compiler types.
+ */
+#ifndef NND_MODEL_H
+#define NND_MODEL_H
+
+#include <stdint.h>
+
+#define NND_ABI_VERSION 1
+#define NND_MAX_RANK 8
+
+/* Element types; the numbering equals the compiler's DType */
+enum { NND_F32, NND_F64, NND_F16, NND_BF16, NND_I8, NND_U8, NND_I16, NND_I32, NND_I64, NND_BOOL };
+
+/* Initialisers, numbered as the compiler's InitKind */
+enum {
+	NND_INIT_ZEROS, NND_INIT_ONES, NND_INIT_CONSTANT, NND_INIT_NORMAL, NND_INIT_UNIFORM,
+	NND_INIT_KAIMING_UNIFORM, NND_INIT_KAIMING_NORMAL, NND_INIT_XAVIER_UNIFORM,
+	NND_INIT_XAVIER_NORMAL, NND_INIT_ORTHOGONAL
+};
+
+/* Run-time hyper-parameters: generated code reads them from NndCall.hyper */
+enum {
+	NND_H_LR, NND_H_MOMENTUM, NND_H_WEIGHT_DECAY, NND_H_DAMPENING, NND_H_NESTEROV,
+	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_COUNT
+};
+
+enum { NND_OPT_SGD, NND_OPT_ADAM, NND_OPT_ADAMW };
+enum { NND_SCHED_CONSTANT, NND_SCHED_COSINE };
+enum { NND_DATA_NONE, NND_DATA_IDX };
+
+/* A tensor's description. dims[i] >= 0 is fixed; dims[i] < 0 is -(k+1) for run-time size
+   variable k (NndModel.syms[k]), bound from the data (the batch size B). */
+typedef struct NndTensorInfo {
+	const char *name;
+	int32_t dtype;
+	int32_t rank;
+	int64_t dims[NND_MAX_RANK];
+} NndTensorInfo;
+
+typedef struct NndParam {
+	NndTensorInfo t;     /* name is the path ("fc1.weight"), the checkpoint key */
+	int64_t offset;      /* in elements (f32) from the start of the parameter block */
+	int64_t numel;
+	int32_t is_state;    /* 1 for `state` tensors (saved, not trained) */
+	int32_t trainable;   /* 0 for state and frozen parameters */
+	int32_t init;        /* NND_INIT_* */
+	double init_args[4]; /* see the compiler's Param.init_args */
+	int64_t fan_in, fan_out;
+} NndParam;
+
+/* The arguments of every entry function */
+typedef struct NndCall {
+	float *params;             /* the parameter block: every param and state, NndParam.offset */
+	float *grads;              /* same layout; may be NULL where unused */
+	float *opt;                /* optimiser state: opt_slots blocks of param_numel floats */
+	void *arena;               /* scratch of arena_size(syms) bytes, 64-byte aligned */
+	const void *const *inputs; /* entry inputs, in NndEntry.inputs order, dense row-major */
+	const int64_t *syms;       /* value of each run-time size variable */
+	const float *hyper;        /* NND_H_* */
+	void *const *outputs;      /* caller-allocated buffers, one per NndEntry.outputs */
+} NndCall;
+
+typedef struct NndEntry {
+	const char *name;          /* "step", "eval", "predict", "forward"; NULL if absent */
+	int32_t ninputs, noutputs;
+	const NndTensorInfo *inputs;
+	const NndTensorInfo *outputs; /* step and eval: f32 scalars "loss", then each metric */
+	void (*fn)(const NndCall *);
+	int64_t (*arena_size)(const int64_t *syms);
+} NndEntry;
+
+typedef struct NndDataSource {
+	int32_t kind;              /* NND_DATA_* */
+	int32_t npaths;
+	const char *paths[4];      /* NND_DATA_IDX: images, labels */
+} NndDataSource;
+
+typedef struct NndRecipe {
+	int64_t batch, epochs, steps, seed; /* steps 0: run `epochs` epochs */
+	int32_t optimizer;                  /* NND_OPT_* */
+	int32_t schedule;                   /* NND_SCHED_* */
+	double lr, momentum, weight_decay, dampening, beta1, beta2, eps;
+	int32_t nesterov;
+	int64_t warmup;
+	double min_lr;
+	NndDataSource data, valid;
+} NndRecipe;
+
+typedef struct NndModel {
+	int32_t abi_version;       /* NND_ABI_VERSION */
+	const char *name;          /* the recipe's name */
+	const char *source;        /* the .nnd file it was compiled from */
+	int32_t nparams;
+	const NndParam *params;
+	int64_t param_numel;       /* size of the parameter block in elements */
+	int32_t opt_slots;         /* optimiser state blocks (SGD with momentum: 1) */
+	int32_t nsyms;
+	const char *const *syms;
+	NndEntry step;             /* training step: forward, backward, optimiser update; outputs loss, metrics */
+	NndEntry eval;             /* loss and metrics with training false, no update */
+	NndEntry predict;          /* the loss's inputs that the model needs -> the model's output */
+	NndRecipe recipe;
+} NndModel;
+
+extern const NndModel nnd_model;
+
+/* Runtime helpers called by generated code (runtime/optim.c) */
+/* SGD with momentum, PyTorch's formulation: g = grad + wd*p; m = mu*m + (1-dampening)*g
+   (m = g on the first step, signalled by hyper[NND_H_STEP] == 0); g = nesterov ? g + mu*m : m;
+   p -= lr*g. */
+void nnd_rt_sgd_update(float *p, const float *grad, float *mom, int64_t n, const float *hyper);
+/* A run-time data error found by generated code (a label outside [0, C)): prints
+   "error: " and the message to stderr and exits with status 1. */
+_Noreturn void nnd_rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
