@@ -115,4 +115,121 @@ extern bool diag_color;     /* ANSI colours (set when stderr is a terminal) */
 Ast *parse_file(Arena *a, const char *path);
 Ast *parse_string(Arena *a, const char *name, const char *text, size_t len);
 
+/* ---- lang/elab.c, lang/builtins.c, lang/recipe.c: elaboration --------------------------------
+ * Elaboration checks and runs a program's declarations at compile time: it instantiates modules
+ * (declaring their parameters under path names), inlines functions and method calls, binds size
+ * variables by unification, and records every tensor operation as an IR node with its type. Shape
+ * and type errors are found here and reported at the source location of the expression.
+ */
+typedef enum {
+	V_ERR,     /* an error was already reported: propagates silently */
+	V_NONE, V_INT, V_FLOAT, V_BOOL, V_STR,
+	V_DIM,     /* a symbolic size (run-time size variable or expression of them) */
+	V_TENSOR,  /* an IR node of the graph being built */
+	V_TUPLE, V_LIST, V_RANGE,
+	V_PARAMREF,/* a module's `param`/`state`: index into Prog.params */
+	V_INST,    /* an instantiated module */
+	V_MODDEF,  /* a module definition (calling it instantiates) */
+	V_FNDEF,   /* a function definition, with the scope it closes over */
+	V_METHOD,  /* a module instance's method bound to it */
+	V_BUILTIN, /* a built-in function: index into the builtin table */
+	V_INIT,    /* an initialiser call's result, for `param` declarations */
+	V_SOURCE,  /* a data source, for recipe fields */
+} VKind;
+
+typedef struct Value Value;
+typedef struct Scope Scope;
+typedef struct Inst Inst;
+
+struct Value {
+	VKind k;
+	union {
+		int64_t i;        /* V_INT V_BOOL V_PARAMREF V_BUILTIN */
+		double f;         /* V_FLOAT */
+		const char *s;    /* V_STR */
+		Dim d;            /* V_DIM */
+		Node *t;          /* V_TENSOR */
+		struct { Value **v; int n; } list; /* V_TUPLE V_LIST */
+		struct { int64_t lo, hi; bool rev; } range;
+		Inst *inst;       /* V_INST V_METHOD */
+		struct { Ast *ast; Scope *scope; } def; /* V_MODDEF V_FNDEF */
+		struct { InitKind kind; double args[4]; } init;
+		DataSource *src;
+	};
+	Ast *method;              /* V_METHOD: the method's declaration */
+};
+
+struct Inst {
+	Ast *def;           /* the A_MODULE */
+	const char *path;   /* "" for the recipe's model, "blocks.3." ... (ends with '.') */
+	Scope *scope;       /* compile-time parameters and members */
+};
+
+typedef struct Binding {
+	const char *name;
+	Value *v;
+	Loc loc;            /* where it was bound (for notes) */
+} Binding;
+
+struct Scope {
+	Scope *parent;
+	VEC(Binding) b;
+};
+
+typedef struct Elab {
+	Arena *arena;
+	Prog *prog;
+	Graph *g;           /* the graph being built, NULL while instantiating */
+	bool training;
+	Node **param_node;  /* per graph: PARAM node of each param, created on first use */
+	int nparam_node;
+	Scope *globals;
+	const char *stdlib_dir;
+	Inst *capture_inst; /* predict graph: the model whose first forward result is recorded */
+	Value *captured;
+	int depth;          /* call depth, to stop runaway recursion */
+	bool in_loss;       /* elaborating a recipe's loss: `metric` allowed */
+	VEC(Binding) metrics; /* the loss's metrics, in order */
+	VEC(const char *) imported; /* files already imported */
+	VEC(const char *) importing; /* the import chain, for cycles */
+} Elab;
+
+/* lang/elab.c */
+Value *val_new(Elab *e, VKind k);
+Value *val_err(void);
+Value *val_int(Elab *e, int64_t i);
+Value *val_float(Elab *e, double f);
+Value *val_bool(Elab *e, bool b);
+Value *val_tensor(Elab *e, Node *n);
+const char *val_describe(Elab *e, const Value *v); /* "f32[B, 10]", "int 3", "module Linear" ... */
+Scope *scope_new(Elab *e, Scope *parent);
+void scope_bind(Elab *e, Scope *s, const char *name, Value *v, Loc loc);
+Binding *scope_lookup(Scope *s, const char *name);
+Value *elab_expr(Elab *e, Scope *s, Ast *x);
+Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, int nargs,
+                    Ast **named, Value **namedv, int nnamed, Loc loc);
+Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc);
+Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc);
+bool elab_dim_of(Elab *e, Value *v, Dim *out, Loc loc); /* int or dim value -> Dim, else error */
+Node *elab_to_tensor(Elab *e, Value *v, DType like, Loc loc); /* scalars become CONST nodes */
+Type elab_type(Elab *e, Scope *s, Ast *ty, bool bind_syms, bool runtime_syms, Loc argloc, const Type *actual, bool *ok);
+Node *elab_param_node(Elab *e, int index, Loc loc);
+bool elab_import(Elab *e, Ast *imp, Scope *into);
+void elab_decls(Elab *e, Ast *prog, Scope *into);
+
+/* lang/builtins.c */
+int builtin_lookup(const char *name);   /* -1 if not a builtin */
+Value *builtin_call(Elab *e, int id, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc);
+Value *elab_binary(Elab *e, AstOp op, Value *a, Value *b, Loc loc);
+Value *elab_unary(Elab *e, AstOp op, Value *a, Loc loc);
+Node *elab_node(Elab *e, Op op, Node **in, int nin, const int64_t *attr, int nattr, const Type *given, Loc loc);
+Node *elab_cast(Elab *e, Node *n, DType t, Loc loc);
+
+/* lang/recipe.c: the whole program -> Prog with graphs loss, step, eval, predict */
+typedef struct ElabOptions {
+	const char *stdlib_dir;   /* where `import std.x` finds x.nnd */
+	const char *train;        /* the recipe to build (NULL: the only one) */
+} ElabOptions;
+Prog *sema_program(Arena *a, Ast *prog, const ElabOptions *o); /* NULL after errors (reported) */
+
 #endif

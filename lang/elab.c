@@ -1,0 +1,1100 @@
+/* lang/elab.c: elaboration of expressions, statements, functions and modules.
+ *
+ * The checker and the IR builder are one walk: every expression is evaluated at compile time to a
+ * Value. Numbers, sizes, modules and functions are compile-time values; tensors are IR nodes of the
+ * graph being built, each with its type, so a shape error is found at the expression that causes it.
+ * A reported error yields V_ERR, which every consumer passes on silently: one mistake, one message.
+ */
+#include "lang/lang.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static Value err_value = {.k = V_ERR};
+
+Value *val_err(void) { return &err_value; }
+
+Value *val_new(Elab *e, VKind k)
+{
+	Value *v = arena_alloc(e->arena, sizeof *v);
+	v->k = k;
+	return v;
+}
+
+Value *val_int(Elab *e, int64_t i)
+{
+	Value *v = val_new(e, V_INT);
+	v->i = i;
+	return v;
+}
+
+Value *val_float(Elab *e, double f)
+{
+	Value *v = val_new(e, V_FLOAT);
+	v->f = f;
+	return v;
+}
+
+Value *val_bool(Elab *e, bool b)
+{
+	Value *v = val_new(e, V_BOOL);
+	v->i = b;
+	return v;
+}
+
+Value *val_tensor(Elab *e, Node *n)
+{
+	if (!n)
+		return val_err();
+	Value *v = val_new(e, V_TENSOR);
+	v->t = n;
+	return v;
+}
+
+const char *val_describe(Elab *e, const Value *v)
+{
+	char buf[512];
+	switch (v->k) {
+	case V_ERR: return "<error>";
+	case V_NONE: return "nothing";
+	case V_INT: return arena_printf(e->arena, "int %lld", (long long)v->i);
+	case V_FLOAT: return arena_printf(e->arena, "float %g", v->f);
+	case V_BOOL: return v->i ? "bool true" : "bool false";
+	case V_STR: return arena_printf(e->arena, "string \"%s\"", v->s);
+	case V_DIM: ir_dim_format(e->prog, v->d, buf, sizeof buf); return arena_printf(e->arena, "size %s", buf);
+	case V_TENSOR: ir_type_format(e->prog, v->t->type, buf, sizeof buf); return arena_strdup(e->arena, buf);
+	case V_TUPLE: return arena_printf(e->arena, "a tuple of %d", v->list.n);
+	case V_LIST: return arena_printf(e->arena, "a list of %d", v->list.n);
+	case V_RANGE: return "a range";
+	case V_PARAMREF: return arena_printf(e->arena, "parameter '%s'", e->prog->params.v[v->i].name);
+	case V_INST: return arena_printf(e->arena, "module %s", v->inst->def->name);
+	case V_MODDEF: return arena_printf(e->arena, "module definition %s", v->def.ast->name);
+	case V_FNDEF: return arena_printf(e->arena, "function %s", v->def.ast->name);
+	case V_METHOD: return arena_printf(e->arena, "method %s", v->method->name);
+	case V_BUILTIN: return "a built-in function";
+	case V_INIT: return "an initialiser";
+	case V_SOURCE: return "a data source";
+	}
+	return "?";
+}
+
+/* ---- scopes ---- */
+
+Scope *scope_new(Elab *e, Scope *parent)
+{
+	Scope *s = arena_alloc(e->arena, sizeof *s);
+	s->parent = parent;
+	return s;
+}
+
+void scope_bind(Elab *e, Scope *s, const char *name, Value *v, Loc loc)
+{
+	for (int i = 0; i < s->b.n; i++)
+		if (s->b.v[i].name == name) { /* a new `let` of the same name in the same scope shadows */
+			s->b.v[i].v = v;
+			s->b.v[i].loc = loc;
+			return;
+		}
+	vec_push(&s->b, ((Binding){name, v, loc}));
+}
+
+Binding *scope_lookup(Scope *s, const char *name)
+{
+	for (; s; s = s->parent)
+		for (int i = s->b.n - 1; i >= 0; i--)
+			if (s->b.v[i].name == name)
+				return &s->b.v[i];
+	return NULL;
+}
+
+static int edit_distance(const char *a, const char *b)
+{
+	int la = (int)strlen(a), lb = (int)strlen(b);
+	if (la > 30 || lb > 30)
+		return 99;
+	int d[32][32];
+	for (int i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (int j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (int i = 1; i <= la; i++)
+		for (int j = 1; j <= lb; j++) {
+			int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+extern const char *const builtin_names[];
+
+/* The visible name closest to `name`, for "did you mean" */
+static const char *closest_name(Scope *s, const char *name)
+{
+	const char *best = NULL;
+	int bestd = (int)strlen(name) / 3 + 1;
+	for (; s; s = s->parent)
+		for (int i = 0; i < s->b.n; i++) {
+			int d = edit_distance(name, s->b.v[i].name);
+			if (d < bestd || (d == bestd && !best)) {
+				if (d < bestd || !best)
+					best = s->b.v[i].name;
+				bestd = d;
+			}
+		}
+	for (int i = 0; builtin_names[i]; i++) {
+		int d = edit_distance(name, builtin_names[i]);
+		if (d < bestd) {
+			best = builtin_names[i];
+			bestd = d;
+		}
+	}
+	return best;
+}
+
+/* ---- tensors ---- */
+
+Node *elab_param_node(Elab *e, int index, Loc loc)
+{
+	if (!e->g)
+		BUG("param node outside a graph");
+	if (index >= e->nparam_node) {
+		int n = e->prog->params.n + 16;
+		Node **t = arena_alloc(e->arena, sizeof(Node *) * (size_t)n);
+		memcpy(t, e->param_node, sizeof(Node *) * (size_t)e->nparam_node);
+		e->param_node = t;
+		e->nparam_node = n;
+	}
+	if (!e->param_node[index])
+		e->param_node[index] = ir_param(e->g, index, loc);
+	return e->param_node[index];
+}
+
+bool elab_dim_of(Elab *e, Value *v, Dim *out, Loc loc)
+{
+	if (v->k == V_INT && v->i >= 0) {
+		*out = v->i;
+		return true;
+	}
+	if (v->k == V_DIM) {
+		*out = v->d;
+		return true;
+	}
+	if (v->k != V_ERR)
+		diag_error(loc, "expected a size (a non-negative integer), found %s", val_describe(e, v));
+	return false;
+}
+
+Node *elab_to_tensor(Elab *e, Value *v, DType like, Loc loc)
+{
+	switch (v->k) {
+	case V_TENSOR: return v->t;
+	case V_INT: return ir_const(e->g, like, (double)v->i, loc);
+	case V_FLOAT: return ir_const(e->g, dtype_is_float(like) ? like : TY_F32, v->f, loc);
+	case V_BOOL: return ir_const(e->g, TY_BOOL, (double)v->i, loc);
+	case V_ERR: return NULL;
+	default:
+		diag_error(loc, "expected a tensor, found %s", val_describe(e, v));
+		return NULL;
+	}
+}
+
+/* ---- types and unification ----
+ * A declared tensor type is checked against an actual one dimension by dimension. A dimension
+ * written as an identifier that is not bound is a size variable: with `bind` it is bound to the
+ * actual size (in scope s) and remembered for notes; otherwise it must already be bound.
+ */
+
+static const char *type_text(Elab *e, Type t)
+{
+	char buf[512];
+	ir_type_format(e->prog, t, buf, sizeof buf);
+	return arena_strdup(e->arena, buf);
+}
+
+static void note_size_vars(Elab *e, Scope *s, Ast *ty)
+{
+	for (int i = 0; i < ty->list.n; i++) {
+		Ast *d = ty->list.v[i];
+		if (d->kind != A_IDENT)
+			continue;
+		Binding *b = scope_lookup(s, d->name);
+		if (b && b->v->k == V_DIM && b->loc.file) {
+			char buf[128];
+			ir_dim_format(e->prog, b->v->d, buf, sizeof buf);
+			diag_note(b->loc, "'%s' is %s, bound here", d->name, buf);
+		} else if (b && b->v->k == V_INT && b->loc.file)
+			diag_note(b->loc, "'%s' is %lld here", d->name, (long long)b->v->i);
+	}
+}
+
+/* Checks `actual` against the declared type `ty`, binding size variables in s. `what` names the
+   checked thing for messages ("argument 'x' of 'forward'"). */
+static bool unify(Elab *e, Scope *s, Ast *ty, Type actual, Loc loc, const char *what)
+{
+	if (ty->kind != A_TYPE || dtype_from_name(ty->name) < 0) {
+		diag_error(loc, "%s: expected %s, found a tensor %s", what, ty->name ? ty->name : "a tuple", type_text(e, actual));
+		return false;
+	}
+	DType dt = (DType)dtype_from_name(ty->name);
+	int nd = ty->list.n, ell = -1;
+	for (int i = 0; i < nd; i++)
+		if (ty->list.v[i]->kind == A_ELLIPSIS)
+			ell = i;
+	int fixed = ell >= 0 ? nd - 1 : nd;
+	bool ok = dt == actual.dtype && (ell >= 0 ? actual.rank >= fixed : actual.rank == fixed);
+	/* bind in two passes: first check what is known, then bind new names */
+	for (int i = 0, j = 0; ok && i < nd; i++) {
+		Ast *d = ty->list.v[i];
+		if (d->kind == A_ELLIPSIS) {
+			j += actual.rank - fixed;
+			continue;
+		}
+		Dim a = actual.dim[j++];
+		if (d->kind == A_IDENT && !scope_lookup(s, d->name)) {
+			Value *v = DIM_IS_CONST(a) ? val_int(e, a) : val_new(e, V_DIM);
+			if (!DIM_IS_CONST(a))
+				v->d = a;
+			scope_bind(e, s, d->name, v, loc);
+			continue;
+		}
+		Value *dv = elab_expr(e, s, d);
+		Dim want;
+		if (dv->k == V_ERR)
+			return false;
+		if (!elab_dim_of(e, dv, &want, d->loc))
+			return false;
+		if (want != a)
+			ok = false;
+	}
+	if (ok)
+		return true;
+	/* describe the declared type with what is bound so far */
+	char decl[512];
+	size_t k = (size_t)snprintf(decl, sizeof decl, "%s[", ty->name);
+	for (int i = 0; i < nd && k < sizeof decl; i++) {
+		Ast *d = ty->list.v[i];
+		char buf[128] = "?";
+		if (d->kind == A_ELLIPSIS)
+			snprintf(buf, sizeof buf, "...");
+		else if (d->kind == A_IDENT && !scope_lookup(s, d->name))
+			snprintf(buf, sizeof buf, "%s", d->name);
+		else if (d->kind == A_IDENT || d->kind == A_INT) {
+			Value *dv = elab_expr(e, s, d);
+			Dim dd = 0;
+			if (dv->k == V_INT || dv->k == V_DIM) {
+				elab_dim_of(e, dv, &dd, d->loc);
+				ir_dim_format(e->prog, dd, buf, sizeof buf);
+			}
+			if (d->kind == A_IDENT && strcmp(buf, d->name) != 0) {
+				char t[128];
+				int nn = (int)strlen(d->name);
+				snprintf(t, sizeof t, "%.*s", (int)sizeof t - 1, buf);
+				snprintf(buf, sizeof buf, "%.*s=%.*s", nn > 60 ? 60 : nn, d->name, 60, t);
+			}
+		}
+		k += (size_t)snprintf(decl + k, sizeof decl - k, "%s%s", i ? ", " : "", buf);
+	}
+	if (k < sizeof decl)
+		snprintf(decl + k, sizeof decl - k, "]");
+	if (nd == 0 && !ty->ival)
+		snprintf(decl, sizeof decl, "%s", ty->name);
+	diag_error(loc, "%s: expected %s, found %s", what, decl, type_text(e, actual));
+	note_size_vars(e, s, ty);
+	return false;
+}
+
+/* The type of an entry point's input: size variables become run-time size variables. */
+static bool entry_type(Elab *e, Scope *s, Ast *ty, Type *out)
+{
+	if (!ty || ty->kind != A_TYPE || dtype_from_name(ty->name) < 0) {
+		diag_error(ty ? ty->loc : (Loc){0}, "an entry point's inputs must be tensors with a declared type");
+		return false;
+	}
+	Type t = {.dtype = (DType)dtype_from_name(ty->name)};
+	if (ty->list.n > MAX_RANK) {
+		diag_error(ty->loc, "tensors have at most %d dimensions", MAX_RANK);
+		return false;
+	}
+	for (int i = 0; i < ty->list.n; i++) {
+		Ast *d = ty->list.v[i];
+		if (d->kind == A_ELLIPSIS) {
+			diag_error(d->loc, "an entry point's input needs every dimension spelled out; '...' is not allowed here");
+			return false;
+		}
+		if (d->kind == A_IDENT && !scope_lookup(s, d->name)) {
+			Value *v = val_new(e, V_DIM);
+			v->d = ir_dim_sym(e->prog, ir_sym_add(e->prog, d->name));
+			scope_bind(e, s, d->name, v, d->loc);
+		}
+		Value *dv = elab_expr(e, s, d);
+		if (!elab_dim_of(e, dv, &t.dim[t.rank++], d->loc))
+			return false;
+	}
+	*out = t;
+	return true;
+}
+
+Type elab_type(Elab *e, Scope *s, Ast *ty, bool bind_syms, bool runtime_syms, Loc argloc, const Type *actual, bool *ok)
+{
+	Type t = {0};
+	if (runtime_syms)
+		*ok = entry_type(e, s, ty, &t);
+	else if (actual) {
+		*ok = unify(e, s, ty, *actual, argloc, "value");
+		t = *actual;
+	} else {
+		*ok = false;
+		if (ty->kind != A_TYPE || dtype_from_name(ty->name) < 0) {
+			diag_error(ty->loc, "expected a tensor type");
+			return t;
+		}
+		t.dtype = (DType)dtype_from_name(ty->name);
+		for (int i = 0; i < ty->list.n; i++) {
+			Ast *d = ty->list.v[i];
+			if (d->kind == A_ELLIPSIS) {
+				diag_error(d->loc, "'...' is only allowed in a function's signature");
+				return t;
+			}
+			Value *dv = elab_expr(e, s, d);
+			if (dv->k == V_ERR || !elab_dim_of(e, dv, &t.dim[t.rank++], d->loc))
+				return t;
+		}
+		*ok = true;
+	}
+	return t;
+}
+
+/* ---- functions and modules ---- */
+
+static bool is_scalar_type_name(const char *n)
+{
+	return !strcmp(n, "int") || !strcmp(n, "float") || !strcmp(n, "bool") || !strcmp(n, "str");
+}
+
+/* Checks a value against a declared compile-time or tensor type of a parameter */
+static bool check_arg(Elab *e, Scope *s, Ast *pd, Value *v, Loc loc, const char *fname)
+{
+	Ast *ty = pd->a;
+	if (!ty || v->k == V_ERR)
+		return true;
+	const char *what = arena_printf(e->arena, "argument '%s' of '%s'", pd->name, fname);
+	if (ty->kind == A_TYPE && is_scalar_type_name(ty->name)) {
+		const char *n = ty->name;
+		bool ok = (!strcmp(n, "int") && (v->k == V_INT || v->k == V_DIM)) ||
+		          (!strcmp(n, "float") && (v->k == V_FLOAT || v->k == V_INT)) ||
+		          (!strcmp(n, "bool") && v->k == V_BOOL) || (!strcmp(n, "str") && v->k == V_STR);
+		if (!ok)
+			diag_error(loc, "%s: expected %s, found %s", what, n, val_describe(e, v));
+		if (ok && !strcmp(n, "float") && v->k == V_INT) {
+			v = val_float(e, (double)v->i);
+		}
+		return ok;
+	}
+	if (v->k == V_PARAMREF)
+		v = val_tensor(e, elab_param_node(e, (int)v->i, loc));
+	if (v->k != V_TENSOR) {
+		if (v->k == V_INT || v->k == V_FLOAT)
+			return true; /* a number given for a tensor: broadcast by the operations that use it */
+		diag_error(loc, "%s: expected a tensor, found %s", what, val_describe(e, v));
+		return false;
+	}
+	return unify(e, s, ty, v->t->type, loc, what);
+}
+
+typedef struct Flow {
+	bool returned;
+	Value *ret;
+} Flow;
+
+static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
+
+/* Binds arguments to parameters: positional, then named, then defaults. */
+static bool bind_args(Elab *e, Scope *s, AstList *params, Value **args, int nargs, Ast **named, Value **namedv,
+                      int nnamed, Loc loc, const char *fname)
+{
+	bool ok = true;
+	if (nargs > params->n) {
+		diag_error(loc, "'%s' takes %d argument%s, given %d", fname, params->n, params->n == 1 ? "" : "s", nargs);
+		return false;
+	}
+	Value **got = arena_alloc(e->arena, sizeof(Value *) * (size_t)(params->n + 1));
+	Loc *gotloc = arena_alloc(e->arena, sizeof(Loc) * (size_t)(params->n + 1));
+	for (int i = 0; i < nargs; i++) {
+		got[i] = args[i];
+		gotloc[i] = loc;
+	}
+	for (int j = 0; j < nnamed; j++) {
+		int k = -1;
+		for (int i = 0; i < params->n; i++)
+			if (params->v[i]->name == named[j]->name)
+				k = i;
+		if (k < 0) {
+			diag_error(named[j]->loc, "'%s' has no parameter named '%s'", fname, named[j]->name);
+			ok = false;
+			continue;
+		}
+		if (got[k]) {
+			diag_error(named[j]->loc, "argument '%s' of '%s' is given twice", named[j]->name, fname);
+			ok = false;
+			continue;
+		}
+		got[k] = namedv[j];
+		gotloc[k] = named[j]->loc;
+	}
+	for (int i = 0; i < params->n; i++) {
+		Ast *pd = params->v[i];
+		if (!got[i]) {
+			if (!pd->b) {
+				diag_error(loc, "missing argument '%s' of '%s'", pd->name, fname);
+				ok = false;
+				continue;
+			}
+			got[i] = elab_expr(e, s, pd->b);
+			gotloc[i] = pd->b->loc;
+		}
+		if (!check_arg(e, s, pd, got[i], gotloc[i], fname))
+			ok = false;
+		Value *v = got[i];
+		if (pd->a && pd->a->kind == A_TYPE && !strcmp(pd->a->name, "float") && v->k == V_INT)
+			v = val_float(e, (double)v->i);
+		scope_bind(e, s, pd->name, v, gotloc[i]);
+	}
+	return ok;
+}
+
+static Value *check_result(Elab *e, Scope *s, Ast *rty, Value *v, Loc loc, const char *fname)
+{
+	if (!rty || v->k == V_ERR)
+		return v;
+	if (v->k == V_PARAMREF)
+		v = val_tensor(e, elab_param_node(e, (int)v->i, loc));
+	if (rty->kind == A_TUPLE_TYPE) {
+		if (v->k != V_TUPLE || v->list.n != rty->list.n) {
+			diag_error(loc, "'%s' must return a tuple of %d, found %s", fname, rty->list.n, val_describe(e, v));
+			return val_err();
+		}
+		for (int i = 0; i < v->list.n; i++)
+			if (v->list.v[i]->k == V_TENSOR &&
+			    !unify(e, s, rty->list.v[i], v->list.v[i]->t->type, loc, arena_printf(e->arena, "result %d of '%s'", i, fname)))
+				return val_err();
+		return v;
+	}
+	if (rty->kind == A_TYPE && is_scalar_type_name(rty->name))
+		return v;
+	if (v->k == V_TENSOR) {
+		if (!unify(e, s, rty, v->t->type, loc, arena_printf(e->arena, "the result of '%s'", fname)))
+			return val_err();
+		return v;
+	}
+	if (v->k == V_INT || v->k == V_FLOAT) {
+		DType dt = rty->kind == A_TYPE && dtype_from_name(rty->name) >= 0 ? (DType)dtype_from_name(rty->name) : TY_F32;
+		if (rty->list.n == 0)
+			return val_tensor(e, elab_to_tensor(e, v, dt, loc));
+	}
+	diag_error(loc, "'%s' must return a tensor, found %s", fname, val_describe(e, v));
+	return val_err();
+}
+
+/* Runs a function's body in s, where its parameters are bound, and checks the result's type */
+Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc)
+{
+	const char *fname = fn->name ? fn->name : "function";
+	Value *res;
+	if (fn->c)
+		diag_warning(fn->c->loc, "custom 'grad' blocks are not compiled yet; the derivative of '%s' is derived automatically", fname);
+	if (fn->b && fn->b->kind == A_BLOCK) {
+		Flow fl = {0};
+		elab_block(e, scope_new(e, s), fn->b, &fl);
+		if (!fl.returned) {
+			if (fn->a) {
+				diag_error(fn->loc, "'%s' declares a result but can end without 'return'", fname);
+				return val_err();
+			}
+			return val_new(e, V_NONE);
+		}
+		res = fl.ret;
+	} else if (fn->b)
+		res = elab_expr(e, s, fn->b);
+	else
+		res = val_new(e, V_NONE);
+	return check_result(e, s, fn->a, res, loc, fname);
+}
+
+Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, int nargs,
+                    Ast **named, Value **namedv, int nnamed, Loc loc)
+{
+	const char *fname = fn->name ? fn->name : "function";
+	if (++e->depth > 200) {
+		diag_error(loc, "calls nest more than 200 deep: is '%s' recursive?", fname);
+		e->depth--;
+		return val_err();
+	}
+	Scope *s = scope_new(e, self ? self->scope : closure);
+	Value *res = val_err();
+	if (bind_args(e, s, &fn->list, args, nargs, named, namedv, nnamed, loc, fname))
+		res = elab_fn_body(e, fn, s, loc);
+	e->depth--;
+	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
+		e->captured = res;
+	return res;
+}
+
+static void inst_items(Elab *e, Inst *in, AstList *items);
+
+static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, int nargs, Ast **named, Value **namedv,
+                          int nnamed, Loc loc, const char *path)
+{
+	if (++e->depth > 64) {
+		diag_error(loc, "modules nest more than 64 deep: does '%s' contain itself?", def->name);
+		e->depth--;
+		return val_err();
+	}
+	Inst *in = arena_alloc(e->arena, sizeof *in);
+	in->def = def;
+	in->path = path;
+	in->scope = scope_new(e, closure);
+	Value *res = val_err();
+	if (bind_args(e, in->scope, &def->list, args, nargs, named, namedv, nnamed, loc, def->name)) {
+		Graph *saved = e->g;
+		e->g = NULL; /* declarations are compile-time */
+		inst_items(e, in, &def->list2);
+		e->g = saved;
+		res = val_new(e, V_INST);
+		res->inst = in;
+	}
+	e->depth--;
+	return res;
+}
+
+/* The path the next instantiation gets (set while elaborating a submodule declaration) */
+static const char *next_path;
+
+Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc)
+{
+	for (int i = 0; i < nargs; i++)
+		if (args[i]->k == V_ERR)
+			return val_err();
+	for (int i = 0; i < nnamed; i++)
+		if (namedv[i]->k == V_ERR)
+			return val_err();
+	switch (callee->k) {
+	case V_ERR: return val_err();
+	case V_BUILTIN: return builtin_call(e, (int)callee->i, args, nargs, named, namedv, nnamed, loc);
+	case V_FNDEF: return elab_call_fn(e, callee->def.ast, callee->def.scope, NULL, args, nargs, named, namedv, nnamed, loc);
+	case V_METHOD: return elab_call_fn(e, callee->method, NULL, callee->inst, args, nargs, named, namedv, nnamed, loc);
+	case V_MODDEF: {
+		const char *path = next_path ? next_path : "";
+		next_path = NULL;
+		return instantiate(e, callee->def.ast, callee->def.scope, args, nargs, named, namedv, nnamed, loc, path);
+	}
+	case V_INST: {
+		Ast *fwd = NULL;
+		for (int i = 0; i < callee->inst->def->list2.n; i++) {
+			Ast *it = callee->inst->def->list2.v[i];
+			if (it->kind == A_FN && it->name && !strcmp(it->name, "forward"))
+				fwd = it;
+		}
+		if (!fwd) {
+			diag_error(loc, "module '%s' has no 'forward' to call", callee->inst->def->name);
+			return val_err();
+		}
+		if (!e->g) {
+			diag_error(loc, "a module can only be called inside a function");
+			return val_err();
+		}
+		return elab_call_fn(e, fwd, NULL, callee->inst, args, nargs, named, namedv, nnamed, loc);
+	}
+	default:
+		diag_error(loc, "%s cannot be called", val_describe(e, callee));
+		return val_err();
+	}
+}
+
+/* module items: param, state, submodules, compile-time if, methods (recorded in the def) */
+static void inst_items(Elab *e, Inst *in, AstList *items)
+{
+	for (int i = 0; i < items->n; i++) {
+		Ast *it = items->v[i];
+		switch (it->kind) {
+		case A_MPARAM:
+		case A_MSTATE: {
+			bool ok;
+			Type t = elab_type(e, in->scope, it->a, false, false, it->loc, NULL, &ok);
+			if (!ok)
+				break;
+			for (int d = 0; d < t.rank; d++)
+				if (!DIM_IS_CONST(t.dim[d])) {
+					diag_error(it->a->loc, "the size of '%s' must be known at compile time", it->name);
+					ok = false;
+				}
+			if (!ok)
+				break;
+			if (t.dtype != TY_F32) {
+				diag_error(it->a->loc, "parameters are f32 for now, '%s' is declared %s", it->name, dtype_name[t.dtype]);
+				break;
+			}
+			Param prm = {.name = str_intern(arena_printf(e->arena, "%s%s", in->path, it->name)),
+			             .kind = it->kind == A_MSTATE ? PK_STATE : PK_PARAM,
+			             .type = t,
+			             .init = it->kind == A_MSTATE ? INIT_ZEROS : INIT_KAIMING_UNIFORM,
+			             .trainable = it->kind == A_MPARAM,
+			             .loc = it->loc};
+			if (it->kind == A_MPARAM)
+				prm.init_args[0] = 2.23606797749979; /* sqrt(5): PyTorch's default for weights */
+			if (it->b) {
+				Value *iv = elab_expr(e, in->scope, it->b);
+				if (iv->k == V_INIT) {
+					prm.init = iv->init.kind;
+					memcpy(prm.init_args, iv->init.args, sizeof prm.init_args);
+				} else if (iv->k != V_ERR) {
+					diag_error(it->b->loc, "expected an initialiser such as zeros() or kaiming_uniform(), found %s",
+					           val_describe(e, iv));
+					break;
+				}
+			}
+			Value *v = val_new(e, V_PARAMREF);
+			v->i = ir_param_add(e->prog, prm);
+			scope_bind(e, in->scope, it->name, v, it->loc);
+			break;
+		}
+		case A_MSUB: {
+			const char *path = arena_printf(e->arena, "%s%s.", in->path, it->name);
+			Value *v;
+			if (it->a->kind == A_LISTCOMP) {
+				/* [Block(d) for i in 0..n]: each element its own module at path name.i. */
+				Value *r = elab_expr(e, in->scope, it->a->b);
+				if (r->k != V_RANGE) {
+					if (r->k != V_ERR)
+						diag_error(it->a->b->loc, "expected a range such as 0..n, found %s", val_describe(e, r));
+					break;
+				}
+				v = val_new(e, V_LIST);
+				int64_t n = r->range.hi > r->range.lo ? r->range.hi - r->range.lo : 0;
+				v->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(n + 1));
+				for (int64_t k = 0; k < n; k++) {
+					Scope *ls = scope_new(e, in->scope);
+					scope_bind(e, ls, it->a->name, val_int(e, r->range.lo + k), it->a->loc);
+					next_path = arena_printf(e->arena, "%s%lld.", path, (long long)k);
+					v->list.v[v->list.n++] = elab_expr(e, ls, it->a->a);
+					next_path = NULL;
+				}
+			} else {
+				next_path = path;
+				v = elab_expr(e, in->scope, it->a);
+				next_path = NULL;
+			}
+			scope_bind(e, in->scope, it->name, v, it->loc);
+			break;
+		}
+		case A_IF: {
+			Value *c = elab_expr(e, in->scope, it->a);
+			if (c->k == V_ERR)
+				break;
+			if (c->k != V_BOOL) {
+				diag_error(it->a->loc, "a condition in a module body must be a compile-time bool, found %s", val_describe(e, c));
+				break;
+			}
+			Ast *br = c->i ? it->b : it->c;
+			if (br && br->kind == A_BLOCK)
+				inst_items(e, in, &br->list);
+			else if (br) {
+				AstList one = {0};
+				vec_push(&one, br);
+				inst_items(e, in, &one);
+			}
+			break;
+		}
+		case A_FN:
+			break; /* methods are looked up in the definition when called */
+		case A_CONST:
+		case A_LET: {
+			Value *v = elab_expr(e, in->scope, it->kind == A_CONST ? it->a : it->b);
+			const char *name = it->kind == A_CONST ? it->name : it->a->name;
+			if (name)
+				scope_bind(e, in->scope, name, v, it->loc);
+			break;
+		}
+		default:
+			diag_error(it->loc, "this is not allowed in a module body (expected param, state, a submodule, forward or fn)");
+		}
+	}
+}
+
+/* ---- statements ---- */
+
+static void bind_pattern(Elab *e, Scope *s, Ast *pat, Value *v, bool rebind)
+{
+	if (pat->kind == A_TUPLE) {
+		if (v->k == V_ERR) {
+			for (int i = 0; i < pat->list.n; i++)
+				bind_pattern(e, s, pat->list.v[i], v, rebind);
+			return;
+		}
+		if ((v->k != V_TUPLE && v->k != V_LIST) || v->list.n != pat->list.n) {
+			diag_error(pat->loc, "cannot destructure %s into %d names", val_describe(e, v), pat->list.n);
+			for (int i = 0; i < pat->list.n; i++)
+				bind_pattern(e, s, pat->list.v[i], val_err(), rebind);
+			return;
+		}
+		for (int i = 0; i < pat->list.n; i++)
+			bind_pattern(e, s, pat->list.v[i], v->list.v[i], rebind);
+		return;
+	}
+	if (pat->kind != A_IDENT) {
+		diag_error(pat->loc, "expected a name or a tuple of names to bind");
+		return;
+	}
+	if (rebind) {
+		Binding *b = scope_lookup(s, pat->name);
+		if (!b) {
+			diag_error(pat->loc, "'%s' is not bound; use 'let %s = ...' to bind it", pat->name, pat->name);
+			return;
+		}
+		b->v = v; /* rebinding may change the type, as in Python */
+		return;
+	}
+	if (pat->name[0] == '_' && pat->name[1] == 0)
+		return;
+	scope_bind(e, s, pat->name, v, pat->loc);
+}
+
+static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
+{
+	switch (st->kind) {
+	case A_LET: bind_pattern(e, s, st->a, elab_expr(e, s, st->b), false); break;
+	case A_ASSIGN: bind_pattern(e, s, st->a, elab_expr(e, s, st->b), true); break;
+	case A_RETURN:
+		fl->returned = true;
+		fl->ret = st->a ? elab_expr(e, s, st->a) : val_new(e, V_NONE);
+		break;
+	case A_EXPRSTMT: elab_expr(e, s, st->a); break;
+	case A_METRIC: {
+		Value *v = elab_expr(e, s, st->a);
+		if (!e->in_loss) {
+			diag_error(st->loc, "'metric' is only allowed in a recipe's loss");
+			break;
+		}
+		for (int i = 0; i < e->metrics.n; i++)
+			if (e->metrics.v[i].name == st->name) {
+				diag_error(st->loc, "metric '%s' is already defined", st->name);
+				diag_note(e->metrics.v[i].loc, "the first definition is here");
+				return;
+			}
+		vec_push(&e->metrics, ((Binding){st->name, v, st->loc}));
+		break;
+	}
+	case A_IF: {
+		Value *c = elab_expr(e, s, st->a);
+		if (c->k == V_ERR)
+			break;
+		if (c->k != V_BOOL) {
+			if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
+				diag_error(st->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
+			else
+				diag_error(st->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+			break;
+		}
+		Ast *br = c->i ? st->b : st->c;
+		if (!br)
+			break;
+		if (br->kind == A_BLOCK)
+			elab_block(e, scope_new(e, s), br, fl);
+		else
+			elab_stmt(e, s, br, fl);
+		break;
+	}
+	case A_FOR: {
+		Value *it = elab_expr(e, s, st->a);
+		if (it->k == V_ERR)
+			break;
+		if (it->k == V_RANGE) {
+			int64_t n = it->range.hi - it->range.lo;
+			for (int64_t k = 0; k < n && !fl->returned; k++) {
+				Scope *ls = scope_new(e, s);
+				int64_t i = it->range.rev ? it->range.hi - 1 - k : it->range.lo + k;
+				scope_bind(e, ls, st->name, val_int(e, i), st->loc);
+				elab_block(e, ls, st->b, fl);
+			}
+		} else if (it->k == V_LIST || it->k == V_TUPLE) {
+			for (int k = 0; k < it->list.n && !fl->returned; k++) {
+				Scope *ls = scope_new(e, s);
+				scope_bind(e, ls, st->name, it->list.v[k], st->loc);
+				elab_block(e, ls, st->b, fl);
+			}
+		} else
+			diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
+		break;
+	}
+	case A_YIELD: diag_error(st->loc, "'yield' outside a 'for' expression, or in a loop not compiled yet"); break;
+	case A_UPDATE: diag_error(st->loc, "state updates with ':=' are not compiled yet"); break;
+	case A_BLOCK: elab_block(e, scope_new(e, s), st, fl); break;
+	default: diag_error(st->loc, "expected a statement");
+	}
+}
+
+static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl)
+{
+	for (int i = 0; i < blk->list.n && !fl->returned; i++)
+		elab_stmt(e, s, blk->list.v[i], fl);
+}
+
+/* ---- expressions ---- */
+
+static Value *elab_ident(Elab *e, Scope *s, Ast *x)
+{
+	Binding *b = scope_lookup(s, x->name);
+	if (b) {
+		Value *v = b->v;
+		if (v->k == V_PARAMREF && e->g)
+			return val_tensor(e, elab_param_node(e, (int)v->i, x->loc));
+		return v;
+	}
+	if (!strcmp(x->name, "training"))
+		return val_bool(e, e->training);
+	int k = builtin_lookup(x->name);
+	if (k >= 0) {
+		Value *v = val_new(e, V_BUILTIN);
+		v->i = k;
+		return v;
+	}
+	const char *near = closest_name(s, x->name);
+	if (near)
+		diag_error(x->loc, "unknown name '%s'; did you mean '%s'?", x->name, near);
+	else
+		diag_error(x->loc, "unknown name '%s'", x->name);
+	return val_err();
+}
+
+static Value *elab_field(Elab *e, Scope *s, Ast *x)
+{
+	Value *b = elab_expr(e, s, x->a);
+	if (b->k == V_ERR)
+		return b;
+	if (b->k == V_TENSOR && !strcmp(x->name, "T")) {
+		Type t = b->t->type;
+		if (t.rank < 2) {
+			diag_error(x->loc, ".T transposes the last two axes; %s has fewer", val_describe(e, b));
+			return val_err();
+		}
+		int64_t perm[MAX_RANK];
+		for (int i = 0; i < t.rank; i++)
+			perm[i] = i;
+		perm[t.rank - 2] = t.rank - 1;
+		perm[t.rank - 1] = t.rank - 2;
+		return val_tensor(e, elab_node(e, OP_TRANSPOSE, &b->t, 1, perm, t.rank, NULL, x->loc));
+	}
+	if (b->k == V_INST) {
+		Inst *in = b->inst;
+		for (int i = 0; i < in->scope->b.n; i++)
+			if (in->scope->b.v[i].name == x->name) {
+				Value *v = in->scope->b.v[i].v;
+				if (v->k == V_PARAMREF && e->g)
+					return val_tensor(e, elab_param_node(e, (int)v->i, x->loc));
+				return v;
+			}
+		for (int i = 0; i < in->def->list2.n; i++) {
+			Ast *it = in->def->list2.v[i];
+			if (it->kind == A_FN && it->name == x->name) {
+				Value *m = val_new(e, V_METHOD);
+				m->inst = in;
+				m->method = it;
+				return m;
+			}
+		}
+		diag_error(x->loc, "module '%s' has no member '%s'", in->def->name, x->name);
+		return val_err();
+	}
+	diag_error(x->loc, "%s has no field '%s'", val_describe(e, b), x->name);
+	return val_err();
+}
+
+static Value *elab_list(Elab *e, Scope *s, Ast *x, VKind k)
+{
+	Value *v = val_new(e, k);
+	v->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(x->list.n + 1));
+	for (int i = 0; i < x->list.n; i++) {
+		v->list.v[i] = elab_expr(e, s, x->list.v[i]);
+		if (v->list.v[i]->k == V_PARAMREF && e->g)
+			v->list.v[i] = val_tensor(e, elab_param_node(e, (int)v->list.v[i]->i, x->list.v[i]->loc));
+	}
+	v->list.n = x->list.n;
+	return v;
+}
+
+static Value *elab_index(Elab *e, Scope *s, Ast *x)
+{
+	Value *b = elab_expr(e, s, x->a);
+	if (b->k == V_ERR)
+		return b;
+	if ((b->k == V_LIST || b->k == V_TUPLE) && x->list.n == 1 && x->list.v[0]->kind != A_SLICE) {
+		Value *i = elab_expr(e, s, x->list.v[0]);
+		if (i->k == V_ERR)
+			return i;
+		if (i->k != V_INT) {
+			diag_error(x->list.v[0]->loc, "a list index must be a compile-time int, found %s", val_describe(e, i));
+			return val_err();
+		}
+		int64_t k = i->i < 0 ? i->i + b->list.n : i->i;
+		if (k < 0 || k >= b->list.n) {
+			diag_error(x->list.v[0]->loc, "index %lld is out of range for %s", (long long)i->i, val_describe(e, b));
+			return val_err();
+		}
+		return b->list.v[k];
+	}
+	diag_error(x->loc, "indexing and slicing tensors is not compiled yet");
+	return val_err();
+}
+
+Value *elab_expr(Elab *e, Scope *s, Ast *x)
+{
+	switch (x->kind) {
+	case A_INT: return val_int(e, x->ival);
+	case A_FLOAT: return val_float(e, x->fval);
+	case A_BOOL: return val_bool(e, x->ival != 0);
+	case A_STR: {
+		Value *v = val_new(e, V_STR);
+		v->s = x->sval;
+		return v;
+	}
+	case A_IDENT: return elab_ident(e, s, x);
+	case A_BINARY: {
+		Value *a = elab_expr(e, s, x->a), *b = elab_expr(e, s, x->b);
+		return elab_binary(e, x->op, a, b, x->loc);
+	}
+	case A_UNARY: return elab_unary(e, x->op, elab_expr(e, s, x->a), x->loc);
+	case A_CALL: {
+		const char *saved_path = next_path; /* arguments do not take the submodule's path */
+		next_path = NULL;
+		Value *callee = elab_expr(e, s, x->a);
+		Value **args = arena_alloc(e->arena, sizeof(Value *) * (size_t)(x->list.n + 1));
+		Value **namedv = arena_alloc(e->arena, sizeof(Value *) * (size_t)(x->list2.n + 1));
+		for (int i = 0; i < x->list.n; i++)
+			args[i] = elab_expr(e, s, x->list.v[i]);
+		for (int i = 0; i < x->list2.n; i++)
+			namedv[i] = elab_expr(e, s, x->list2.v[i]->a);
+		next_path = saved_path;
+		return elab_call_value(e, callee, args, x->list.n, x->list2.v, namedv, x->list2.n, x->loc);
+	}
+	case A_FIELD_ACCESS: return elab_field(e, s, x);
+	case A_INDEX: return elab_index(e, s, x);
+	case A_LIST: return elab_list(e, s, x, V_LIST);
+	case A_TUPLE: return elab_list(e, s, x, V_TUPLE);
+	case A_RANGE: {
+		Value *lo = elab_expr(e, s, x->a), *hi = elab_expr(e, s, x->b);
+		if (lo->k == V_ERR || hi->k == V_ERR)
+			return val_err();
+		if (lo->k != V_INT || hi->k != V_INT) {
+			diag_error(x->loc, "a range needs compile-time ints, found %s..%s", val_describe(e, lo), val_describe(e, hi));
+			return val_err();
+		}
+		Value *v = val_new(e, V_RANGE);
+		v->range.lo = lo->i;
+		v->range.hi = hi->i;
+		return v;
+	}
+	case A_LISTCOMP: {
+		Value *r = elab_expr(e, s, x->b);
+		if (r->k == V_ERR)
+			return r;
+		if (r->k != V_RANGE && r->k != V_LIST) {
+			diag_error(x->b->loc, "expected a range or a list, found %s", val_describe(e, r));
+			return val_err();
+		}
+		int64_t n = r->k == V_RANGE ? (r->range.hi > r->range.lo ? r->range.hi - r->range.lo : 0) : r->list.n;
+		Value *v = val_new(e, V_LIST);
+		v->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(n + 1));
+		for (int64_t k = 0; k < n; k++) {
+			Scope *ls = scope_new(e, s);
+			scope_bind(e, ls, x->name, r->k == V_RANGE ? val_int(e, r->range.lo + k) : r->list.v[k], x->loc);
+			v->list.v[v->list.n++] = elab_expr(e, ls, x->a);
+		}
+		return v;
+	}
+	case A_FOR: diag_error(x->loc, "'for' as an expression (with 'yield') is not compiled yet"); return val_err();
+	case A_IF: diag_error(x->loc, "'if' as an expression is not compiled yet"); return val_err();
+	default: diag_error(x->loc, "expected an expression"); return val_err();
+	}
+}
+
+/* ---- declarations and imports ---- */
+
+void elab_decls(Elab *e, Ast *prog, Scope *into)
+{
+	for (int i = 0; i < prog->list.n; i++) {
+		Ast *d = prog->list.v[i];
+		Binding *old = NULL;
+		if (d->name && (d->kind == A_FN || d->kind == A_MODULE || d->kind == A_CONST)) {
+			for (int j = 0; j < into->b.n; j++)
+				if (into->b.v[j].name == d->name)
+					old = &into->b.v[j];
+			if (old && old->loc.file == d->loc.file) {
+				diag_error(d->loc, "'%s' is already defined", d->name);
+				diag_note(old->loc, "the earlier definition is here");
+				continue;
+			}
+		}
+		switch (d->kind) {
+		case A_IMPORT: elab_import(e, d, into); break;
+		case A_CONST: scope_bind(e, into, d->name, elab_expr(e, into, d->a), d->loc); break;
+		case A_FN:
+		case A_MODULE: {
+			Value *v = val_new(e, d->kind == A_FN ? V_FNDEF : V_MODDEF);
+			v->def.ast = d;
+			v->def.scope = into;
+			scope_bind(e, into, d->name, v, d->loc);
+			break;
+		}
+		case A_TRAIN: break; /* recipes are elaborated by lang/recipe.c */
+		default: diag_error(d->loc, "expected a declaration (import, const, fn, module or train)");
+		}
+	}
+}
+
+bool elab_import(Elab *e, Ast *imp, Scope *into)
+{
+	const char *path;
+	if (imp->sval) {
+		const char *dir = imp->loc.file ? imp->loc.file : "";
+		const char *slash = strrchr(dir, '/');
+		path = (imp->sval[0] == '/' || !slash) ? imp->sval
+		                                     : arena_printf(e->arena, "%.*s/%s", (int)(slash - dir), dir, imp->sval);
+	} else {
+		if (strncmp(imp->name, "std.", 4) != 0) {
+			diag_error(imp->loc, "unknown library '%s': the standard library's modules are named std.NAME", imp->name);
+			return false;
+		}
+		path = arena_printf(e->arena, "%s/%s.nnd", e->stdlib_dir, imp->name + 4);
+	}
+	path = str_intern(path);
+	for (int i = 0; i < e->importing.n; i++)
+		if (e->importing.v[i] == path) {
+			diag_error(imp->loc, "import cycle: '%s' imports itself through this file", path);
+			return false;
+		}
+	Scope *target = into;
+	if (imp->alias) {
+		diag_error(imp->loc, "qualified imports ('as') are not compiled yet");
+		return false;
+	}
+	for (int i = 0; i < e->imported.n; i++)
+		if (e->imported.v[i] == path)
+			return true;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		diag_error(imp->loc, "cannot import '%s': file '%s' not found", imp->name ? imp->name : imp->sval, path);
+		return false;
+	}
+	fclose(f);
+	Ast *prog = parse_file(e->arena, path);
+	if (!prog)
+		return false;
+	vec_push(&e->imported, path);
+	vec_push(&e->importing, path);
+	elab_decls(e, prog, target);
+	e->importing.n--;
+	return true;
+}
