@@ -413,8 +413,8 @@ typedef struct Flow {
 static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
 
 /* Binds arguments to parameters: positional, then named, then defaults. */
-static bool bind_args(Elab *e, Scope *s, AstList *params, Value **args, int nargs, Ast **named, Value **namedv,
-                      int nnamed, Loc loc, const char *fname)
+static bool bind_args(Elab *e, Scope *s, AstList *params, Value **args, const Loc *arglocs, int nargs, Ast **named,
+                      Value **namedv, int nnamed, Loc loc, const char *fname)
 {
 	bool ok = true;
 	if (nargs > params->n) {
@@ -425,7 +425,7 @@ static bool bind_args(Elab *e, Scope *s, AstList *params, Value **args, int narg
 	Loc *gotloc = arena_alloc(e->arena, sizeof(Loc) * (size_t)(params->n + 1));
 	for (int i = 0; i < nargs; i++) {
 		got[i] = args[i];
-		gotloc[i] = loc;
+		gotloc[i] = arglocs ? arglocs[i] : loc;
 	}
 	for (int j = 0; j < nnamed; j++) {
 		int k = -1;
@@ -524,10 +524,12 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc)
 	return check_result(e, s, fn->a, res, loc, fname);
 }
 
-Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, int nargs,
+Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, const Loc *arglocs, int nargs,
                     Ast **named, Value **namedv, int nnamed, Loc loc)
 {
 	const char *fname = fn->name ? fn->name : "function";
+	if (self)
+		fname = arena_printf(e->arena, "%s.%s", self->def->name, fname);
 	if (++e->depth > 200) {
 		diag_error(loc, "calls nest more than 200 deep: is '%s' recursive?", fname);
 		e->depth--;
@@ -535,7 +537,7 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 	}
 	Scope *s = scope_new(e, self ? self->scope : closure);
 	Value *res = val_err();
-	if (bind_args(e, s, &fn->list, args, nargs, named, namedv, nnamed, loc, fname))
+	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname))
 		res = elab_fn_body(e, fn, s, loc);
 	e->depth--;
 	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
@@ -545,8 +547,8 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 
 static void inst_items(Elab *e, Inst *in, AstList *items);
 
-static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, int nargs, Ast **named, Value **namedv,
-                          int nnamed, Loc loc, const char *path)
+static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, const Loc *arglocs, int nargs, Ast **named,
+                          Value **namedv, int nnamed, Loc loc, const char *path)
 {
 	if (++e->depth > 64) {
 		diag_error(loc, "modules nest more than 64 deep: does '%s' contain itself?", def->name);
@@ -558,7 +560,7 @@ static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, int n
 	in->path = path;
 	in->scope = scope_new(e, closure);
 	Value *res = val_err();
-	if (bind_args(e, in->scope, &def->list, args, nargs, named, namedv, nnamed, loc, def->name)) {
+	if (bind_args(e, in->scope, &def->list, args, arglocs, nargs, named, namedv, nnamed, loc, def->name)) {
 		Graph *saved = e->g;
 		e->g = NULL; /* declarations are compile-time */
 		inst_items(e, in, &def->list2);
@@ -573,7 +575,8 @@ static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, int n
 /* The path the next instantiation gets (set while elaborating a submodule declaration) */
 static const char *next_path;
 
-Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc)
+Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs, int nargs, Ast **named, Value **namedv,
+                       int nnamed, Loc loc)
 {
 	for (int i = 0; i < nargs; i++)
 		if (args[i]->k == V_ERR)
@@ -584,12 +587,12 @@ Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **na
 	switch (callee->k) {
 	case V_ERR: return val_err();
 	case V_BUILTIN: return builtin_call(e, (int)callee->i, args, nargs, named, namedv, nnamed, loc);
-	case V_FNDEF: return elab_call_fn(e, callee->def.ast, callee->def.scope, NULL, args, nargs, named, namedv, nnamed, loc);
-	case V_METHOD: return elab_call_fn(e, callee->method, NULL, callee->inst, args, nargs, named, namedv, nnamed, loc);
+	case V_FNDEF: return elab_call_fn(e, callee->def.ast, callee->def.scope, NULL, args, arglocs, nargs, named, namedv, nnamed, loc);
+	case V_METHOD: return elab_call_fn(e, callee->method, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
 	case V_MODDEF: {
 		const char *path = next_path ? next_path : "";
 		next_path = NULL;
-		return instantiate(e, callee->def.ast, callee->def.scope, args, nargs, named, namedv, nnamed, loc, path);
+		return instantiate(e, callee->def.ast, callee->def.scope, args, arglocs, nargs, named, namedv, nnamed, loc, path);
 	}
 	case V_INST: {
 		Ast *fwd = NULL;
@@ -606,7 +609,7 @@ Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **na
 			diag_error(loc, "a module can only be called inside a function");
 			return val_err();
 		}
-		return elab_call_fn(e, fwd, NULL, callee->inst, args, nargs, named, namedv, nnamed, loc);
+		return elab_call_fn(e, fwd, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
 	}
 	default:
 		diag_error(loc, "%s cannot be called", val_describe(e, callee));
@@ -972,12 +975,15 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *callee = elab_expr(e, s, x->a);
 		Value **args = arena_alloc(e->arena, sizeof(Value *) * (size_t)(x->list.n + 1));
 		Value **namedv = arena_alloc(e->arena, sizeof(Value *) * (size_t)(x->list2.n + 1));
-		for (int i = 0; i < x->list.n; i++)
+		Loc *arglocs = arena_alloc(e->arena, sizeof(Loc) * (size_t)(x->list.n + 1));
+		for (int i = 0; i < x->list.n; i++) {
 			args[i] = elab_expr(e, s, x->list.v[i]);
+			arglocs[i] = x->list.v[i]->loc;
+		}
 		for (int i = 0; i < x->list2.n; i++)
 			namedv[i] = elab_expr(e, s, x->list2.v[i]->a);
 		next_path = saved_path;
-		return elab_call_value(e, callee, args, x->list.n, x->list2.v, namedv, x->list2.n, x->loc);
+		return elab_call_value(e, callee, args, arglocs, x->list.n, x->list2.v, namedv, x->list2.n, x->loc);
 	}
 	case A_FIELD_ACCESS: return elab_field(e, s, x);
 	case A_INDEX: return elab_index(e, s, x);

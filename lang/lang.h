@@ -206,10 +206,11 @@ Scope *scope_new(Elab *e, Scope *parent);
 void scope_bind(Elab *e, Scope *s, const char *name, Value *v, Loc loc);
 Binding *scope_lookup(Scope *s, const char *name);
 Value *elab_expr(Elab *e, Scope *s, Ast *x);
-Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, int nargs,
+Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, const Loc *arglocs, int nargs,
                     Ast **named, Value **namedv, int nnamed, Loc loc);
 Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc);
-Value *elab_call_value(Elab *e, Value *callee, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc);
+Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs, int nargs, Ast **named, Value **namedv,
+                       int nnamed, Loc loc);
 bool elab_dim_of(Elab *e, Value *v, Dim *out, Loc loc); /* int or dim value -> Dim, else error */
 Node *elab_to_tensor(Elab *e, Value *v, DType like, Loc loc); /* scalars become CONST nodes */
 Type elab_type(Elab *e, Scope *s, Ast *ty, bool bind_syms, bool runtime_syms, Loc argloc, const Type *actual, bool *ok);

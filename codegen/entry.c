@@ -1,0 +1,216 @@
+/* codegen/entry.c: one graph -> `void nnd_entry_<g>(const NndCall *c)` and
+ * `int64_t nnd_arena_<g>(const int64_t *syms)`.
+ *
+ * Memory plan: every node that needs a buffer (not a leaf, not a reshape, not an effect; CONST is
+ * materialised) gets a slot in c->arena, 64-byte aligned. Slots are reused: a slot whose value
+ * is dead (liveness over the topological order) is taken by a later value of the same byte size
+ * (same element size and the same, possibly symbolic, element count), so the plan holds for
+ * every binding of the size variables. Offsets are computed at run time from syms, the same code
+ * in both functions.
+ *
+ * The entry function runs the nodes in topological order, each as a call of an internal kernel
+ * function `<g>.<op>.<id>(ptr noalias out, ptr noalias in..., ptr c)` (inlined by O2, which
+ * keeps the noalias facts), then copies each output into c->outputs[k], then runs the effects
+ * (optimiser updates): they come last so that every read of a parameter sees its old value.
+ */
+#include "codegen/codegen.h"
+
+#include <stdlib.h>
+
+static bool needs_buffer(const Node *n)
+{
+	if (n->op == OP_CONST)
+		return true;
+	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE;
+}
+
+/* the node whose buffer n's value lives in (reshape is a view) */
+static const Node *owner(const Node *n)
+{
+	while (n->op == OP_RESHAPE)
+		n = n->in[0];
+	return n;
+}
+
+/* Assigns slot_of[id] (-1: no buffer) and returns the slot count; slot_rep[s] is a node whose
+   type gives slot s's size. */
+static int plan_slots(Graph *g, int *slot_of, const Node **slot_rep)
+{
+	Prog *p = g->prog;
+	int nn = g->nodes.n, nslots = 0, nid = g->next_id;
+	int *last = calloc((size_t)nid, sizeof *last), *freed = calloc((size_t)nid + 1, sizeof *freed), nfree = 0;
+	for (int i = 0; i < nid; i++)
+		slot_of[i] = -1, last[i] = -1;
+	for (int i = 0; i < nn; i++) {
+		Node *n = g->nodes.v[i];
+		bool at_end = op_info[n->op].flags & OPF_EFFECT; /* effects run after everything */
+		for (int j = 0; j < n->nin; j++)
+			last[owner(n->in[j])->id] = at_end ? nn : i;
+	}
+	for (int k = 0; k < g->outputs.n; k++)
+		last[owner(g->outputs.v[k].node)->id] = nn;
+	for (int i = 0; i < nn; i++) {
+		Node *n = g->nodes.v[i];
+		if (needs_buffer(n)) {
+			Dim numel = ir_type_numel(p, n->type);
+			int sz = dtype_size(n->type.dtype), s = -1;
+			for (int k = 0; k < nfree && s < 0; k++) {
+				const Node *r = slot_rep[freed[k]];
+				if (dtype_size(r->type.dtype) == sz && ir_type_numel(p, r->type) == numel) {
+					s = freed[k];
+					freed[k] = freed[--nfree];
+				}
+			}
+			if (s < 0)
+				slot_rep[s = nslots++] = n;
+			slot_of[n->id] = s;
+			if (last[n->id] < 0) /* unused: free at once */
+				last[n->id] = i;
+		}
+		/* free after allocating, so a result never shares memory with its inputs */
+		for (int j = 0; j <= n->nin; j++) {
+			const Node *x = j < n->nin ? owner(n->in[j]) : n;
+			if (slot_of[x->id] >= 0 && last[x->id] == i) {
+				freed[nfree++] = slot_of[x->id];
+				last[x->id] = -2; /* freed once */
+			}
+		}
+	}
+	free(last);
+	free(freed);
+	return nslots;
+}
+
+/* Emits the offsets of the slots; returns the arena size in bytes. off[id] is the byte offset
+   of node id's buffer (NULL when it has none). */
+static LLVMValueRef plan_emit(Fn *f, Graph *g, LLVMValueRef *off)
+{
+	Cg *cg = f->cg;
+	int *slot_of = calloc((size_t)g->next_id, sizeof *slot_of);
+	const Node **rep = calloc((size_t)g->nodes.n + 1, sizeof *rep);
+	int nslots = plan_slots(g, slot_of, rep);
+	LLVMValueRef *soff = calloc((size_t)nslots + 1, sizeof *soff), cur = cg_i64(cg, 0);
+	for (int s = 0; s < nslots; s++) {
+		LLVMValueRef bytes = LLVMBuildMul(f->eb, cg_numel(f, rep[s]->type), cg_i64(cg, dtype_size(rep[s]->type.dtype)), "");
+		soff[s] = LLVMBuildAnd(f->eb, LLVMBuildAdd(f->eb, cur, cg_i64(cg, 63), ""), cg_i64(cg, ~(int64_t)63), "");
+		cur = LLVMBuildAdd(f->eb, soff[s], bytes, "");
+	}
+	for (int i = 0; i < g->next_id; i++)
+		off[i] = slot_of[i] >= 0 ? soff[slot_of[i]] : NULL;
+	free(slot_of);
+	free(rep);
+	free(soff);
+	return cur;
+}
+
+/* the pointer to n's value in the entry function */
+static LLVMValueRef node_ptr(Fn *f, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
+{
+	Cg *cg = f->cg;
+	LLVMValueRef k = cg_i64(cg, n->attr[0]);
+	switch (n->op) {
+	case OP_INPUT: {
+		LLVMValueRef p = LLVMBuildGEP2(f->eb, cg->t_ptr, cg_call_field(f, 4), &k, 1, "");
+		return LLVMBuildLoad2(f->eb, cg->t_ptr, p, n->name ? n->name : "");
+	}
+	case OP_PARAM: {
+		LLVMValueRef o = cg_i64(cg, cg_param_offset(cg->p, (int)n->attr[0]));
+		return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 0), &o, 1, n->name ? n->name : "");
+	}
+	case OP_HYPER: return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 6), &k, 1, "");
+	case OP_RESHAPE: return ptr[n->in[0]->id];
+	default:
+		if (!off[n->id])
+			return LLVMConstPointerNull(cg->t_ptr); /* effects */
+		return LLVMBuildGEP2(f->b, cg->t_i8, arena, &off[n->id], 1, "");
+	}
+}
+
+/* the internal function that runs n's kernel */
+static LLVMValueRef kernel_fn(Cg *cg, Graph *g, Node *n)
+{
+	int np = n->nin + 2;
+	LLVMTypeRef *pt = arena_alloc(cg->p->arena, sizeof(LLVMTypeRef) * (size_t)np);
+	for (int i = 0; i < np; i++)
+		pt[i] = cg->t_ptr;
+	char name[128];
+	snprintf(name, sizeof name, "%s.%s.%d", g->name, op_info[n->op].name, n->id);
+	LLVMValueRef fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_void, pt, (unsigned)np, 0));
+	LLVMSetLinkage(fn, LLVMInternalLinkage);
+	unsigned noalias = LLVMGetEnumAttributeKindForName("noalias", 7);
+	unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(cg->ctx, nounwind, 0));
+	/* out is fresh memory; inputs are only read (noalias allows two read-only pointers to overlap);
+	   the effect writes the parameter through its own pointer only */
+	for (int i = 0; i < np - 1; i++)
+		LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(cg->ctx, noalias, 0));
+	Fn *f = cg_fn_begin(cg, fn, LLVMGetParam(fn, (unsigned)np - 1), NULL);
+	LLVMValueRef in[8];
+	for (int i = 0; i < n->nin; i++)
+		in[i] = LLVMGetParam(fn, (unsigned)i + 1);
+	cg_kernel(n->op)(f, n, LLVMGetParam(fn, 0), in);
+	LLVMBuildRetVoid(f->b);
+	cg_fn_end(f);
+	return fn;
+}
+
+static void run_kernel(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr)
+{
+	if (!cg_kernel(n->op)) {
+		if (!cg_has_kernel(n->op))
+			BUG("no kernel for %s", op_info[n->op].name);
+		return;
+	}
+	if (n->nin > 6)
+		BUG("%s: too many inputs", op_info[n->op].name);
+	LLVMValueRef fn = kernel_fn(cg, g, n), args[8];
+	args[0] = ptr[n->id];
+	for (int i = 0; i < n->nin; i++)
+		args[i + 1] = ptr[n->in[i]->id];
+	args[n->nin + 1] = f->call;
+	LLVMBuildCall2(f->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)n->nin + 2, "");
+}
+
+bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn)
+{
+	char name[64];
+	LLVMValueRef *off = calloc((size_t)g->next_id + 1, sizeof *off);
+	LLVMValueRef *ptr = calloc((size_t)g->next_id + 1, sizeof *ptr);
+
+	/* int64_t nnd_arena_<g>(const int64_t *syms) */
+	snprintf(name, sizeof name, "nnd_arena_%s", g->name);
+	*arena_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_i64, &cg->t_ptr, 1, 0));
+	Fn *f = cg_fn_begin(cg, *arena_fn, NULL, LLVMGetParam(*arena_fn, 0));
+	LLVMBuildRet(f->b, plan_emit(f, g, off));
+	cg_fn_end(f);
+
+	/* void nnd_entry_<g>(const NndCall *c) */
+	snprintf(name, sizeof name, "nnd_entry_%s", g->name);
+	*entry = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_void, &cg->t_ptr, 1, 0));
+	f = cg_fn_begin(cg, *entry, LLVMGetParam(*entry, 0), NULL);
+	plan_emit(f, g, off);
+	LLVMValueRef arena = cg_call_field(f, 3);
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *n = g->nodes.v[i];
+		ptr[n->id] = node_ptr(f, n, ptr, arena, off);
+		if (!(op_info[n->op].flags & OPF_EFFECT))
+			run_kernel(cg, f, g, n, ptr);
+	}
+	LLVMValueRef outs = cg_call_field(f, 7);
+	for (int k = 0; k < g->outputs.n; k++) {
+		Node *n = g->outputs.v[k].node;
+		LLVMValueRef kk = cg_i64(cg, k);
+		LLVMValueRef dst = LLVMBuildLoad2(f->b, cg->t_ptr, LLVMBuildGEP2(f->b, cg->t_ptr, outs, &kk, 1, ""), "");
+		LLVMValueRef bytes = LLVMBuildMul(f->b, cg_numel(f, n->type), cg_i64(cg, dtype_size(n->type.dtype)), "");
+		LLVMBuildMemCpy(f->b, dst, 1, ptr[n->id], 1, bytes);
+	}
+	for (int i = 0; i < g->effects.n; i++) {
+		ptr[g->effects.v[i]->id] = LLVMConstPointerNull(cg->t_ptr);
+		run_kernel(cg, f, g, g->effects.v[i], ptr);
+	}
+	LLVMBuildRetVoid(f->b);
+	cg_fn_end(f);
+	free(off);
+	free(ptr);
+	return !cg->failed;
+}

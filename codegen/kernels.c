@@ -1,0 +1,618 @@
+/* codegen/kernels.c: one emitter per IR operation, through the table at the bottom.
+ *
+ * A kernel is the body of an internal function `void k(ptr noalias out, ptr noalias in..., ptr c)`
+ * (codegen/entry.c): it fills `out`, a dense row-major buffer of n->type, from the dense
+ * row-major inputs. Elementwise ops only supply a scalar function (cg_scalar_<op>); one loop
+ * emitter handles numpy broadcasting for all of them. Loops are plain counted loops over
+ * contiguous memory that LLVM's loop vectoriser handles; no fast-math anywhere, so results are
+ * IEEE-exact per element and comparable with PyTorch.
+ */
+#include "codegen/codegen.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef LLVMValueRef (*ScalarFn)(Fn *f, Node *n, LLVMValueRef *a);
+static const struct KernelRow {
+	KernelFn emit;
+	ScalarFn scalar; /* elementwise ops */
+	bool view;       /* no kernel: the buffer is an input, a parameter, a hyper-parameter or an alias */
+} kernel_table[OP_COUNT];
+
+/* ---- helpers ---- */
+
+/* v in dtype t's compute type */
+static LLVMValueRef tconst(Cg *cg, DType t, double v)
+{
+	LLVMTypeRef ty = cg_comp_type(cg, t);
+	if (dtype_is_float(t))
+		return LLVMConstReal(ty, v);
+	if (t == TY_BOOL)
+		return LLVMConstInt(ty, v != 0, 0);
+	return LLVMConstInt(ty, (unsigned long long)(long long)v, 1);
+}
+
+static LLVMValueRef lowest(Cg *cg, DType t)
+{
+	if (dtype_is_float(t))
+		return LLVMConstReal(cg_comp_type(cg, t), -INFINITY);
+	if (t == TY_U8 || t == TY_BOOL)
+		return LLVMConstInt(cg->t_i8, 0, 0);
+	unsigned w = LLVMGetIntTypeWidth(cg_comp_type(cg, t));
+	return LLVMConstInt(cg_comp_type(cg, t), 1ULL << (w - 1), 0); /* the most negative value */
+}
+
+static bool is_unsigned(DType t) { return t == TY_U8 || t == TY_BOOL; }
+
+/* the value of a rank-0 operand (or any CONST) */
+static LLVMValueRef scalar_in(Fn *f, Node *x, LLVMValueRef p)
+{
+	if (x->op == OP_CONST)
+		return tconst(f->cg, x->type.dtype, x->fval);
+	return cg_load(f, x->type.dtype, p, cg_i64(f->cg, 0));
+}
+
+static bool numel_is_one(Type t)
+{
+	for (int i = 0; i < t.rank; i++)
+		if (t.dim[i] != 1)
+			return false;
+	return true;
+}
+
+static bool same_dims(Type a, Type b)
+{
+	if (a.rank != b.rank)
+		return false;
+	for (int i = 0; i < a.rank; i++)
+		if (a.dim[i] != b.dim[i])
+			return false;
+	return true;
+}
+
+/* x > m, or x is NaN: the update rule of max and argmax (NaN wins, as in PyTorch) */
+static LLVMValueRef greater(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m)
+{
+	if (!dtype_is_float(t))
+		return LLVMBuildICmp(f->b, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, x, m, "");
+	LLVMValueRef gt = LLVMBuildFCmp(f->b, LLVMRealOGT, x, m, "");
+	LLVMValueRef xnan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
+	LLVMValueRef mnum = LLVMBuildFCmp(f->b, LLVMRealORD, m, m, "");
+	return LLVMBuildOr(f->b, gt, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
+}
+
+static LLVMValueRef fmath(Fn *f, const char *name, LLVMValueRef x)
+{
+	LLVMTypeRef t = LLVMTypeOf(x);
+	return cg_intrinsic(f, name, &t, 1, &x, 1);
+}
+
+static LLVMValueRef l_exp(Fn *f, LLVMValueRef x) { return fmath(f, "llvm.exp", x); }
+static LLVMValueRef l_log(Fn *f, LLVMValueRef x) { return fmath(f, "llvm.log", x); }
+static LLVMValueRef l_sqrt(Fn *f, LLVMValueRef x) { return fmath(f, "llvm.sqrt", x); }
+static LLVMValueRef l_tanh(Fn *f, LLVMValueRef x)
+{
+	LLVMTypeRef t = LLVMTypeOf(x);
+	return cg_libcall(f, t == f->cg->t_f32 ? "tanhf" : "tanh", t, &t, 1, &x, 1, false);
+}
+static LLVMValueRef l_sigmoid(Fn *f, LLVMValueRef x)
+{
+	LLVMValueRef one = LLVMConstReal(LLVMTypeOf(x), 1);
+	return LLVMBuildFDiv(f->b, one, LLVMBuildFAdd(f->b, one, l_exp(f, LLVMBuildFNeg(f->b, x, "")), ""), "");
+}
+
+/* a float function applied to any dtype (integers go through f64) */
+static LLVMValueRef via_float(Fn *f, Node *n, LLVMValueRef x, LLVMValueRef (*fn)(Fn *, LLVMValueRef))
+{
+	DType t = n->type.dtype;
+	if (dtype_is_float(t))
+		return fn(f, x);
+	return cg_convert(f, fn(f, cg_convert(f, x, t, TY_F64)), TY_F64, t);
+}
+
+/* ---- elementwise: scalar functions (a[] in the inputs' compute types) ---- */
+
+#define SCALAR(op) static LLVMValueRef cg_scalar_##op(Fn *f, Node *n, LLVMValueRef *a)
+#define T0 (n->in[0]->type.dtype)
+#define FL dtype_is_float(T0)
+
+SCALAR(cast) { return cg_convert(f, a[0], T0, n->type.dtype); }
+SCALAR(copy) { return a[0]; }
+SCALAR(neg) { return FL ? LLVMBuildFNeg(f->b, a[0], "") : T0 == TY_BOOL ? a[0] : LLVMBuildNeg(f->b, a[0], ""); }
+SCALAR(exp) { return via_float(f, n, a[0], l_exp); }
+SCALAR(log) { return via_float(f, n, a[0], l_log); }
+SCALAR(sqrt) { return via_float(f, n, a[0], l_sqrt); }
+SCALAR(tanh) { return via_float(f, n, a[0], l_tanh); }
+SCALAR(sigmoid) { return via_float(f, n, a[0], l_sigmoid); }
+SCALAR(relu)
+{
+	LLVMValueRef zero = tconst(f->cg, T0, 0);
+	if (is_unsigned(T0))
+		return a[0];
+	LLVMValueRef neg = FL ? LLVMBuildFCmp(f->b, LLVMRealOLT, a[0], zero, "") /* NaN stays NaN */
+	                      : LLVMBuildICmp(f->b, LLVMIntSLT, a[0], zero, "");
+	return LLVMBuildSelect(f->b, neg, zero, a[0], "");
+}
+SCALAR(not) { return LLVMBuildZExt(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, a[0], tconst(f->cg, T0, 0), ""), f->cg->t_i8, ""); }
+
+SCALAR(add) { return FL ? LLVMBuildFAdd(f->b, a[0], a[1], "") : T0 == TY_BOOL ? LLVMBuildOr(f->b, a[0], a[1], "") : LLVMBuildAdd(f->b, a[0], a[1], ""); }
+SCALAR(sub) { return FL ? LLVMBuildFSub(f->b, a[0], a[1], "") : LLVMBuildSub(f->b, a[0], a[1], ""); }
+SCALAR(mul) { return FL ? LLVMBuildFMul(f->b, a[0], a[1], "") : T0 == TY_BOOL ? LLVMBuildAnd(f->b, a[0], a[1], "") : LLVMBuildMul(f->b, a[0], a[1], ""); }
+static LLVMValueRef divide(Fn *f, DType t, LLVMValueRef a, LLVMValueRef b)
+{
+	if (dtype_is_float(t))
+		return LLVMBuildFDiv(f->b, a, b, "");
+	/* integer division truncates; x / 0 is 0 instead of a trap */
+	LLVMValueRef zero = tconst(f->cg, t, 0), one = tconst(f->cg, t, 1);
+	LLVMValueRef z = LLVMBuildICmp(f->b, LLVMIntEQ, b, zero, "");
+	LLVMValueRef d = LLVMBuildSelect(f->b, z, one, b, "");
+	d = is_unsigned(t) ? LLVMBuildUDiv(f->b, a, d, "") : LLVMBuildSDiv(f->b, a, d, "");
+	return LLVMBuildSelect(f->b, z, zero, d, "");
+}
+SCALAR(div) { return divide(f, T0, a[0], a[1]); }
+static LLVMValueRef minmax(Fn *f, Node *n, LLVMValueRef *a, bool max)
+{
+	if (FL) {
+		LLVMTypeRef t = LLVMTypeOf(a[0]);
+		return cg_intrinsic(f, max ? "llvm.maximum" : "llvm.minimum", &t, 1, a, 2); /* NaN-propagating */
+	}
+	LLVMIntPredicate p = is_unsigned(T0) ? (max ? LLVMIntUGT : LLVMIntULT) : (max ? LLVMIntSGT : LLVMIntSLT);
+	return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, p, a[0], a[1], ""), a[0], a[1], "");
+}
+SCALAR(maximum) { return minmax(f, n, a, true); }
+SCALAR(minimum) { return minmax(f, n, a, false); }
+SCALAR(pow)
+{
+	if (FL) {
+		LLVMTypeRef t = LLVMTypeOf(a[0]);
+		return cg_intrinsic(f, "llvm.pow", &t, 1, a, 2);
+	}
+	LLVMValueRef d[2] = {cg_convert(f, a[0], T0, TY_F64), cg_convert(f, a[1], T0, TY_F64)};
+	LLVMTypeRef t = f->cg->t_f64;
+	return cg_convert(f, cg_intrinsic(f, "llvm.pow", &t, 1, d, 2), TY_F64, T0);
+}
+static LLVMValueRef compare(Fn *f, Node *n, LLVMValueRef *a, LLVMRealPredicate fp, LLVMIntPredicate sp, LLVMIntPredicate up)
+{
+	LLVMValueRef c = FL ? LLVMBuildFCmp(f->b, fp, a[0], a[1], "")
+	                    : LLVMBuildICmp(f->b, is_unsigned(T0) ? up : sp, a[0], a[1], "");
+	return LLVMBuildZExt(f->b, c, f->cg->t_i8, "");
+}
+SCALAR(eq) { return compare(f, n, a, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ); }
+SCALAR(ne) { return compare(f, n, a, LLVMRealUNE, LLVMIntNE, LLVMIntNE); }
+SCALAR(lt) { return compare(f, n, a, LLVMRealOLT, LLVMIntSLT, LLVMIntULT); }
+SCALAR(le) { return compare(f, n, a, LLVMRealOLE, LLVMIntSLE, LLVMIntULE); }
+SCALAR(gt) { return compare(f, n, a, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT); }
+SCALAR(ge) { return compare(f, n, a, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE); }
+static LLVMValueRef truth(Fn *f, LLVMValueRef v) { return LLVMBuildICmp(f->b, LLVMIntNE, v, LLVMConstInt(LLVMTypeOf(v), 0, 0), ""); }
+SCALAR(and) { return LLVMBuildZExt(f->b, LLVMBuildAnd(f->b, truth(f, a[0]), truth(f, a[1]), ""), f->cg->t_i8, ""); }
+SCALAR(or) { return LLVMBuildZExt(f->b, LLVMBuildOr(f->b, truth(f, a[0]), truth(f, a[1]), ""), f->cg->t_i8, ""); }
+SCALAR(where) { return LLVMBuildSelect(f->b, truth(f, a[0]), a[1], a[2], ""); }
+SCALAR(relu_bwd)
+{
+	LLVMValueRef zero = tconst(f->cg, T0, 0);
+	LLVMValueRef pos = FL ? LLVMBuildFCmp(f->b, LLVMRealOGT, a[0], zero, "")
+	                      : LLVMBuildICmp(f->b, is_unsigned(T0) ? LLVMIntUGT : LLVMIntSGT, a[0], zero, "");
+	return LLVMBuildSelect(f->b, pos, a[1], tconst(f->cg, n->in[1]->type.dtype, 0), "");
+}
+
+/* ---- elementwise: the loop emitter ---- */
+
+typedef struct EwCtx {
+	Node *n;
+	ScalarFn fn;
+	LLVMValueRef out, in[3], sc[3]; /* sc[k]: operand k's value when it is a scalar */
+} EwCtx;
+
+static void ew_body(Fn *f, void *vc, LLVMValueRef *off)
+{
+	EwCtx *c = vc;
+	Node *n = c->n;
+	LLVMValueRef a[3];
+	for (int k = 0; k < n->nin; k++)
+		a[k] = c->sc[k] ? c->sc[k] : cg_load(f, n->in[k]->type.dtype, c->in[k], off[k + 1]);
+	LLVMValueRef v = c->fn(f, n, a);
+	if (n->type.dtype == TY_BOOL) /* any non-zero is true */
+		v = LLVMBuildZExt(f->b, truth(f, v), f->cg->t_i8, "");
+	cg_store(f, n->type.dtype, c->out, off[0], v);
+}
+
+/* out[i...] = fn(in0[broadcast i...], in1[...], ...). Fast path: every operand is a scalar or
+   has the result's shape, so one flat loop; otherwise a loop nest with stride 0 on broadcast axes. */
+static void cg_emit_elemwise(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	EwCtx c = {.n = n, .fn = kernel_table[n->op].scalar, .out = out};
+	bool flat = true;
+	for (int k = 0; k < n->nin; k++) {
+		Node *x = n->in[k];
+		c.in[k] = in[k];
+		if (x->op == OP_CONST || numel_is_one(x->type))
+			c.sc[k] = scalar_in(f, x, in[k]);
+		else if (!same_dims(x->type, n->type))
+			flat = false;
+	}
+	if (flat) {
+		Loop l;
+		LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+		LLVMValueRef off[4] = {i, i, i, i};
+		ew_body(f, &c, off);
+		cg_loop_end(f, &l);
+		return;
+	}
+	int r = n->type.rank;
+	LLVMValueRef dims[MAX_RANK], strides[4][MAX_RANK];
+	for (int d = 0; d < r; d++)
+		dims[d] = cg_dim(f, n->type.dim[d]);
+	cg_bstrides(f, n->type, r, strides[0]);
+	for (int k = 0; k < n->nin; k++)
+		cg_bstrides(f, n->in[k]->type, r, strides[k + 1]);
+	cg_nest(f, r, dims, n->nin + 1, strides, ew_body, &c);
+}
+
+/* CONST: a filled tensor (or one element), materialised for the ops that read memory */
+static void cg_emit_const(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	cg_store(f, n->type.dtype, out, i, tconst(f->cg, n->type.dtype, n->fval));
+	cg_loop_end(f, &l);
+}
+
+/* ---- data movement ---- */
+
+typedef struct RedCtx {
+	Node *n;
+	LLVMValueRef out, in;
+} RedCtx; /* for copies and reductions */
+
+static void copy_body(Fn *f, void *vc, LLVMValueRef *off)
+{
+	RedCtx *c = vc;
+	DType t = c->n->type.dtype;
+	cg_store(f, t, c->out, off[0], cg_load(f, t, c->in, off[1]));
+}
+
+/* out[i0..ir) = in[i at perm]: iterates the result in order, gathers from the input */
+static void cg_emit_transpose(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	int r = n->type.rank;
+	LLVMValueRef dims[MAX_RANK], s[2][MAX_RANK], src[MAX_RANK];
+	RedCtx c = {n, out, in[0]};
+	for (int d = 0; d < r; d++)
+		dims[d] = cg_dim(f, n->type.dim[d]);
+	cg_bstrides(f, n->type, r, s[0]);
+	cg_bstrides(f, n->in[0]->type, r, src);
+	for (int d = 0; d < r; d++)
+		s[1][d] = src[n->attr[d]];
+	cg_nest(f, r, dims, 2, s, copy_body, &c);
+}
+
+static void fill(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef v)
+{
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	cg_store(f, n->type.dtype, out, i, v);
+	cg_loop_end(f, &l);
+}
+
+/* ---- reductions: iterate the input, accumulate into out (stride 0 on reduced axes) ---- */
+
+static void red_body(Fn *f, void *vc, LLVMValueRef *off)
+{
+	RedCtx *c = vc;
+	DType t = c->n->type.dtype;
+	LLVMValueRef acc = cg_load(f, t, c->out, off[0]), x = cg_load(f, t, c->in, off[1]), v;
+	if (c->n->op == OP_MAX)
+		v = LLVMBuildSelect(f->b, greater(f, t, x, acc), x, acc, "");
+	else
+		v = dtype_is_float(t) ? LLVMBuildFAdd(f->b, acc, x, "") : t == TY_BOOL ? LLVMBuildOr(f->b, acc, x, "") : LLVMBuildAdd(f->b, acc, x, "");
+	cg_store(f, t, c->out, off[0], v);
+}
+
+static void reduce(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef in, const bool *reduced)
+{
+	Type it = n->in[0]->type;
+	int r = it.rank;
+	LLVMValueRef dims[MAX_RANK], s[2][MAX_RANK], ostr[MAX_RANK];
+	cg_bstrides(f, n->type, n->type.rank, ostr);
+	for (int d = 0, j = 0; d < r; d++) {
+		dims[d] = cg_dim(f, it.dim[d]);
+		if (reduced[d]) {
+			s[0][d] = cg_i64(f->cg, 0);
+			j += n->attr[1] != 0; /* keepdim keeps a size-1 axis */
+		} else
+			s[0][d] = ostr[j++];
+	}
+	cg_bstrides(f, it, r, s[1]);
+	fill(f, n, out, n->op == OP_MAX ? lowest(f->cg, n->type.dtype) : tconst(f->cg, n->type.dtype, 0));
+	RedCtx c = {n, out, in};
+	cg_nest(f, r, dims, 2, s, red_body, &c);
+}
+
+static void cg_emit_reduce(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Type it = n->in[0]->type;
+	bool red[MAX_RANK];
+	LLVMValueRef count = cg_i64(f->cg, 1);
+	for (int d = 0; d < it.rank; d++) {
+		red[d] = n->attr[0] >> d & 1;
+		if (red[d])
+			count = LLVMBuildMul(f->eb, count, cg_dim(f, it.dim[d]), "");
+	}
+	reduce(f, n, out, in[0], red);
+	if (n->op != OP_MEAN)
+		return;
+	DType t = n->type.dtype;
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	LLVMValueRef v = cg_load(f, t, out, i), cnt = cg_convert(f, count, TY_I64, t);
+	cg_store(f, t, out, i, divide(f, t, v, cnt));
+	cg_loop_end(f, &l);
+}
+
+/* SUM_TO: the adjoint of broadcast; axes where the result has size 1 (or that it lacks) are summed */
+static void cg_emit_sum_to(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Type it = n->in[0]->type, ot = n->type;
+	LLVMValueRef dims[MAX_RANK], s[2][MAX_RANK];
+	for (int d = 0; d < it.rank; d++)
+		dims[d] = cg_dim(f, it.dim[d]);
+	cg_bstrides(f, ot, it.rank, s[0]);
+	cg_bstrides(f, it, it.rank, s[1]);
+	fill(f, n, out, tconst(f->cg, ot.dtype, 0));
+	RedCtx c = {n, out, in[0]};
+	cg_nest(f, it.rank, dims, 2, s, red_body, &c);
+}
+
+/* ARGMAX over attr[0]: in is (O, A, I) around the axis, out (O, I) i64; first maximum wins */
+static void cg_emit_argmax(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type it = n->in[0]->type;
+	DType t = it.dtype;
+	int ax = (int)n->attr[0];
+	LLVMValueRef O = cg_i64(cg, 1), I = cg_i64(cg, 1), A = cg_dim(f, it.dim[ax]);
+	for (int d = 0; d < it.rank; d++)
+		if (d < ax)
+			O = LLVMBuildMul(f->eb, O, cg_dim(f, it.dim[d]), "");
+		else if (d > ax)
+			I = LLVMBuildMul(f->eb, I, cg_dim(f, it.dim[d]), "");
+	LLVMValueRef best = cg_var(f, cg_comp_type(cg, t), NULL), bi = cg_var(f, cg->t_i64, NULL);
+	Loop lo, li, lk;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O);
+	LLVMValueRef i = cg_loop_begin(f, &li, I);
+	LLVMBuildStore(f->b, lowest(cg, t), best);
+	LLVMBuildStore(f->b, cg_i64(cg, 0), bi);
+	LLVMValueRef k = cg_loop_begin(f, &lk, A);
+	LLVMValueRef idx = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o, A, ""), k, ""), I, ""), i, "");
+	LLVMValueRef x = cg_load(f, t, in[0], idx), m = LLVMBuildLoad2(f->b, cg_comp_type(cg, t), best, "");
+	LLVMValueRef gt = greater(f, t, x, m);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, x, m, ""), best);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, k, LLVMBuildLoad2(f->b, cg->t_i64, bi, ""), ""), bi);
+	cg_loop_end(f, &lk);
+	cg_store(f, TY_I64, out, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o, I, ""), i, ""), LLVMBuildLoad2(f->b, cg->t_i64, bi, ""));
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
+/* ---- matmul: one cblas_?gemm per batch element (row-major; batch dims broadcast) ---- */
+
+typedef struct MmCtx {
+	Node *n;
+	LLVMValueRef out, a, b, M, N, K, lda, ldb;
+} MmCtx;
+
+static void mm_body(Fn *f, void *vc, LLVMValueRef *off)
+{
+	MmCtx *c = vc;
+	Cg *cg = f->cg;
+	bool dbl = c->n->type.dtype == TY_F64;
+	LLVMTypeRef et = dbl ? cg->t_f64 : cg->t_f32, i32 = cg->t_i32, ptr = cg->t_ptr;
+	LLVMValueRef pc = LLVMBuildGEP2(f->b, et, c->out, &off[0], 1, "");
+	LLVMValueRef pa = LLVMBuildGEP2(f->b, et, c->a, &off[1], 1, "");
+	LLVMValueRef pb = LLVMBuildGEP2(f->b, et, c->b, &off[2], 1, "");
+	LLVMTypeRef pt[14] = {i32, i32, i32, i32, i32, i32, et, ptr, i32, ptr, i32, et, ptr, i32};
+	LLVMValueRef args[14] = {
+		LLVMConstInt(i32, 101, 0), /* CblasRowMajor */
+		LLVMConstInt(i32, c->n->attr[0] ? 112 : 111, 0), LLVMConstInt(i32, c->n->attr[1] ? 112 : 111, 0),
+		LLVMBuildTrunc(f->b, c->M, i32, ""), LLVMBuildTrunc(f->b, c->N, i32, ""), LLVMBuildTrunc(f->b, c->K, i32, ""),
+		LLVMConstReal(et, 1), pa, LLVMBuildTrunc(f->b, c->lda, i32, ""), pb, LLVMBuildTrunc(f->b, c->ldb, i32, ""),
+		LLVMConstReal(et, 0), pc, LLVMBuildTrunc(f->b, c->N, i32, ""),
+	};
+	/* ldc = N must be >= 1 too */
+	LLVMValueRef one = LLVMConstInt(i32, 1, 0);
+	LLVMValueRef small = LLVMBuildICmp(f->b, LLVMIntSLT, args[13], one, "");
+	args[13] = LLVMBuildSelect(f->b, small, one, args[13], "");
+	cg_libcall(f, dbl ? "cblas_dgemm" : "cblas_sgemm", cg->t_void, pt, 14, args, 14, false);
+}
+
+static LLVMValueRef max1(Fn *f, LLVMValueRef v)
+{
+	LLVMValueRef one = cg_i64(f->cg, 1);
+	return LLVMBuildSelect(f->eb, LLVMBuildICmp(f->eb, LLVMIntSLT, v, one, ""), one, v, "");
+}
+
+static void cg_emit_matmul(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Type ta = n->in[0]->type, tb = n->in[1]->type, to = n->type;
+	if (to.dtype != TY_F32 && to.dtype != TY_F64) {
+		cg_fail(f->cg, n->loc, "matmul of %s tensors is not supported (only f32 and f64)", dtype_name[to.dtype]);
+		return;
+	}
+	int r = to.rank, rb = r - 2;
+	MmCtx c = {.n = n, .out = out, .a = in[0], .b = in[1]};
+	c.M = cg_dim(f, to.dim[r - 2]);
+	c.N = cg_dim(f, to.dim[r - 1]);
+	c.K = cg_dim(f, ta.dim[ta.rank - (n->attr[0] ? 2 : 1)]);
+	c.lda = max1(f, n->attr[0] ? c.M : c.K);
+	c.ldb = max1(f, n->attr[1] ? c.K : c.N);
+	LLVMValueRef dims[MAX_RANK], s[3][MAX_RANK];
+	LLVMValueRef sz[3] = {LLVMBuildMul(f->eb, c.M, c.N, ""), LLVMBuildMul(f->eb, c.M, c.K, ""), LLVMBuildMul(f->eb, c.K, c.N, "")};
+	Type bt[3] = {to, ta, tb};
+	for (int k = 0; k < 3; k++) {
+		bt[k].rank -= 2;
+		cg_bstrides(f, bt[k], rb, s[k]);
+		for (int d = 0; d < rb; d++)
+			s[k][d] = LLVMBuildMul(f->eb, s[k][d], sz[k], "");
+	}
+	for (int d = 0; d < rb; d++)
+		dims[d] = cg_dim(f, to.dim[d]);
+	cg_nest(f, rb, dims, 3, s, mm_body, &c);
+}
+
+/* ---- cross entropy: logits (N, C) float, labels (N) int ---- */
+
+/* label n as i64, checked against [0, C) (nnd_rt_error otherwise) */
+static LLVMValueRef label_at(Fn *f, Node *y, LLVMValueRef labels, LLVMValueRef i, LLVMValueRef C)
+{
+	Cg *cg = f->cg;
+	LLVMValueRef lab = cg_convert(f, cg_load(f, y->type.dtype, labels, i), y->type.dtype, TY_I64);
+	LLVMValueRef bad = LLVMBuildICmp(f->b, LLVMIntUGE, lab, C, "");
+	LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "badlabel");
+	LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "label");
+	LLVMBuildCondBr(f->b, bad, eb, ok);
+	LLVMPositionBuilderAtEnd(f->b, eb);
+	LLVMTypeRef pt = cg->t_ptr;
+	LLVMValueRef args[3] = {cg_cstr(cg, "label %lld is outside [0, %lld)"), lab, C};
+	cg_libcall(f, "nnd_rt_error", cg->t_void, &pt, 1, args, 3, true);
+	LLVMBuildUnreachable(f->b);
+	LLVMPositionBuilderAtEnd(f->b, ok);
+	return lab;
+}
+
+/* per row: max m and s = sum exp(x - m) (accumulated in f64), into the given variables */
+static void row_stats(Fn *f, DType t, LLVMValueRef logits, LLVMValueRef row, LLVMValueRef C, LLVMValueRef m, LLVMValueRef s)
+{
+	Cg *cg = f->cg;
+	LLVMTypeRef ct = cg_comp_type(cg, t);
+	Loop l;
+	LLVMBuildStore(f->b, lowest(cg, t), m);
+	LLVMValueRef c = cg_loop_begin(f, &l, C);
+	LLVMValueRef x = cg_load(f, t, logits, LLVMBuildAdd(f->b, row, c, "")), mv = LLVMBuildLoad2(f->b, ct, m, "");
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, greater(f, t, x, mv), x, mv, ""), m);
+	cg_loop_end(f, &l);
+	LLVMValueRef mx = LLVMBuildLoad2(f->b, ct, m, "");
+	LLVMBuildStore(f->b, LLVMConstReal(cg->t_f64, 0), s);
+	c = cg_loop_begin(f, &l, C);
+	x = cg_load(f, t, logits, LLVMBuildAdd(f->b, row, c, ""));
+	LLVMValueRef e = cg_convert(f, l_exp(f, LLVMBuildFSub(f->b, x, mx, "")), t, TY_F64);
+	LLVMBuildStore(f->b, LLVMBuildFAdd(f->b, LLVMBuildLoad2(f->b, cg->t_f64, s, ""), e, ""), s);
+	cg_loop_end(f, &l);
+}
+
+/* loss = mean over n of (m + log s) - x[label] */
+static void cg_emit_cross_entropy(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type lt = n->in[0]->type;
+	DType t = lt.dtype;
+	LLVMValueRef N = cg_dim(f, lt.dim[0]), C = cg_dim(f, lt.dim[1]);
+	LLVMValueRef m = cg_var(f, cg_comp_type(cg, t), NULL), s = cg_var(f, cg->t_f64, NULL);
+	LLVMValueRef total = cg_var(f, cg->t_f64, LLVMConstReal(cg->t_f64, 0));
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, N), row = LLVMBuildMul(f->b, i, C, "");
+	row_stats(f, t, in[0], row, C, m, s);
+	LLVMValueRef lab = label_at(f, n->in[1], in[1], i, C);
+	LLVMValueRef xl = cg_convert(f, cg_load(f, t, in[0], LLVMBuildAdd(f->b, row, lab, "")), t, TY_F64);
+	LLVMValueRef mx = cg_convert(f, LLVMBuildLoad2(f->b, cg_comp_type(cg, t), m, ""), t, TY_F64);
+	LLVMValueRef lse = LLVMBuildFAdd(f->b, mx, l_log(f, LLVMBuildLoad2(f->b, cg->t_f64, s, "")), "");
+	LLVMBuildStore(f->b, LLVMBuildFAdd(f->b, LLVMBuildLoad2(f->b, cg->t_f64, total, ""), LLVMBuildFSub(f->b, lse, xl, ""), ""), total);
+	cg_loop_end(f, &l);
+	LLVMValueRef mean = LLVMBuildFDiv(f->b, LLVMBuildLoad2(f->b, cg->t_f64, total, ""), LLVMBuildSIToFP(f->b, N, cg->t_f64, ""), "");
+	cg_store(f, n->type.dtype, out, cg_i64(cg, 0), cg_convert(f, mean, TY_F64, n->type.dtype));
+}
+
+/* dlogits = (softmax - onehot) * dloss / N */
+static void cg_emit_xent_bwd(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type lt = n->in[0]->type;
+	DType t = lt.dtype;
+	LLVMTypeRef ct = cg_comp_type(cg, t);
+	LLVMValueRef N = cg_dim(f, lt.dim[0]), C = cg_dim(f, lt.dim[1]);
+	LLVMValueRef dl = cg_convert(f, scalar_in(f, n->in[2], in[2]), n->in[2]->type.dtype, t);
+	LLVMValueRef scale = LLVMBuildFDiv(f->b, dl, LLVMBuildSIToFP(f->b, N, ct, ""), "");
+	LLVMValueRef m = cg_var(f, ct, NULL), s = cg_var(f, cg->t_f64, NULL);
+	Loop l, lc;
+	LLVMValueRef i = cg_loop_begin(f, &l, N), row = LLVMBuildMul(f->b, i, C, "");
+	row_stats(f, t, in[0], row, C, m, s);
+	LLVMValueRef lab = label_at(f, n->in[1], in[1], i, C);
+	LLVMValueRef mx = LLVMBuildLoad2(f->b, ct, m, "");
+	LLVMValueRef inv = cg_convert(f, LLVMBuildFDiv(f->b, LLVMConstReal(cg->t_f64, 1), LLVMBuildLoad2(f->b, cg->t_f64, s, ""), ""), TY_F64, t);
+	LLVMValueRef c = cg_loop_begin(f, &lc, C), idx = LLVMBuildAdd(f->b, row, c, "");
+	LLVMValueRef p = LLVMBuildFMul(f->b, l_exp(f, LLVMBuildFSub(f->b, cg_load(f, t, in[0], idx), mx, "")), inv, "");
+	LLVMValueRef hot = LLVMBuildICmp(f->b, LLVMIntEQ, c, lab, "");
+	p = LLVMBuildFSub(f->b, p, LLVMBuildSelect(f->b, hot, LLVMConstReal(ct, 1), LLVMConstReal(ct, 0), ""), "");
+	cg_store(f, t, out, idx, LLVMBuildFMul(f->b, p, scale, ""));
+	cg_loop_end(f, &lc);
+	cg_loop_end(f, &l);
+}
+
+/* ---- optimiser updates ---- */
+
+/* nnd_rt_sgd_update(params + off, grad, opt ? opt + off : NULL, numel, hyper) */
+static void cg_emit_sgd_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	int pi = (int)n->attr[0];
+	int64_t off = cg_param_offset(cg->p, pi), numel = 1;
+	for (int d = 0; d < cg->p->params.v[pi].type.rank; d++)
+		numel *= cg->p->params.v[pi].type.dim[d];
+	LLVMValueRef opt = cg_call_field(f, 2), hyper = cg_call_field(f, 6);
+	LLVMValueRef null = LLVMConstPointerNull(cg->t_ptr), o = cg_i64(cg, off);
+	LLVMValueRef mom = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, opt, null, ""), null,
+	                                   LLVMBuildGEP2(f->b, cg->t_f32, opt, &o, 1, ""), "");
+	LLVMTypeRef pt[5] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_ptr};
+	LLVMValueRef args[5] = {in[0], in[1], mom, cg_i64(cg, numel), hyper};
+	cg_libcall(f, "nnd_rt_sgd_update", cg->t_void, pt, 5, args, 5, false);
+}
+
+/* ---- the table ---- */
+
+#define EW(op) {cg_emit_elemwise, cg_scalar_##op, false}
+static const struct KernelRow kernel_table[OP_COUNT] = {
+	[OP_INPUT] = {.view = true},
+	[OP_PARAM] = {.view = true},
+	[OP_HYPER] = {.view = true},
+	[OP_RESHAPE] = {.view = true},
+	[OP_CONST] = {cg_emit_const},
+	[OP_CAST] = EW(cast),
+	[OP_TRANSPOSE] = {cg_emit_transpose},
+	[OP_BROADCAST] = EW(copy),
+	[OP_SUM_TO] = {cg_emit_sum_to},
+	[OP_NEG] = EW(neg),
+	[OP_EXP] = EW(exp),
+	[OP_LOG] = EW(log),
+	[OP_SQRT] = EW(sqrt),
+	[OP_TANH] = EW(tanh),
+	[OP_SIGMOID] = EW(sigmoid),
+	[OP_RELU] = EW(relu),
+	[OP_NOT] = EW(not),
+	[OP_ADD] = EW(add),
+	[OP_SUB] = EW(sub),
+	[OP_MUL] = EW(mul),
+	[OP_DIV] = EW(div),
+	[OP_MAXIMUM] = EW(maximum),
+	[OP_MINIMUM] = EW(minimum),
+	[OP_POW] = EW(pow),
+	[OP_EQ] = EW(eq),
+	[OP_NE] = EW(ne),
+	[OP_LT] = EW(lt),
+	[OP_LE] = EW(le),
+	[OP_GT] = EW(gt),
+	[OP_GE] = EW(ge),
+	[OP_AND] = EW(and),
+	[OP_OR] = EW(or),
+	[OP_WHERE] = EW(where),
+	[OP_RELU_BWD] = EW(relu_bwd),
+	[OP_SUM] = {cg_emit_reduce},
+	[OP_MEAN] = {cg_emit_reduce},
+	[OP_MAX] = {cg_emit_reduce},
+	[OP_ARGMAX] = {cg_emit_argmax},
+	[OP_MATMUL] = {cg_emit_matmul},
+	[OP_CROSS_ENTROPY] = {cg_emit_cross_entropy},
+	[OP_XENT_BWD] = {cg_emit_xent_bwd},
+	[OP_SGD_UPDATE] = {cg_emit_sgd_update},
+};
+
+KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }
+bool cg_has_kernel(Op op) { return kernel_table[op].emit || kernel_table[op].view; }

@@ -1,0 +1,455 @@
+/* ir/interp.c: the reference semantics of every IR operation, in double precision.
+ *
+ * Each node's value is a dense row-major array of doubles (integers and bools are stored as
+ * their values, bools as 0/1). Values live in an array indexed by node id and are freed at the
+ * end. Effects (optimiser updates) run after every value has been computed, in g->effects order,
+ * so they see the parameters as they were on entry. One evaluation function per op, in a table
+ * indexed by Op: every kernel is tested against this file, so it stays plain and slow.
+ */
+#include "ir/ir.h"
+#include "runtime/nnd_model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Shape {
+	int rank;
+	int64_t d[MAX_RANK];
+	int64_t n; /* element count */
+} Shape;
+
+typedef struct Interp {
+	const Graph *g;
+	const InterpArgs *a;
+	double **val;      /* by node id */
+	Shape *shp;        /* by node id */
+	int64_t *poff;     /* element offset of each Prog.params entry */
+	char *err;
+	size_t errlen;
+} Interp;
+
+#define FAIL(...) return (snprintf(it->err, it->errlen, __VA_ARGS__), false)
+#define EVAL(name) static bool name(Interp *it, const Node *n, double *y)
+#define X(i) (it->val[n->in[i]->id])
+#define S(i) (&it->shp[n->in[i]->id])
+#define YS (&it->shp[n->id])
+
+/* Index into an operand of shape `in` that numpy-broadcasts to `out`, for out's flat index i */
+static int64_t bcast_index(const Shape *out, const Shape *in, int64_t i)
+{
+	int64_t k = 0, stride = 1;
+	for (int d = out->rank - 1; d >= 0; d--) {
+		int64_t c = i % out->d[d];
+		i /= out->d[d];
+		int din = d - (out->rank - in->rank);
+		if (din < 0)
+			continue;
+		if (in->d[din] != 1)
+			k += c * stride;
+		stride *= in->d[din];
+	}
+	return k;
+}
+
+static double round_to(DType t, double v)
+{
+	if (t == TY_BOOL)
+		return v != 0;
+	if (dtype_is_int(t))
+		return trunc(v);
+	return v;
+}
+
+/* ---- leaves ---- */
+
+EVAL(ev_input)
+{
+	if (!it->a->inputs || !it->a->inputs[n->attr[0]])
+		FAIL("input %lld not given", (long long)n->attr[0]);
+	memcpy(y, it->a->inputs[n->attr[0]], sizeof *y * (size_t)YS->n);
+	return true;
+}
+
+EVAL(ev_param)
+{
+	if (!it->a->params)
+		FAIL("no parameter block given");
+	memcpy(y, it->a->params + it->poff[n->attr[0]], sizeof *y * (size_t)YS->n);
+	return true;
+}
+
+EVAL(ev_const)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = n->fval;
+	return true;
+}
+
+EVAL(ev_hyper)
+{
+	if (!it->a->hyper || n->attr[0] < 0 || n->attr[0] >= NND_H_COUNT)
+		FAIL("hyper-parameter %lld not given", (long long)n->attr[0]);
+	y[0] = it->a->hyper[n->attr[0]];
+	return true;
+}
+
+/* ---- casts and views ---- */
+
+EVAL(ev_cast)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = round_to(n->type.dtype, X(0)[i]);
+	return true;
+}
+
+EVAL(ev_copy) /* reshape: same elements, same order */
+{
+	memcpy(y, X(0), sizeof *y * (size_t)YS->n);
+	return true;
+}
+
+EVAL(ev_transpose) /* y[i0..] = x[..] with y's axis k being x's axis attr[k] */
+{
+	const Shape *xs = S(0);
+	int64_t xstride[MAX_RANK], s = 1;
+	for (int d = xs->rank - 1; d >= 0; d--)
+		xstride[d] = s, s *= xs->d[d];
+	for (int64_t i = 0; i < YS->n; i++) {
+		int64_t r = i, k = 0;
+		for (int d = YS->rank - 1; d >= 0; d--) {
+			k += (r % YS->d[d]) * xstride[n->attr[d]];
+			r /= YS->d[d];
+		}
+		y[i] = X(0)[k];
+	}
+	return true;
+}
+
+EVAL(ev_broadcast)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = X(0)[bcast_index(YS, S(0), i)];
+	return true;
+}
+
+EVAL(ev_sum_to) /* y broadcasts to x: accumulate each x element into the y element it came from */
+{
+	memset(y, 0, sizeof *y * (size_t)YS->n);
+	for (int64_t i = 0; i < S(0)->n; i++)
+		y[bcast_index(S(0), YS, i)] += X(0)[i];
+	return true;
+}
+
+/* ---- elementwise ---- */
+
+static double unary(Op op, double x)
+{
+	switch (op) {
+	case OP_NEG: return -x;
+	case OP_EXP: return exp(x);
+	case OP_LOG: return log(x);
+	case OP_SQRT: return sqrt(x);
+	case OP_TANH: return tanh(x);
+	case OP_SIGMOID: return 1 / (1 + exp(-x));
+	case OP_RELU: return x > 0 ? x : 0;
+	case OP_NOT: return x == 0;
+	default: BUG("%s is not unary", op_info[op].name);
+	}
+}
+
+static double binary(Op op, double a, double b)
+{
+	switch (op) {
+	case OP_ADD: return a + b;
+	case OP_SUB: return a - b;
+	case OP_MUL: return a * b;
+	case OP_DIV: return a / b;
+	case OP_MAXIMUM: return a >= b ? a : b;
+	case OP_MINIMUM: return a <= b ? a : b;
+	case OP_POW: return pow(a, b);
+	case OP_EQ: return a == b;
+	case OP_NE: return a != b;
+	case OP_LT: return a < b;
+	case OP_LE: return a <= b;
+	case OP_GT: return a > b;
+	case OP_GE: return a >= b;
+	case OP_AND: return a != 0 && b != 0;
+	case OP_OR: return a != 0 || b != 0;
+	case OP_RELU_BWD: return a > 0 ? b : 0;
+	default: BUG("%s is not binary", op_info[op].name);
+	}
+}
+
+EVAL(ev_unary)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = unary(n->op, X(0)[i]);
+	return true;
+}
+
+EVAL(ev_binary)
+{
+	if (n->op == OP_DIV && dtype_is_int(n->type.dtype))
+		for (int64_t i = 0; i < YS->n; i++)
+			if (X(1)[bcast_index(YS, S(1), i)] == 0)
+				FAIL("integer division by zero");
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = round_to(n->type.dtype, binary(n->op, X(0)[bcast_index(YS, S(0), i)], X(1)[bcast_index(YS, S(1), i)]));
+	return true;
+}
+
+EVAL(ev_where)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = X(0)[bcast_index(YS, S(0), i)] != 0 ? X(1)[bcast_index(YS, S(1), i)] : X(2)[bcast_index(YS, S(2), i)];
+	return true;
+}
+
+/* ---- reductions ---- */
+
+/* Shape of x with the reduced axes set to 1: y's shape with keepdim, whatever attr[1] says */
+static Shape kept_shape(const Shape *x, int64_t mask)
+{
+	Shape k = *x;
+	k.n = 1;
+	for (int d = 0; d < k.rank; d++) {
+		if (mask >> d & 1)
+			k.d[d] = 1;
+		k.n *= k.d[d];
+	}
+	return k;
+}
+
+EVAL(ev_reduce)
+{
+	const Shape *xs = S(0);
+	Shape ks = kept_shape(xs, n->attr[0]);
+	int64_t count = ks.n ? xs->n / ks.n : 0;
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = n->op == OP_MAX ? -INFINITY : 0;
+	for (int64_t i = 0; i < xs->n; i++) {
+		int64_t k = bcast_index(xs, &ks, i);
+		double v = X(0)[i];
+		if (n->op == OP_MAX)
+			y[k] = v > y[k] || isnan(v) ? v : y[k];
+		else
+			y[k] += v;
+	}
+	if (n->op == OP_MEAN)
+		for (int64_t i = 0; i < YS->n; i++)
+			y[i] /= (double)count;
+	return true;
+}
+
+EVAL(ev_argmax) /* the first maximum along axis attr[0] */
+{
+	const Shape *xs = S(0);
+	int axis = (int)n->attr[0];
+	int64_t outer = 1, inner = 1, K = xs->d[axis];
+	for (int d = 0; d < axis; d++)
+		outer *= xs->d[d];
+	for (int d = axis + 1; d < xs->rank; d++)
+		inner *= xs->d[d];
+	if (K == 0)
+		FAIL("argmax over an empty axis");
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t j = 0; j < inner; j++) {
+			const double *x = X(0) + o * K * inner + j;
+			int64_t best = 0;
+			for (int64_t k = 1; k < K; k++)
+				if (x[k * inner] > x[best * inner])
+					best = k;
+			y[o * inner + j] = (double)best;
+		}
+	return true;
+}
+
+/* ---- linear algebra ---- */
+
+/* y[.., m, n] = sum_k A[.., m, k] B[.., k, n], A = a or a's last two axes swapped (attr[0]), B likewise */
+EVAL(ev_matmul)
+{
+	const Shape *as = S(0), *bs = S(1);
+	bool ta = n->attr[0], tb = n->attr[1];
+	int64_t M = YS->d[YS->rank - 2], N = YS->d[YS->rank - 1];
+	int64_t K = as->d[as->rank - (ta ? 2 : 1)];
+	Shape ob = *YS, ab = *as, bb = *bs; /* batch shapes */
+	ob.rank -= 2, ab.rank -= 2, bb.rank -= 2;
+	ob.n = 1;
+	for (int d = 0; d < ob.rank; d++)
+		ob.n *= ob.d[d];
+	for (int64_t bi = 0; bi < ob.n; bi++) {
+		const double *A = X(0) + bcast_index(&ob, &ab, bi) * M * K;
+		const double *B = X(1) + bcast_index(&ob, &bb, bi) * K * N;
+		double *Y = y + bi * M * N;
+		for (int64_t i = 0; i < M; i++)
+			for (int64_t j = 0; j < N; j++) {
+				double s = 0;
+				for (int64_t k = 0; k < K; k++)
+					s += (ta ? A[k * M + i] : A[i * K + k]) * (tb ? B[j * K + k] : B[k * N + j]);
+				Y[i * N + j] = s;
+			}
+	}
+	return true;
+}
+
+/* ---- losses ---- */
+
+static bool check_labels(Interp *it, const Node *n)
+{
+	int64_t N = S(0)->d[0], C = S(0)->d[1];
+	for (int64_t i = 0; i < N; i++)
+		if (X(1)[i] < 0 || X(1)[i] >= (double)C)
+			FAIL("cross_entropy: label %g of row %lld is outside [0, %lld)", X(1)[i], (long long)i, (long long)C);
+	return true;
+}
+
+/* logits [N, C], labels [N]: mean over rows of logsumexp(row) - row[label] */
+EVAL(ev_xent)
+{
+	int64_t N = S(0)->d[0], C = S(0)->d[1];
+	if (!check_labels(it, n))
+		return false;
+	double s = 0;
+	for (int64_t i = 0; i < N; i++) {
+		const double *row = X(0) + i * C;
+		double m = -INFINITY, z = 0;
+		for (int64_t c = 0; c < C; c++)
+			m = row[c] > m ? row[c] : m;
+		for (int64_t c = 0; c < C; c++)
+			z += exp(row[c] - m);
+		s += m + log(z) - row[(int64_t)X(1)[i]];
+	}
+	y[0] = N ? s / (double)N : 0;
+	return true;
+}
+
+/* (logits, labels, dloss): (softmax(row) - onehot(label)) * dloss / N */
+EVAL(ev_xent_bwd)
+{
+	int64_t N = S(0)->d[0], C = S(0)->d[1];
+	double scale = X(2)[0] / (double)(N ? N : 1);
+	if (!check_labels(it, n))
+		return false;
+	for (int64_t i = 0; i < N; i++) {
+		const double *row = X(0) + i * C;
+		double m = -INFINITY, z = 0;
+		for (int64_t c = 0; c < C; c++)
+			m = row[c] > m ? row[c] : m;
+		for (int64_t c = 0; c < C; c++)
+			z += exp(row[c] - m);
+		for (int64_t c = 0; c < C; c++)
+			y[i * C + c] = (exp(row[c] - m) / z - (c == (int64_t)X(1)[i])) * scale;
+	}
+	return true;
+}
+
+/* ---- optimiser updates (run after all values, see ir_interp) ---- */
+
+/* PyTorch's SGD (runtime/nnd_model.h): g = grad + wd*p; with momentum mu != 0,
+   m = step == 0 ? g : mu*m + (1-dampening)*g and g = nesterov ? g + mu*m : m; p -= lr*g */
+EVAL(ev_sgd_update)
+{
+	const double *h = it->a->hyper;
+	if (!h || !it->a->params || !it->a->opt)
+		FAIL("sgd_update needs params, opt and hyper");
+	double lr = h[NND_H_LR], mu = h[NND_H_MOMENTUM], wd = h[NND_H_WEIGHT_DECAY];
+	double damp = h[NND_H_DAMPENING];
+	bool nesterov = h[NND_H_NESTEROV] != 0, first = h[NND_H_STEP] == 0;
+	int64_t off = it->poff[n->attr[0]];
+	double *p = it->a->params + off, *m = it->a->opt + off;
+	const double *grad = X(1);
+	for (int64_t i = 0; i < S(0)->n; i++) {
+		double g = grad[i] + wd * p[i];
+		if (mu != 0) {
+			m[i] = first ? g : mu * m[i] + (1 - damp) * g;
+			g = nesterov ? g + mu * m[i] : m[i];
+		}
+		p[i] -= lr * g;
+	}
+	y[0] = 0;
+	return true;
+}
+
+typedef bool (*EvalFn)(Interp *, const Node *, double *);
+static const EvalFn eval_fn[OP_COUNT] = {
+	[OP_INPUT] = ev_input, [OP_PARAM] = ev_param, [OP_CONST] = ev_const, [OP_HYPER] = ev_hyper,
+	[OP_CAST] = ev_cast, [OP_RESHAPE] = ev_copy, [OP_TRANSPOSE] = ev_transpose,
+	[OP_BROADCAST] = ev_broadcast, [OP_SUM_TO] = ev_sum_to,
+	[OP_NEG] = ev_unary, [OP_EXP] = ev_unary, [OP_LOG] = ev_unary, [OP_SQRT] = ev_unary,
+	[OP_TANH] = ev_unary, [OP_SIGMOID] = ev_unary, [OP_RELU] = ev_unary, [OP_NOT] = ev_unary,
+	[OP_ADD] = ev_binary, [OP_SUB] = ev_binary, [OP_MUL] = ev_binary, [OP_DIV] = ev_binary,
+	[OP_MAXIMUM] = ev_binary, [OP_MINIMUM] = ev_binary, [OP_POW] = ev_binary,
+	[OP_EQ] = ev_binary, [OP_NE] = ev_binary, [OP_LT] = ev_binary, [OP_LE] = ev_binary,
+	[OP_GT] = ev_binary, [OP_GE] = ev_binary, [OP_AND] = ev_binary, [OP_OR] = ev_binary,
+	[OP_WHERE] = ev_where, [OP_RELU_BWD] = ev_binary,
+	[OP_SUM] = ev_reduce, [OP_MEAN] = ev_reduce, [OP_MAX] = ev_reduce, [OP_ARGMAX] = ev_argmax,
+	[OP_MATMUL] = ev_matmul,
+	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
+	[OP_SGD_UPDATE] = ev_sgd_update,
+};
+
+bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }
+
+static bool node_shape(Interp *it, const Node *n, Shape *s)
+{
+	s->rank = n->type.rank;
+	s->n = 1;
+	for (int d = 0; d < s->rank; d++) {
+		if (!ir_dim_eval(it->g->prog, n->type.dim[d], it->a->syms, &s->d[d]) || s->d[d] < 0)
+			FAIL("%%%d: dimension %d cannot be evaluated (division by zero or a missing size)", n->id, d);
+		s->n *= s->d[d];
+	}
+	return true;
+}
+
+static bool eval_node(Interp *it, const Node *n)
+{
+	Shape *s = &it->shp[n->id];
+	if (!eval_fn[n->op])
+		FAIL("%%%d: the interpreter has no case for op %s", n->id, op_info[n->op].name);
+	if (!node_shape(it, n, s))
+		return false;
+	it->val[n->id] = xrealloc(NULL, sizeof(double) * (size_t)(s->n ? s->n : 1));
+	if (!eval_fn[n->op](it, n, it->val[n->id]))
+		return false;
+	return true;
+}
+
+bool ir_interp(const Graph *g, const InterpArgs *a, char *err, size_t errlen)
+{
+	const Prog *p = g->prog;
+	Interp st = {g, a, NULL, NULL, NULL, err, errlen}, *it = &st;
+	int nid = g->next_id;
+	it->val = calloc((size_t)nid + 1, sizeof *it->val);
+	it->shp = calloc((size_t)nid + 1, sizeof *it->shp);
+	it->poff = calloc((size_t)p->params.n + 1, sizeof *it->poff);
+	if (!it->val || !it->shp || !it->poff)
+		BUG("out of memory");
+	for (int i = 1; i < p->params.n; i++)
+		it->poff[i] = it->poff[i - 1] + ir_type_numel((Prog *)p, p->params.v[i - 1].type);
+	bool ok = true;
+	for (int i = 0; ok && i < g->nodes.n; i++)
+		if (!(op_info[g->nodes.v[i]->op].flags & OPF_EFFECT))
+			ok = eval_node(it, g->nodes.v[i]);
+	for (int i = 0; ok && i < g->effects.n; i++)
+		ok = eval_node(it, g->effects.v[i]);
+	for (int i = 0; ok && i < g->outputs.n; i++) {
+		const Node *n = g->outputs.v[i].node;
+		if (n->id < 0 || n->id >= nid || !it->val[n->id]) {
+			snprintf(err, errlen, "output '%s' (%%%d) was not computed", g->outputs.v[i].name, n->id);
+			ok = false;
+			break;
+		}
+		size_t bytes = sizeof(double) * (size_t)(it->shp[n->id].n ? it->shp[n->id].n : 1);
+		a->outputs[i] = xrealloc(NULL, bytes);
+		memcpy(a->outputs[i], it->val[n->id], bytes);
+	}
+	for (int i = 0; i <= nid; i++)
+		free(it->val[i]);
+	free(it->val);
+	free(it->shp);
+	free(it->poff);
+	return ok;
+}

@@ -1,0 +1,188 @@
+/* runtime/infer_main.c: main() of NAME-infer. Loads --weights, reads examples (--idx IDX file or
+ * --input .npy) and either writes the predict entry's output (--output y.npy), evaluates every
+ * loss and metric against --labels (--eval), or prints the argmax of each output row. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt.h"
+
+enum { F_WEIGHTS, F_IDX, F_INPUT, F_OUTPUT, F_LABELS, F_EVAL, F_BATCH, F_THREADS, F_HELP, F_COUNT };
+static const RtFlag flags[F_COUNT] = {
+	[F_WEIGHTS] = {"weights", "FILE", "safetensors weights (required)"},
+	[F_IDX] = {"idx", "FILE", "examples from an IDX file (gzip or plain)"},
+	[F_INPUT] = {"input", "FILE.npy", "examples from an npy file"},
+	[F_OUTPUT] = {"output", "FILE.npy", "write the model's output as npy"},
+	[F_LABELS] = {"labels", "FILE", "labels (IDX or .npy) for --eval"},
+	[F_EVAL] = {"eval", NULL, "print the loss and every metric over the data"},
+	[F_BATCH] = {"batch", "N", "examples per call (default 256)"},
+	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
+	[F_HELP] = {"help", NULL, "show this help"},
+};
+
+static void
+read_any(const char *path, int npy, RtArray *a)
+{
+	if (npy)
+		rt_npy_read(path, a);
+	else
+		rt_idx_read(path, a);
+	if (a->rank < 1)
+		rt_die("%s: a 0-dimensional array holds no examples", path);
+}
+
+static int64_t
+arena_need(const NndEntry *e, int64_t *syms, int bsym, int64_t n, int64_t batch, int64_t need)
+{
+	if (!e->arena_size)
+		return need;
+	for (int k = 0; k < 2; k++) {
+		syms[bsym] = k == 0 ? (batch < n ? batch : n) : n % batch;
+		if (syms[bsym] > 0 && e->arena_size(syms) > need)
+			need = e->arena_size(syms);
+	}
+	return need;
+}
+
+int
+main(int argc, char **argv)
+{
+	const NndModel *m = &nnd_model;
+	const char *weights = NULL, *idx = NULL, *input = NULL, *output = NULL, *labels = NULL;
+	int eval = 0;
+	int64_t batch = 256;
+	char namebuf[256];
+
+	snprintf(namebuf, sizeof namebuf, "%s-infer", m->name);
+	rt_prog = namebuf;
+	if (m->abi_version != NND_ABI_VERSION)
+		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
+		       NND_ABI_VERSION);
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		switch (rt_flag_next(flags, F_COUNT, argc, argv, &i, &v)) {
+		case F_WEIGHTS: weights = v; break;
+		case F_IDX: idx = v; break;
+		case F_INPUT: input = v; break;
+		case F_OUTPUT: output = v; break;
+		case F_LABELS: labels = v; break;
+		case F_EVAL: eval = 1; break;
+		case F_BATCH: batch = rt_parse_count("batch", v, 0); break;
+		case F_THREADS: openblas_set_num_threads((int)rt_parse_count("threads", v, 0)); break;
+		case F_HELP:
+			printf("usage: %s --weights FILE (--idx FILE | --input FILE.npy) [--output FILE.npy | "
+			       "--eval --labels FILE]\nRuns model '%s' (from %s).\n\nflags:\n", rt_prog,
+			       m->name, m->source ? m->source : "?");
+			rt_flags_help(stdout, flags, F_COUNT);
+			return 0;
+		}
+	}
+	if (!weights)
+		rt_usage("--weights FILE is required");
+	if (!idx == !input)
+		rt_usage(idx ? "give either --idx or --input, not both" : "no examples: give --idx FILE or --input FILE.npy");
+	if (eval && !labels)
+		rt_usage("--eval needs --labels FILE");
+	if (labels && !eval)
+		rt_usage("--labels is only used with --eval");
+	const NndEntry *e = eval ? &m->eval : &m->predict;
+	if (!e->fn)
+		rt_die("the model has no %s entry", eval ? "eval" : "predict");
+	int bsym = rt_entry_batch_sym(m, e);
+	if (e->ninputs != (eval ? 2 : 1))
+		rt_die("entry '%s' takes %d inputs; %d is supported for now", e->name, e->ninputs, eval ? 2 : 1);
+
+	int64_t pn = m->param_numel;
+	float *params = rt_alloc_aligned(sizeof(float) * (pn ? pn : 1));
+	rt_ckpt_load(weights, m, params, NULL, NULL);
+
+	/* the data, bound to the entry's inputs */
+	RtArray a[2];
+	const char *src = idx ? idx : input;
+	read_any(src, input != NULL, &a[0]);
+	rt_array_bind(&a[0], &e->inputs[0], m->syms, idx ? "images" : "--input");
+	if (eval) {
+		int npy = strlen(labels) > 4 && !strcmp(labels + strlen(labels) - 4, ".npy");
+		read_any(labels, npy, &a[1]);
+		rt_array_bind(&a[1], &e->inputs[1], m->syms, "labels");
+		if (a[1].dims[0] != a[0].dims[0])
+			rt_die("images and labels have different numbers of examples: %s has %lld, %s has %lld",
+			       src, (long long)a[0].dims[0], labels, (long long)a[1].dims[0]);
+	}
+	int64_t n = a[0].dims[0];
+	if (n == 0)
+		rt_die("%s: no examples", src);
+
+	/* buffers */
+	int64_t *syms = rt_alloc_zero(sizeof(int64_t) * (m->nsyms + 1));
+	void *arena = rt_alloc_aligned(arena_need(e, syms, bsym, n, batch, 0));
+	void *bufs[2];
+	for (int i = 0; i < e->ninputs; i++)
+		bufs[i] = rt_alloc_aligned(batch * rt_array_example_bytes(&a[i]));
+	float hyper[NND_H_COUNT] = {0}, scal[64];
+	void *outp[64];
+	double avg[64] = {0};
+	RtArray y = {0};
+	int64_t ex = 0, k = 0;
+	if (e->noutputs > 64)
+		rt_die("more than 64 outputs (unsupported)");
+	if (eval) {
+		for (int i = 0; i < e->noutputs; i++)
+			outp[i] = &scal[i];
+	} else {
+		const NndTensorInfo *o = &e->outputs[0];
+		if (o->rank < 1 || o->dims[0] != -(bsym + 1))
+			rt_die("predict output '%s' does not have the batch as its first dimension "
+			       "(unsupported)", o->name);
+		for (int i = 1; i < o->rank; i++)
+			if (o->dims[i] < 0)
+				rt_die("predict output '%s': only the batch dimension may vary (unsupported)", o->name);
+		if (o->dtype != NND_F32 && !output)
+			rt_die("predict output '%s' is %s; printing the argmax needs f32", o->name,
+			       rt_dtype_name(o->dtype));
+		y.dtype = o->dtype;
+		y.rank = o->rank;
+		memcpy(y.dims, o->dims, sizeof(int64_t) * o->rank);
+		y.dims[0] = n;
+		ex = rt_numel(o->rank - 1, o->dims + 1);
+		k = o->rank > 1 ? o->dims[o->rank - 1] : 1;
+		y.data = rt_alloc((size_t)(n * ex * rt_dtype_size(o->dtype)));
+		for (int i = 1; i < e->noutputs; i++) { /* further outputs: computed, not written */
+			const NndTensorInfo *oi = &e->outputs[i];
+			int64_t sz = rt_dtype_size(oi->dtype);
+			for (int d = 0; d < oi->rank; d++)
+				sz *= oi->dims[d] < 0 ? batch : oi->dims[d];
+			outp[i] = rt_alloc_aligned(sz);
+		}
+	}
+	NndCall call = {params, NULL, NULL, arena, (const void *const *)bufs, syms, hyper, outp};
+	for (int64_t s = 0; s < n; s += batch) {
+		int64_t b = n - s < batch ? n - s : batch;
+		for (int i = 0; i < e->ninputs; i++)
+			rt_array_slice(&a[i], s, b, bufs[i]);
+		syms[bsym] = b;
+		if (!eval)
+			outp[0] = (char *)y.data + s * ex * rt_dtype_size(y.dtype);
+		e->fn(&call);
+		for (int i = 0; eval && i < e->noutputs; i++)
+			avg[i] += (double)scal[i] * b;
+	}
+	if (eval) {
+		for (int i = 0; i < e->noutputs; i++)
+			printf("%s%s %.4f", i ? "  " : "", e->outputs[i].name, avg[i] / n);
+		printf("\n");
+	} else if (output) {
+		rt_npy_write(output, &y);
+	} else {
+		const float *p = y.data;
+		for (int64_t i = 0; i < n * ex; i += k) {
+			int64_t best = 0;
+			for (int64_t j = 1; j < k; j++)
+				if (p[i + j] > p[i + best])
+					best = j;
+			printf("%lld\n", (long long)best);
+		}
+	}
+	if (fflush(stdout) != 0)
+		rt_die("cannot write the output");
+	return 0;
+}

@@ -1,0 +1,369 @@
+/* runtime/train_main.c: main() of NAME-train. Reads the command line (every scalar of the
+ * recipe can be overridden), initialises or resumes the parameters, loads the data, runs the
+ * epoch loop (seeded shuffle, batches of --batch, the last one smaller), validates after every
+ * epoch, shows progress, writes checkpoints (each epoch, at the end, on SIGINT). */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt.h"
+
+enum {
+	F_EPOCHS, F_STEPS, F_BATCH, F_LR, F_MOMENTUM, F_WD, F_DAMPENING, F_NESTEROV, F_BETA1,
+	F_BETA2, F_EPS, F_SCHEDULE, F_WARMUP, F_MIN_LR, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
+	F_LOG, F_QUIET, F_THREADS, F_HELP, F_COUNT
+};
+static const RtFlag flags[F_COUNT] = {
+	[F_EPOCHS] = {"epochs", "N", "epochs to train"},
+	[F_STEPS] = {"steps", "N", "optimiser steps to train (0: write the initial weights and stop)"},
+	[F_BATCH] = {"batch", "N", "examples per step"},
+	[F_LR] = {"lr", "X", "learning rate"},
+	[F_MOMENTUM] = {"momentum", "X", "SGD momentum"},
+	[F_WD] = {"weight-decay", "X", "weight decay"},
+	[F_DAMPENING] = {"dampening", "X", "SGD dampening"},
+	[F_NESTEROV] = {"nesterov", "0|1", "SGD Nesterov momentum"},
+	[F_BETA1] = {"beta1", "X", "Adam beta1"},
+	[F_BETA2] = {"beta2", "X", "Adam beta2"},
+	[F_EPS] = {"eps", "X", "Adam epsilon"},
+	[F_SCHEDULE] = {"schedule", "NAME", "learning-rate schedule: constant or cosine"},
+	[F_WARMUP] = {"warmup", "N", "cosine schedule: linear warm-up steps"},
+	[F_MIN_LR] = {"min-lr", "X", "cosine schedule: final learning rate"},
+	[F_SEED] = {"seed", "N", "seed of initialisation and shuffling"},
+	[F_DATA] = {"data", "IMG,LBL", "training data: IDX files (gzip or plain) or .npy"},
+	[F_VALID] = {"valid", "IMG,LBL", "validation data, evaluated after every epoch ('none': skip)"},
+	[F_OUT] = {"out", "FILE", "checkpoint to write (default NAME.safetensors; + FILE.opt)"},
+	[F_RESUME] = {"resume", "FILE", "continue the run saved in FILE (and FILE.opt)"},
+	[F_LOG] = {"log", "FILE.csv", "write one row per step: step,epoch,loss,metrics,lr,examples/s"},
+	[F_QUIET] = {"quiet", NULL, "print only the validation line of each epoch"},
+	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
+	[F_HELP] = {"help", NULL, "show this help"},
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void
+help(const NndModel *m)
+{
+	const NndRecipe *r = &m->recipe;
+
+	printf("usage: %s [flags]\nTrains model '%s' (from %s) and writes its weights.\n\nflags:\n",
+	       rt_prog, m->name, m->source ? m->source : "?");
+	rt_flags_help(stdout, flags, F_COUNT);
+	printf("\nrecipe defaults: batch %lld, %s %lld, lr %g, momentum %g, weight decay %g, seed %lld\n",
+	       (long long)r->batch, r->steps ? "steps" : "epochs",
+	       (long long)(r->steps ? r->steps : r->epochs), r->lr, r->momentum, r->weight_decay,
+	       (long long)r->seed);
+	exit(0);
+}
+
+static double
+schedule_lr(const NndRecipe *r, int64_t step, int64_t total)
+{
+	if (r->schedule != NND_SCHED_COSINE)
+		return r->lr;
+	if (step < r->warmup)
+		return r->lr * (double)(step + 1) / (double)r->warmup;
+	int64_t span = total - 1 - r->warmup;
+	double p = span > 0 ? (double)(step - r->warmup) / (double)span : 1.0;
+	if (p > 1)
+		p = 1;
+	return r->min_lr + (r->lr - r->min_lr) * 0.5 * (1.0 + cos(M_PI * p));
+}
+
+static void
+set_hyper(float *h, const NndRecipe *r, double lr, int64_t step)
+{
+	h[NND_H_LR] = (float)lr;
+	h[NND_H_MOMENTUM] = (float)r->momentum;
+	h[NND_H_WEIGHT_DECAY] = (float)r->weight_decay;
+	h[NND_H_DAMPENING] = (float)r->dampening;
+	h[NND_H_NESTEROV] = (float)r->nesterov;
+	h[NND_H_BETA1] = (float)r->beta1;
+	h[NND_H_BETA2] = (float)r->beta2;
+	h[NND_H_EPS] = (float)r->eps;
+	h[NND_H_STEP] = (float)step;
+}
+
+static int64_t
+arena_need(const NndEntry *e, int64_t *syms, int bsym, int64_t n, int64_t batch)
+{
+	int64_t need = 0;
+
+	if (!e->arena_size)
+		return 0;
+	syms[bsym] = batch < n ? batch : n;
+	need = e->arena_size(syms);
+	if (n % batch) {
+		syms[bsym] = n % batch;
+		int64_t k = e->arena_size(syms);
+		need = k > need ? k : need;
+	}
+	return need;
+}
+
+/* The eval entry over the whole data set; each output averaged weighted by batch size */
+static void
+validate(const NndModel *m, const RtData *d, int64_t batch, void **bufs, NndCall *c,
+         int64_t *syms, int bsym, double *avg)
+{
+	float out[64];
+	void *outp[64];
+
+	for (int i = 0; i < m->eval.noutputs; i++) {
+		outp[i] = &out[i];
+		avg[i] = 0;
+	}
+	c->outputs = outp;
+	c->inputs = (const void *const *)bufs;
+	for (int64_t s = 0; s < d->count; s += batch) {
+		int64_t b = d->count - s < batch ? d->count - s : batch;
+		for (int i = 0; i < d->narrays; i++)
+			rt_array_slice(&d->a[i], s, b, bufs[i]);
+		syms[bsym] = b;
+		m->eval.fn(c);
+		for (int i = 0; i < m->eval.noutputs; i++)
+			avg[i] += (double)out[i] * b;
+	}
+	for (int i = 0; i < m->eval.noutputs; i++)
+		avg[i] /= (double)d->count;
+}
+
+int
+main(int argc, char **argv)
+{
+	const NndModel *m = &nnd_model;
+	NndRecipe r = m->recipe;
+	const char *datap[5], *validp[5], *out = NULL, *resume = NULL, *logpath = NULL;
+	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0;
+	char namebuf[256];
+
+	snprintf(namebuf, sizeof namebuf, "%s-train", m->name);
+	rt_prog = namebuf;
+	if (m->abi_version != NND_ABI_VERSION)
+		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
+		       NND_ABI_VERSION);
+	for (int i = 1; i < argc; i++) {
+		const char *v;
+		switch (rt_flag_next(flags, F_COUNT, argc, argv, &i, &v)) {
+		case F_EPOCHS: r.epochs = rt_parse_count("epochs", v, 0); set_epochs = 1; break;
+		case F_STEPS: r.steps = rt_parse_count("steps", v, 1); set_steps = 1; break;
+		case F_BATCH: r.batch = rt_parse_count("batch", v, 0); break;
+		case F_LR: r.lr = rt_parse_real("lr", v, 0); break;
+		case F_MOMENTUM: r.momentum = rt_parse_real("momentum", v, 0); break;
+		case F_WD: r.weight_decay = rt_parse_real("weight-decay", v, 0); break;
+		case F_DAMPENING: r.dampening = rt_parse_real("dampening", v, 0); break;
+		case F_NESTEROV:
+			if (strcmp(v, "0") && strcmp(v, "1"))
+				rt_usage("invalid value '%s' for --nesterov: expected 0 or 1", v);
+			r.nesterov = *v == '1';
+			break;
+		case F_BETA1: r.beta1 = rt_parse_real("beta1", v, 0); break;
+		case F_BETA2: r.beta2 = rt_parse_real("beta2", v, 0); break;
+		case F_EPS: r.eps = rt_parse_real("eps", v, 0); break;
+		case F_SCHEDULE:
+			if (!strcmp(v, "constant"))
+				r.schedule = NND_SCHED_CONSTANT;
+			else if (!strcmp(v, "cosine"))
+				r.schedule = NND_SCHED_COSINE;
+			else
+				rt_usage("invalid value '%s' for --schedule: expected constant or cosine", v);
+			break;
+		case F_WARMUP: r.warmup = rt_parse_count("warmup", v, 1); break;
+		case F_MIN_LR: r.min_lr = rt_parse_real("min-lr", v, 0); break;
+		case F_SEED: r.seed = rt_parse_count("seed", v, 1); break;
+		case F_DATA:
+			if ((ndata = rt_split_paths(rt_strdup(v), datap, 4)) > 4)
+				rt_usage("--data: at most 4 files");
+			break;
+		case F_VALID:
+			if (!strcmp(v, "none") || !*v)
+				nvalid = -1;
+			else if ((nvalid = rt_split_paths(rt_strdup(v), validp, 4)) > 4)
+				rt_usage("--valid: at most 4 files");
+			break;
+		case F_OUT: out = v; break;
+		case F_RESUME: resume = v; break;
+		case F_LOG: logpath = v; break;
+		case F_QUIET: quiet = 1; break;
+		case F_THREADS: threads = (int)rt_parse_count("threads", v, 0); break;
+		case F_HELP: help(m);
+		}
+	}
+	if (set_epochs && !set_steps)
+		r.steps = 0; /* --epochs replaces a recipe's `steps` */
+	if (r.batch < 1)
+		rt_usage("the batch size must be positive (recipe: %lld)", (long long)r.batch);
+	if (!set_steps && r.steps == 0 && r.epochs < 1)
+		rt_usage("nothing to train: the recipe has neither epochs nor steps; give --epochs N");
+	if (threads > 0)
+		openblas_set_num_threads(threads);
+	if (!out) {
+		char *o = rt_alloc(strlen(m->name) + 16);
+		sprintf(o, "%s.safetensors", m->name);
+		out = o;
+	}
+
+	/* parameters, gradients, optimiser state: one block each */
+	int64_t pn = m->param_numel;
+	float *params = rt_alloc_aligned(sizeof(float) * (pn ? pn : 1));
+	float *grads = rt_alloc_aligned(sizeof(float) * (pn ? pn : 1));
+	float *opt = rt_alloc_aligned(sizeof(float) * (m->opt_slots * pn + 1));
+	memset(grads, 0, sizeof(float) * pn);
+	memset(opt, 0, sizeof(float) * m->opt_slots * pn);
+	RtTrainState st = {0};
+	if (resume) {
+		rt_ckpt_load(resume, m, params, opt, &st);
+		r.seed = (int64_t)st.seed;
+	} else {
+		st.seed = (uint64_t)r.seed;
+		rt_params_init(m, params, st.seed);
+		rt_rng_seed(&st.rng, st.seed ^ 0x53687566666c6521ull); /* the shuffle stream */
+	}
+	if (set_steps && r.steps == 0) {
+		rt_ckpt_save(out, m, params, opt, &st);
+		if (!quiet)
+			printf("wrote the %s weights to %s (no training: --steps 0)\n",
+			       resume ? "resumed" : "initial", out);
+		return 0;
+	}
+
+	/* data */
+	if (ndata == 0) {
+		if (r.data.kind == NND_DATA_NONE)
+			rt_usage("no training data: the recipe has no `data` and --data was not given");
+		ndata = r.data.npaths;
+		for (int i = 0; i < ndata; i++)
+			datap[i] = r.data.paths[i];
+	}
+	if (nvalid == 0 && r.valid.kind != NND_DATA_NONE) {
+		nvalid = r.valid.npaths;
+		for (int i = 0; i < nvalid; i++)
+			validp[i] = r.valid.paths[i];
+	}
+	if (nvalid > 0 && !m->eval.fn) {
+		fprintf(stderr, "%s: warning: the model has no eval entry; skipping validation\n", rt_prog);
+		nvalid = 0;
+	}
+	RtData train, valid = {0};
+	int bsym = rt_entry_batch_sym(m, &m->step);
+	rt_data_load(&train, m, &m->step, datap, ndata, "--data");
+	int vsym = -1;
+	if (nvalid > 0) {
+		vsym = rt_entry_batch_sym(m, &m->eval);
+		rt_data_load(&valid, m, &m->eval, validp, nvalid, "--valid");
+	}
+
+	/* the run's length */
+	int64_t n = train.count, spe = (n + r.batch - 1) / r.batch;
+	int64_t total = r.steps > 0 ? r.steps : r.epochs * spe;
+	if (r.steps > 0 && set_epochs && r.epochs * spe < total)
+		total = r.epochs * spe;
+	int64_t nepochs = (total + spe - 1) / spe;
+	if (st.step >= total) {
+		printf("nothing to do: %s is at step %lld of %lld\n", resume, (long long)st.step,
+		       (long long)total);
+		return 0;
+	}
+	if (st.pos >= n)
+		rt_die("%s: position %lld in the epoch is past the %lld training examples; was it saved "
+		       "with other data?", resume, (long long)st.pos, (long long)n);
+
+	/* buffers for the whole run: nothing is allocated in the loop */
+	int64_t *syms = rt_alloc_zero(sizeof(int64_t) * (m->nsyms + 1));
+	int64_t need = arena_need(&m->step, syms, bsym, n, r.batch);
+	if (nvalid > 0) {
+		int64_t k = arena_need(&m->eval, syms, vsym, valid.count, r.batch);
+		need = k > need ? k : need;
+	}
+	void *arena = rt_alloc_aligned(need);
+	void **bufs = rt_batch_alloc(&train, r.batch);
+	void **vbufs = nvalid > 0 ? rt_batch_alloc(&valid, r.batch) : NULL;
+	int64_t *perm = rt_alloc(sizeof(int64_t) * n);
+	float hyper[NND_H_COUNT], outv[64];
+	void *outp[64];
+	double vavg[64];
+	if (m->step.noutputs > 64 || m->eval.noutputs > 64)
+		rt_die("the model has more than 64 outputs per step (unsupported)");
+	for (int i = 0; i < 64; i++)
+		outp[i] = &outv[i];
+	NndCall call = {params, grads, opt, arena, (const void *const *)bufs, syms, hyper, outp};
+	RtProgress prog;
+	rt_progress_init(&prog, &m->step, total, st.step, quiet, logpath, resume != NULL);
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	RtRng rng = st.rng;
+	for (;;) {
+		/* epoch st.epoch: its shuffle from the generator's state at its start */
+		st.rng = rng;
+		for (int64_t i = 0; i < n; i++)
+			perm[i] = i;
+		rt_rng_shuffle(&rng, perm, n);
+		while (st.pos < n && st.step < total && !interrupted) {
+			int64_t b = n - st.pos < r.batch ? n - st.pos : r.batch;
+			for (int i = 0; i < train.narrays; i++)
+				rt_array_gather(&train.a[i], perm + st.pos, b, bufs[i]);
+			syms[bsym] = b;
+			double lr = schedule_lr(&r, st.step, total);
+			set_hyper(hyper, &r, lr, st.step);
+			call.inputs = (const void *const *)bufs;
+			call.outputs = outp;
+			m->step.fn(&call);
+			st.pos += b;
+			st.step++;
+			rt_progress_step(&prog, st.step, st.epoch, nepochs, outv, b, lr);
+		}
+		int done = st.step >= total, full = st.pos >= n;
+		if (interrupted && !(done || full)) {
+			rt_progress_clear(&prog);
+			rt_ckpt_save(out, m, params, opt, &st);
+			rt_progress_free(&prog);
+			fprintf(stderr, "%s: interrupted at step %lld of %lld (epoch %lld); saved %s and %s.opt; "
+			        "continue with --resume %s\n", rt_prog, (long long)st.step, (long long)total,
+			        (long long)st.epoch + 1, out, out, out);
+			return 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+		}
+		rt_progress_clear(&prog);
+		if (nvalid > 0) {
+			validate(m, &valid, r.batch, vbufs, &call, syms, vsym, vavg);
+			printf("epoch %lld/%lld  valid", (long long)st.epoch + 1, (long long)nepochs);
+			for (int i = 0; i < m->eval.noutputs; i++)
+				printf("%s%s %.4f", i ? "  " : " ", m->eval.outputs[i].name, vavg[i]);
+			printf("\n");
+			fflush(stdout);
+		}
+		if (full) {
+			st.epoch++;
+			st.pos = 0;
+			st.rng = rng;
+		}
+		rt_ckpt_save(out, m, params, opt, &st);
+		if (!quiet && (done || interrupted))
+			printf("saved %s (step %lld, epoch %lld)\n", out, (long long)st.step,
+			       (long long)(full ? st.epoch : st.epoch + 1));
+		if (done)
+			break;
+		if (interrupted) {
+			rt_progress_free(&prog);
+			fprintf(stderr, "%s: interrupted after epoch %lld; saved %s; continue with --resume %s\n",
+			        rt_prog, (long long)st.epoch, out, out);
+			return 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+		}
+	}
+	rt_progress_free(&prog);
+	rt_data_free(&train);
+	rt_data_free(&valid);
+	return 0;
+}
