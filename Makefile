@@ -62,7 +62,7 @@ runtime/libnndrt.a: $(RT_OBJ)
 $(B)/gen/lexer.c: parser/lexer.re $(B)/gen/grammar.h
 	@mkdir -p $(dir $@)
 	$(RE2C) -W --no-generation-date -o $@ $<
-$(B)/gen/grammar.c $(B)/gen/grammar.h: parser/grammar.y
+$(B)/gen/grammar.c $(B)/gen/grammar.h &: parser/grammar.y
 	@mkdir -p $(B)/gen
 	$(BISON) -Wall -Werror --defines=$(B)/gen/grammar.h -o $(B)/gen/grammar.c $<
 $(B)/obj/gen/%.o: $(B)/gen/%.c $(HDRS) $(B)/gen/grammar.h

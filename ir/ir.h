@@ -272,6 +272,7 @@ typedef struct InterpArgs {
 	double **outputs;
 } InterpArgs;
 bool ir_interp(const Graph *g, const InterpArgs *a, char *err, size_t errlen);
+bool ir_interp_supports(Op op);             /* the table walk test uses it */
 int64_t ir_prog_param_numel(const Prog *p); /* total elements of all params and state */
 
 #endif

@@ -11,8 +11,6 @@
  */
 #include "ir/ir.h"
 
-#include <stdlib.h>
-
 typedef struct Verify {
 	const Graph *g;
 	const char *when;
@@ -78,10 +76,8 @@ int ir_graph_verify(const Graph *g, const char *when)
 {
 	Verify v = {g, when, 0};
 	int nid = g->next_id;
-	const Node **byid = calloc((size_t)nid + 1, sizeof *byid);
-	char *defined = calloc((size_t)nid + 1, 1);
-	if (!byid || !defined)
-		BUG("out of memory");
+	const Node **byid = arena_alloc(g->prog->arena, sizeof *byid * ((size_t)nid + 1));
+	char *defined = arena_alloc(g->prog->arena, (size_t)nid + 1);
 	for (int i = 0; i < g->nodes.n; i++) {
 		const Node *n = g->nodes.v[i];
 		if (!n) {
@@ -135,7 +131,5 @@ int ir_graph_verify(const Graph *g, const char *when)
 		if (k == g->effects.n)
 			problem(&v, n, "effect node is not listed in g->effects");
 	}
-	free(byid);
-	free(defined);
 	return v.problems;
 }

@@ -408,6 +408,7 @@ static bool check_arg(Elab *e, Scope *s, Ast *pd, Value *v, Loc loc, const char 
 typedef struct Flow {
 	bool returned;
 	Value *ret;
+	Loc retloc; /* the return statement's expression */
 } Flow;
 
 static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
@@ -500,10 +501,10 @@ static Value *check_result(Elab *e, Scope *s, Ast *rty, Value *v, Loc loc, const
 }
 
 /* Runs a function's body in s, where its parameters are bound, and checks the result's type */
-Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc)
+Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname)
 {
-	const char *fname = fn->name ? fn->name : "function";
 	Value *res;
+	Loc loc = fn->b ? fn->b->loc : fn->loc;
 	if (fn->c)
 		diag_warning(fn->c->loc, "custom 'grad' blocks are not compiled yet; the derivative of '%s' is derived automatically", fname);
 	if (fn->b && fn->b->kind == A_BLOCK) {
@@ -517,6 +518,7 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc)
 			return val_new(e, V_NONE);
 		}
 		res = fl.ret;
+		loc = fl.retloc;
 	} else if (fn->b)
 		res = elab_expr(e, s, fn->b);
 	else
@@ -538,7 +540,7 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 	Scope *s = scope_new(e, self ? self->scope : closure);
 	Value *res = val_err();
 	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname))
-		res = elab_fn_body(e, fn, s, loc);
+		res = elab_fn_body(e, fn, s, fname);
 	e->depth--;
 	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
 		e->captured = res;
@@ -773,6 +775,7 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	case A_RETURN:
 		fl->returned = true;
 		fl->ret = st->a ? elab_expr(e, s, st->a) : val_new(e, V_NONE);
+		fl->retloc = st->a ? st->a->loc : st->loc;
 		break;
 	case A_EXPRSTMT: elab_expr(e, s, st->a); break;
 	case A_METRIC: {

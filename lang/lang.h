@@ -208,7 +208,7 @@ Binding *scope_lookup(Scope *s, const char *name);
 Value *elab_expr(Elab *e, Scope *s, Ast *x);
 Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, const Loc *arglocs, int nargs,
                     Ast **named, Value **namedv, int nnamed, Loc loc);
-Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, Loc loc);
+Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname);
 Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs, int nargs, Ast **named, Value **namedv,
                        int nnamed, Loc loc);
 bool elab_dim_of(Elab *e, Value *v, Dim *out, Loc loc); /* int or dim value -> Dim, else error */

@@ -243,7 +243,7 @@ static Graph *loss_graph(Elab *e, Scope *rs, Ast *loss, Inst *model, const char 
 	}
 	Value *res = val_err();
 	if (diag_error_count() == errors)
-		res = elab_fn_body(e, loss, s, loss->loc);
+		res = elab_fn_body(e, loss, s, "loss");
 	e->in_loss = false;
 	e->g = NULL;
 	if (diag_error_count() != errors)

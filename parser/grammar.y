@@ -552,8 +552,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, Parser *p)
 	}
 	/* list what could come, leaving out operators when anything else may */
 	int m = 0;
-	for (int i = 0; i < n; i++)
-		if (!continues(exp[i]))
+	for (int i = 0; i < n; i++) /* 'in' may be a name, but nobody means that */
+		if (!continues(exp[i]) && !(exp[i] == YYSYMBOL_IN && has[YYSYMBOL_IDENT]))
 			exp[m++] = exp[i];
 	if (m == 0)
 		m = n;

@@ -1,8 +1,10 @@
 /* parser/lexer.re: the tokens of .nnd files (LANGUAGE.md section 2), scanned by re2c.
  * The state lives in Parser (parser_impl.h). Besides tokens, the lexer
- *  - inserts NL tokens by Go's rule: a newline ends a statement when the last token could end one
- *    and no '(' or '[' is open (inside '{' newlines count). A newline after '}' is not a
- *    terminator when the next line starts with `else` or `grad(`.
+ *  - inserts NL tokens by Go's rule: a newline (or a block comment spanning lines, or the end of
+ *    the input) ends a statement when the last token could end one and no '(' or '[' is open
+ *    (inside '{' newlines count). A newline after '}' is not a terminator when the next line
+ *    starts with `else` or `grad(`. Inside '(' or '[', a line starting with a statement keyword
+ *    closes the brackets left open and ends the statement (so the error says so).
  *  - keeps the stack of open brackets, each with the construct it opened, for error messages.
  * Lexical errors (bad characters, unterminated strings and comments) are reported here.
  */
@@ -111,17 +113,20 @@ static bool line_starts_stmt(Parser *p)
 	return false;
 }
 
-/* Skips a block comment whose "/\*" was just read; false at end of input */
-static bool skip_block_comment(Parser *p)
+/* Skips a block comment whose "/\*" was just read: 1 if it spans lines (it then acts as a
+   newline, as in Go), 0 if not, -1 if it is not closed */
+static int skip_block_comment(Parser *p)
 {
 	Loc start = lex_loc(p, p->tok, p->cur - 1);
+	int lines = 0;
 	for (const char *s = p->cur; s + 1 < p->lim; s++) {
 		if (s[0] == '\n') {
 			p->line++;
 			p->line_start = s + 1;
+			lines = 1;
 		} else if (s[0] == '*' && s[1] == '/') {
 			p->cur = s + 2;
-			return true;
+			return lines;
 		}
 	}
 	for (const char *s = p->cur; s < p->lim; s++) /* count a last newline after a lone '*' */
@@ -131,7 +136,7 @@ static bool skip_block_comment(Parser *p)
 		}
 	p->cur = p->lim;
 	diag_error(start, "unterminated comment: '/*' has no matching '*/'");
-	return false;
+	return -1;
 }
 
 /* Decodes the C escapes of a string literal's body [s, e) */
@@ -208,7 +213,17 @@ static int lex_scan(Parser *p, YYSTYPE *lval, Loc *loc)
 
 	[ \t\r\f\v]+          { continue; }
 	"//" [^\n]*           { continue; }
-	"/*"                  { if (!skip_block_comment(p)) goto eof; continue; }
+	"/*" {
+		Loc at = lex_loc(p, p->tok, p->tok + 1);
+		int r = skip_block_comment(p);
+		if (r < 0)
+			goto eof;
+		if (r > 0 && ends_stmt(p->last) && newline_counts(p)) {
+			*loc = at;
+			return TK_NL;
+		}
+		continue;
+	}
 	"\n" {
 		nl = p->tok;
 		*loc = lex_loc(p, nl, nl);

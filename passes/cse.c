@@ -6,8 +6,8 @@
  *
  * requires: a graph that passes ir_graph_verify.
  * preserves: topological order (a node is replaced by an earlier one), outputs, effects, inputs.
- * breaks:   node names of merged nodes (the first one's name stays); leaves dead nothing behind,
- *           merged nodes are removed from g->nodes.
+ * breaks:   the names of merged nodes (the first node's name stays). Merged nodes are removed
+ *           from g->nodes, so nothing dead is left behind.
  */
 #include "passes/passes.h"
 

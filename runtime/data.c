@@ -75,6 +75,14 @@ rt_data_free(RtData *d)
 	d->narrays = 0;
 }
 
+void
+rt_batch_free(void **bufs, int n)
+{
+	for (int i = 0; bufs && i < n; i++)
+		rt_free_aligned(bufs[i]);
+	rt_free(bufs);
+}
+
 void **
 rt_batch_alloc(const RtData *d, int64_t maxb)
 {

@@ -184,5 +184,15 @@ main(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0)
 		rt_die("cannot write the output");
+	for (int i = 0; i < e->ninputs; i++) {
+		rt_array_free(&a[i]);
+		rt_free_aligned(bufs[i]);
+	}
+	for (int i = 1; !eval && i < e->noutputs; i++)
+		rt_free_aligned(outp[i]);
+	rt_free(y.data);
+	rt_free(syms);
+	rt_free_aligned(arena);
+	rt_free_aligned(params);
 	return 0;
 }

@@ -22,6 +22,7 @@ void *rt_alloc(size_t size);                /* dies with a message when out of m
 void *rt_alloc_zero(size_t size);
 void *rt_alloc_aligned(size_t size);        /* 64-byte aligned, size rounded up */
 void rt_free(void *p);
+void rt_free_aligned(void *p);             /* for rt_alloc_aligned */
 char *rt_strdup(const char *s);
 int rt_dtype_size(int dtype);
 const char *rt_dtype_name(int dtype);
@@ -80,6 +81,7 @@ void rt_data_load(RtData *d, const NndModel *m, const NndEntry *e, const char *c
 void rt_data_free(RtData *d);
 /* Input buffers for a batch of up to maxb examples (one allocation per input) */
 void **rt_batch_alloc(const RtData *d, int64_t maxb);
+void rt_batch_free(void **bufs, int n);
 
 /* runtime/safetensors.c */
 typedef struct RtTensor {

@@ -12,7 +12,7 @@
 enum {
 	F_EPOCHS, F_STEPS, F_BATCH, F_LR, F_MOMENTUM, F_WD, F_DAMPENING, F_NESTEROV, F_BETA1,
 	F_BETA2, F_EPS, F_SCHEDULE, F_WARMUP, F_MIN_LR, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
-	F_LOG, F_QUIET, F_THREADS, F_HELP, F_COUNT
+	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_HELP, F_COUNT
 };
 static const RtFlag flags[F_COUNT] = {
 	[F_EPOCHS] = {"epochs", "N", "epochs to train"},
@@ -37,6 +37,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_LOG] = {"log", "FILE.csv", "write one row per step: step,epoch,loss,metrics,lr,examples/s"},
 	[F_QUIET] = {"quiet", NULL, "print only the validation line of each epoch"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
+	[F_TIMING] = {"timing", NULL, "at the end, print the step function's median and mean time"},
 	[F_HELP] = {"help", NULL, "show this help"},
 };
 
@@ -46,6 +47,27 @@ static void
 on_signal(int sig)
 {
 	interrupted = sig;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* --timing: the step function alone (no data movement), as the PyTorch benchmarks time theirs */
+static void
+print_timing(double *t, int64_t n)
+{
+	if (n == 0)
+		return;
+	double sum = 0;
+	for (int64_t i = 0; i < n; i++)
+		sum += t[i];
+	qsort(t, (size_t)n, sizeof *t, cmp_double);
+	printf("step time: median %.4f ms  mean %.4f ms  p90 %.4f ms  over %lld steps\n", 1e3 * t[n / 2],
+	       1e3 * sum / (double)n, 1e3 * t[(n * 9) / 10], (long long)n);
 }
 
 static void
@@ -141,7 +163,7 @@ main(int argc, char **argv)
 	const NndModel *m = &nnd_model;
 	NndRecipe r = m->recipe;
 	const char *datap[5], *validp[5], *out = NULL, *resume = NULL, *logpath = NULL;
-	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0;
+	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0, timing = 0;
 	char namebuf[256];
 
 	snprintf(namebuf, sizeof namebuf, "%s-train", m->name);
@@ -179,19 +201,20 @@ main(int argc, char **argv)
 		case F_MIN_LR: r.min_lr = rt_parse_real("min-lr", v, 0); break;
 		case F_SEED: r.seed = rt_parse_count("seed", v, 1); break;
 		case F_DATA:
-			if ((ndata = rt_split_paths(rt_strdup(v), datap, 4)) > 4)
+			if ((ndata = rt_split_paths((char *)v, datap, 4)) > 4)
 				rt_usage("--data: at most 4 files");
 			break;
 		case F_VALID:
 			if (!strcmp(v, "none") || !*v)
 				nvalid = -1;
-			else if ((nvalid = rt_split_paths(rt_strdup(v), validp, 4)) > 4)
+			else if ((nvalid = rt_split_paths((char *)v, validp, 4)) > 4)
 				rt_usage("--valid: at most 4 files");
 			break;
 		case F_OUT: out = v; break;
 		case F_RESUME: resume = v; break;
 		case F_LOG: logpath = v; break;
 		case F_QUIET: quiet = 1; break;
+		case F_TIMING: timing = 1; break;
 		case F_THREADS: threads = (int)rt_parse_count("threads", v, 0); break;
 		case F_HELP: help(m);
 		}
@@ -204,10 +227,10 @@ main(int argc, char **argv)
 		rt_usage("nothing to train: the recipe has neither epochs nor steps; give --epochs N");
 	if (threads > 0)
 		openblas_set_num_threads(threads);
+	static char outbuf[300];
 	if (!out) {
-		char *o = rt_alloc(strlen(m->name) + 16);
-		sprintf(o, "%s.safetensors", m->name);
-		out = o;
+		snprintf(outbuf, sizeof outbuf, "%s.safetensors", m->name);
+		out = outbuf;
 	}
 
 	/* parameters, gradients, optimiser state: one block each */
@@ -231,6 +254,9 @@ main(int argc, char **argv)
 		if (!quiet)
 			printf("wrote the %s weights to %s (no training: --steps 0)\n",
 			       resume ? "resumed" : "initial", out);
+		rt_free_aligned(params);
+		rt_free_aligned(grads);
+		rt_free_aligned(opt);
 		return 0;
 	}
 
@@ -269,7 +295,7 @@ main(int argc, char **argv)
 	if (st.step >= total) {
 		printf("nothing to do: %s is at step %lld of %lld\n", resume, (long long)st.step,
 		       (long long)total);
-		return 0;
+		exit(0);
 	}
 	if (st.pos >= n)
 		rt_die("%s: position %lld in the epoch is past the %lld training examples; was it saved "
@@ -286,6 +312,8 @@ main(int argc, char **argv)
 	void **bufs = rt_batch_alloc(&train, r.batch);
 	void **vbufs = nvalid > 0 ? rt_batch_alloc(&valid, r.batch) : NULL;
 	int64_t *perm = rt_alloc(sizeof(int64_t) * n);
+	int64_t ntimes = 0, maxtimes = total - st.step < (1 << 20) ? total - st.step : (1 << 20);
+	double *times = timing ? rt_alloc(sizeof(double) * (size_t)maxtimes) : NULL;
 	float hyper[NND_H_COUNT], outv[64];
 	void *outp[64];
 	double vavg[64];
@@ -305,6 +333,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	RtRng rng = st.rng;
+	int rc = 0;
 	for (;;) {
 		/* epoch st.epoch: its shuffle from the generator's state at its start */
 		st.rng = rng;
@@ -320,7 +349,10 @@ main(int argc, char **argv)
 			set_hyper(hyper, &r, lr, st.step);
 			call.inputs = (const void *const *)bufs;
 			call.outputs = outp;
+			double t0 = timing ? rt_now() : 0;
 			m->step.fn(&call);
+			if (timing && ntimes < maxtimes)
+				times[ntimes++] = rt_now() - t0;
 			st.pos += b;
 			st.step++;
 			rt_progress_step(&prog, st.step, st.epoch, nepochs, outv, b, lr);
@@ -329,11 +361,11 @@ main(int argc, char **argv)
 		if (interrupted && !(done || full)) {
 			rt_progress_clear(&prog);
 			rt_ckpt_save(out, m, params, opt, &st);
-			rt_progress_free(&prog);
 			fprintf(stderr, "%s: interrupted at step %lld of %lld (epoch %lld); saved %s and %s.opt; "
 			        "continue with --resume %s\n", rt_prog, (long long)st.step, (long long)total,
 			        (long long)st.epoch + 1, out, out, out);
-			return 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+			rc = 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+			break;
 		}
 		rt_progress_clear(&prog);
 		if (nvalid > 0) {
@@ -356,14 +388,25 @@ main(int argc, char **argv)
 		if (done)
 			break;
 		if (interrupted) {
-			rt_progress_free(&prog);
 			fprintf(stderr, "%s: interrupted after epoch %lld; saved %s; continue with --resume %s\n",
 			        rt_prog, (long long)st.epoch, out, out);
-			return 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+			rc = 128 + (interrupted == SIGTERM ? SIGTERM : SIGINT);
+			break;
 		}
 	}
+	if (timing)
+		print_timing(times, ntimes);
+	rt_free(times);
 	rt_progress_free(&prog);
+	rt_batch_free(bufs, train.narrays);
+	rt_batch_free(vbufs, valid.narrays);
 	rt_data_free(&train);
 	rt_data_free(&valid);
-	return 0;
+	rt_free(perm);
+	rt_free(syms);
+	rt_free_aligned(arena);
+	rt_free_aligned(params);
+	rt_free_aligned(grads);
+	rt_free_aligned(opt);
+	return rc;
 }

@@ -84,6 +84,13 @@ rt_free(void *p)
 	free(p);
 }
 
+void
+rt_free_aligned(void *p)
+{
+	if (p)
+		free(((void **)p)[-1]);
+}
+
 char *
 rt_strdup(const char *s)
 {

@@ -18,6 +18,18 @@ bool ir_interp_supports(Op op); /* ir/interp.c */
 
 static const Loc L0 = {0};
 
+/* One arena per test process (fork mode), kept reachable so that LeakSanitizer stays quiet:
+   compiler arenas live as long as the compilation. */
+static Arena *arenas[8];
+static int narenas;
+static Prog *new_prog(void)
+{
+	Arena *a = arena_new();
+	if (narenas < 8)
+		arenas[narenas++] = a;
+	return ir_prog_new(a);
+}
+
 /* ---- helpers ---- */
 
 static uint64_t rng = 88172645463325252ull;
@@ -181,7 +193,7 @@ static const GCase gcases[] = {
 START_TEST(op_gradient)
 {
 	const GCase *c = &gcases[_i];
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "loss");
 	Node *in[3];
 	double params[256], data[3][256];
@@ -221,7 +233,7 @@ END_TEST
 /* x * x: two uses of one param accumulate */
 START_TEST(uses_accumulate)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "loss");
 	Dim d[] = {3};
 	int i = ir_param_add(p, (Param){.name = "x", .type = ir_type(TY_F32, 1, d), .trainable = true});
@@ -236,7 +248,7 @@ END_TEST
 /* mean over a run-time size: the count is computed at run time */
 START_TEST(mean_over_runtime_size)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "loss");
 	int B = ir_sym_add(p, "B");
 	Dim dx[] = {ir_dim_sym(p, B), 3}, d3[] = {3};
@@ -255,7 +267,7 @@ END_TEST
 /* max splits its gradient evenly between tied maxima; maximum gives a tie to its first operand */
 START_TEST(ties)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "loss");
 	Dim d[] = {3};
 	Type t = ir_type(TY_F32, 1, d);
@@ -275,6 +287,8 @@ START_TEST(ties)
 		ck_assert_double_eq_tol(out[1][i], ga[i], 1e-15);
 		ck_assert_double_eq_tol(out[2][i], gb[i], 1e-15);
 	}
+	for (int i = 0; i < 3; i++)
+		free(out[i]);
 }
 END_TEST
 
@@ -301,7 +315,7 @@ static Graph *mlp(Prog *p)
 
 START_TEST(mlp_gradients)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = mlp(p);
 	ck_assert_int_eq(ir_graph_verify(g, "test"), 0);
 	int64_t n = ir_prog_param_numel(p);
@@ -321,7 +335,7 @@ END_TEST
 /* pass_update: SGD with momentum .9 and weight decay 5e-4, two steps, by hand */
 START_TEST(sgd_step)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	p->recipe.opt = OPT_SGD;
 	Graph *g = ir_graph_new(p, "loss");
 	Dim d3[] = {3}, d2[] = {2};

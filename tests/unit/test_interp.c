@@ -12,6 +12,18 @@
 bool ir_interp_supports(Op op); /* ir/interp.c */
 
 static const Loc L0 = {0};
+
+/* One arena per test process (fork mode), kept reachable so that LeakSanitizer stays quiet:
+   compiler arenas live as long as the compilation. */
+static Arena *arenas[8];
+static int narenas;
+static Prog *new_prog(void)
+{
+	Arena *a = arena_new();
+	if (narenas < 8)
+		arenas[narenas++] = a;
+	return ir_prog_new(a);
+}
 #define OP2(g, op, a, b) ir_op2(g, op, a, b, L0)
 
 typedef struct TV {
@@ -118,7 +130,7 @@ static int64_t tv_numel(const TV *t)
 START_TEST(op_case)
 {
 	const Case *c = &cases[_i];
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "t");
 	Node *in[3];
 	const double *inputs[3];
@@ -145,7 +157,7 @@ END_TEST
 /* params, constants and hyper-parameters; a run-time size */
 START_TEST(leaves_and_syms)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Dim d2[] = {2}, d3[] = {3};
 	ir_param_add(p, (Param){.name = "a", .type = ir_type(F32, 1, d2), .trainable = true});
 	int ib = ir_param_add(p, (Param){.name = "b", .type = ir_type(F32, 1, d3), .trainable = true});
@@ -178,7 +190,7 @@ END_TEST
 
 START_TEST(bad_label_is_reported)
 {
-	Prog *p = ir_prog_new(arena_new());
+	Prog *p = new_prog();
 	Graph *g = ir_graph_new(p, "t");
 	Dim dl[] = {2, 3}, dy[] = {2};
 	Node *l = ir_input(g, ir_type(F32, 2, dl), "l", (Loc){0});

@@ -10,6 +10,18 @@
 
 static const Loc L0 = {0};
 
+/* One arena per test process (fork mode), kept reachable so that LeakSanitizer stays quiet:
+   compiler arenas live as long as the compilation. */
+static Arena *arenas[8];
+static int narenas;
+static Prog *new_prog(void)
+{
+	Arena *a = arena_new();
+	if (narenas < 8)
+		arenas[narenas++] = a;
+	return ir_prog_new(a);
+}
+
 /* x f32[3] input, p f32[3] param "p" */
 typedef struct Fix {
 	Prog *p;
@@ -21,7 +33,7 @@ typedef struct Fix {
 static Fix fixture(void)
 {
 	Fix f;
-	f.p = ir_prog_new(arena_new());
+	f.p = new_prog();
 	Dim d[] = {3};
 	f.ip = ir_param_add(f.p, (Param){.name = "p", .type = ir_type(TY_F32, 1, d), .trainable = true});
 	f.g = ir_graph_new(f.p, "t");

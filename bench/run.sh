@@ -1,0 +1,57 @@
+#!/bin/sh
+# make bench: our executables next to the PyTorch references on the same model, data, batch and
+# threads, alternated in one run, with the ratios. PyTorch is measured in the three settings of
+# ../shared/bench/README.md (2 threads passive, 2 threads plain, 1 thread) and we compare with its
+# best. Step times are of the step alone (no data movement), median and mean.
+#   sh bench/run.sh [ROUNDS]        (default 3 rounds)
+set -e
+root=$(cd "$(dirname "$0")/.." && pwd)
+refs=${NND_BENCH_REFS:-$root/../shared/bench}
+rounds=${1:-3}
+py=/usr/bin/python3
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+if ! $py -c "import torch" 2>/dev/null; then
+	echo "bench: python3-torch is not installed in $py; only our figures are printed"
+	refs=""
+fi
+
+"$root/nndc" build "$root/examples/mlp_fashion.nnd" -o "$t"
+echo "== MLP 784-256-256-10, batch 64, Fashion-MNIST, 2 threads; $rounds rounds, alternated"
+for i in $(seq "$rounds"); do
+	(cd "$t" && ./fashion-train --epochs 1 --valid none --quiet --timing --threads 2 --out "$t/w.safetensors") |
+		sed -n 's/^step time: median \([0-9.]*\) ms  mean \([0-9.]*\) ms.*/nnd \1 \2/p' >> "$t/ours"
+	[ -n "$refs" ] || continue
+	for cfg in passive plain one; do
+		case $cfg in
+		passive) env="OMP_WAIT_POLICY=passive"; th=2 ;;
+		plain) env="NND_BENCH=1"; th=2 ;;
+		one) env="OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1"; th=1 ;;
+		esac
+		(cd "$refs" && env $env $py bench_mlp.py --threads $th --steps 300 --epochs 1) | grep '^RESULT ' |
+			$py -c "import json,sys; d=json.loads(sys.stdin.read()[7:]); print('torch-$cfg', d['train']['median_ms'], d['train']['mean_ms'])" >> "$t/torch"
+	done
+done
+$py - "$t/ours" "$t/torch" <<'PY'
+import statistics, sys
+def rows(path):
+    try:
+        return [l.split() for l in open(path) if l.strip()]
+    except FileNotFoundError:
+        return []
+ours = rows(sys.argv[1]); torch = rows(sys.argv[2])
+med = lambda xs: statistics.median(xs)
+om = med([float(r[1]) for r in ours]); oa = med([float(r[2]) for r in ours])
+print(f"nnd            step median {om:.3f} ms  mean {oa:.3f} ms")
+best = None
+for cfg in ("torch-passive", "torch-plain", "torch-one"):
+    rs = [r for r in torch if r[0] == cfg]
+    if not rs:
+        continue
+    m = med([float(r[1]) for r in rs]); a = med([float(r[2]) for r in rs])
+    print(f"{cfg:14s} step median {m:.3f} ms  mean {a:.3f} ms")
+    if best is None or m < best[1]:
+        best = (cfg, m, a)
+if best:
+    print(f"ratio nnd/PyTorch (best: {best[0]}): median {om / best[1]:.2f}  mean {oa / best[2]:.2f}")
+PY
