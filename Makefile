@@ -21,7 +21,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -I. -I$(B)/gen
 LLVM_INC    := $(shell $(LLVM_CONFIG) --includedir 2>/dev/null)
 LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags 2>/dev/null) -lLLVM-19
 CFLAGS_NNDC := $(CFLAGS_BASE) -isystem $(LLVM_INC)
-CFLAGS_RT   := $(CFLAGS_BASE) -fPIC
+CFLAGS_RT   := $(CFLAGS_BASE) -fPIC -fvect-cost-model=dynamic
 RT_LIBS     := -ljansson -lopenblas -lz -lm -lpthread
 
 # the compiler: every .c in the compiler's folders, plus the generated lexer and parser
@@ -86,13 +86,24 @@ unit: $(UNIT_BIN)
 lit: all
 	$(PYTHON) /usr/lib/llvm-19/build/utils/lit/lit.py -sv tests/lit tests/diag
 
-test: setup-check all
+# test, demo and bench first install what is missing, then run make again: the variables above
+# that ask llvm-config and pkg-config are only right once the packages are there.
+test: setup-check
+	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) lit
 	@sh tests/run_scripts.sh
 
-test-asan:
-	$(MAKE) B=build-asan OPT="-O1 -g -fno-omit-frame-pointer" SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+# The sanitized suite runs in a copy of the tree (build-asan/src), so that ./nndc and the runtime
+# here stay the normal builds.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+test-asan: setup-check
+	rm -rf build-asan && mkdir -p build-asan/src
+	tar cf - --exclude=./build --exclude=./build-asan --exclude=./nndc --exclude='*.o' --exclude='*.a' \
+	  --exclude=.git . | tar xf - -C build-asan/src
+	NNDC_LDFLAGS="$(ASAN_FLAGS)" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/build-asan/src/tests/lsan.supp \
+	  $(MAKE) -C build-asan/src OPT="-O1 -g -fno-omit-frame-pointer" SAN="$(ASAN_FLAGS)" test
 
 setup-check:
 	@sh tools/setup.sh --check || sh tools/setup.sh
@@ -100,14 +111,16 @@ setup-check:
 setup:
 	sh tools/setup.sh
 
-demo: setup-check all
+demo: setup-check
+	$(MAKE) all
 	./nndc build examples/mlp_fashion.nnd -o $(B)/demo
 	$(B)/demo/fashion-train --epochs 5 --out $(B)/demo/mlp.safetensors
 	$(B)/demo/fashion-infer --weights $(B)/demo/mlp.safetensors --eval \
 	  --idx /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 	  --labels /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
 
-bench: setup-check all
+bench: setup-check
+	$(MAKE) all
 	sh bench/run.sh
 
 install: all

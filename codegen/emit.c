@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -163,10 +164,16 @@ bool cg_prog_emit(Prog *p, const char *out_path, const CgOptions *o, char *err, 
 
 bool cg_link(const char *obj, const char *main_obj, const char *rtlib, const char *exe, char *err, size_t errlen)
 {
-	const char *argv[32];
+	const char *argv[48];
 	int n = 0;
 	argv[n++] = "cc";
 	argv[n++] = "-no-pie"; /* objects may be non-PIC (CgOptions.pic false) */
+	/* NNDC_LDFLAGS: extra words for the linker driver (make test-asan links the sanitizers) */
+	char extra[512];
+	const char *env = getenv("NNDC_LDFLAGS");
+	snprintf(extra, sizeof extra, "%s", env ? env : "");
+	for (char *w = strtok(extra, " \t"); w && n < 32; w = strtok(NULL, " \t"))
+		argv[n++] = w;
 	argv[n++] = obj;
 	if (main_obj)
 		argv[n++] = main_obj;

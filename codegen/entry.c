@@ -10,8 +10,10 @@
  *
  * The entry function runs the nodes in topological order, each as a call of an internal kernel
  * function `<g>.<op>.<id>(ptr noalias out, ptr noalias in..., ptr c)` (inlined by O2, which
- * keeps the noalias facts), then copies each output into c->outputs[k], then runs the effects
- * (optimiser updates): they come last so that every read of a parameter sees its old value.
+ * keeps the noalias facts), then copies each output into c->outputs[k]. An effect (an optimiser
+ * update) runs as soon as its gradient exists and every other reader of its parameter has run
+ * (effect_pos), while the gradient is still in cache; a parameter an output shows directly is
+ * updated after the outputs are copied.
  */
 #include "codegen/codegen.h"
 
@@ -32,9 +34,37 @@ static const Node *owner(const Node *n)
 	return n;
 }
 
+/* The position in g->nodes after which effect e may run: once its inputs exist and every other
+   node reading the parameter it writes has run; g->nodes.n (after the outputs are copied) when
+   an output is that parameter itself. */
+static int effect_pos(const Graph *g, const Node *e)
+{
+	int64_t param = e->attr[0], pos = -1;
+	for (int k = 0; k < g->outputs.n; k++) {
+		const Node *o = owner(g->outputs.v[k].node);
+		if (o->op == OP_PARAM && o->attr[0] == param)
+			return g->nodes.n;
+	}
+	for (int i = 0; i < g->nodes.n; i++) {
+		const Node *n = g->nodes.v[i];
+		if (op_info[n->op].flags & OPF_EFFECT)
+			continue;
+		bool needed = false;
+		for (int k = 0; k < e->nin; k++)
+			needed |= n == owner(e->in[k]) || n == e->in[k];
+		for (int j = 0; j < n->nin; j++) {
+			const Node *x = owner(n->in[j]);
+			needed |= x->op == OP_PARAM && x->attr[0] == param;
+		}
+		if (needed)
+			pos = i;
+	}
+	return pos < 0 ? 0 : (int)pos;
+}
+
 /* Assigns slot_of[id] (-1: no buffer) and returns the slot count; slot_rep[s] is a node whose
-   type gives slot s's size. */
-static int plan_slots(Graph *g, int *slot_of, const Node **slot_rep)
+   type gives slot s's size. epos[id] is each effect's effect_pos. */
+static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot_rep)
 {
 	Prog *p = g->prog;
 	int nn = g->nodes.n, nslots = 0, nid = g->next_id;
@@ -43,9 +73,10 @@ static int plan_slots(Graph *g, int *slot_of, const Node **slot_rep)
 		slot_of[i] = -1, last[i] = -1;
 	for (int i = 0; i < nn; i++) {
 		Node *n = g->nodes.v[i];
-		bool at_end = op_info[n->op].flags & OPF_EFFECT; /* effects run after everything */
+		int at = op_info[n->op].flags & OPF_EFFECT ? epos[n->id] : i;
 		for (int j = 0; j < n->nin; j++)
-			last[owner(n->in[j])->id] = at_end ? nn : i;
+			if (at > last[owner(n->in[j])->id])
+				last[owner(n->in[j])->id] = at;
 	}
 	for (int k = 0; k < g->outputs.n; k++)
 		last[owner(g->outputs.v[k].node)->id] = nn;
@@ -67,12 +98,23 @@ static int plan_slots(Graph *g, int *slot_of, const Node **slot_rep)
 			if (last[n->id] < 0) /* unused: free at once */
 				last[n->id] = i;
 		}
-		/* free after allocating, so a result never shares memory with its inputs */
+		/* free after allocating, so a result never shares memory with its inputs; the inputs of
+		   the effects that run after node i are dead after it too */
 		for (int j = 0; j <= n->nin; j++) {
 			const Node *x = j < n->nin ? owner(n->in[j]) : n;
 			if (slot_of[x->id] >= 0 && last[x->id] == i) {
 				freed[nfree++] = slot_of[x->id];
 				last[x->id] = -2; /* freed once */
+			}
+		}
+		for (int k = 0; k < g->effects.n; k++) {
+			const Node *e = g->effects.v[k];
+			for (int j = 0; j < e->nin && epos[e->id] == i; j++) {
+				const Node *x = owner(e->in[j]);
+				if (slot_of[x->id] >= 0 && last[x->id] == i) {
+					freed[nfree++] = slot_of[x->id];
+					last[x->id] = -2;
+				}
 			}
 		}
 	}
@@ -88,7 +130,11 @@ static LLVMValueRef plan_emit(Fn *f, Graph *g, LLVMValueRef *off)
 	Cg *cg = f->cg;
 	int *slot_of = calloc((size_t)g->next_id, sizeof *slot_of);
 	const Node **rep = calloc((size_t)g->nodes.n + 1, sizeof *rep);
-	int nslots = plan_slots(g, slot_of, rep);
+	int *epos = calloc((size_t)g->next_id, sizeof *epos);
+	for (int i = 0; i < g->effects.n; i++)
+		epos[g->effects.v[i]->id] = effect_pos(g, g->effects.v[i]);
+	int nslots = plan_slots(g, epos, slot_of, rep);
+	free(epos);
 	LLVMValueRef *soff = calloc((size_t)nslots + 1, sizeof *soff), cur = cg_i64(cg, 0);
 	for (int s = 0; s < nslots; s++) {
 		LLVMValueRef bytes = LLVMBuildMul(f->eb, cg_numel(f, rep[s]->type), cg_i64(cg, dtype_size(rep[s]->type.dtype)), "");
@@ -190,11 +236,19 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 	f = cg_fn_begin(cg, *entry, LLVMGetParam(*entry, 0), NULL);
 	plan_emit(f, g, off);
 	LLVMValueRef arena = cg_call_field(f, 3);
+	int *epos = calloc((size_t)g->effects.n + 1, sizeof *epos);
+	for (int k = 0; k < g->effects.n; k++)
+		epos[k] = effect_pos(g, g->effects.v[k]);
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
 		ptr[n->id] = node_ptr(f, n, ptr, arena, off);
 		if (!(op_info[n->op].flags & OPF_EFFECT))
 			run_kernel(cg, f, g, n, ptr);
+		for (int k = 0; k < g->effects.n; k++)
+			if (epos[k] == i) {
+				ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);
+				run_kernel(cg, f, g, g->effects.v[k], ptr);
+			}
 	}
 	LLVMValueRef outs = cg_call_field(f, 7);
 	for (int k = 0; k < g->outputs.n; k++) {
@@ -204,10 +258,12 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 		LLVMValueRef bytes = LLVMBuildMul(f->b, cg_numel(f, n->type), cg_i64(cg, dtype_size(n->type.dtype)), "");
 		LLVMBuildMemCpy(f->b, dst, 1, ptr[n->id], 1, bytes);
 	}
-	for (int i = 0; i < g->effects.n; i++) {
-		ptr[g->effects.v[i]->id] = LLVMConstPointerNull(cg->t_ptr);
-		run_kernel(cg, f, g, g->effects.v[i], ptr);
-	}
+	for (int k = 0; k < g->effects.n; k++)
+		if (epos[k] >= g->nodes.n) {
+			ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);
+			run_kernel(cg, f, g, g->effects.v[k], ptr);
+		}
+	free(epos);
 	LLVMBuildRetVoid(f->b);
 	cg_fn_end(f);
 	free(off);

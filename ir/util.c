@@ -36,12 +36,20 @@ typedef struct Block {
 
 struct Arena {
 	Block *head;
+	Arena *next; /* every arena ever made, from `arenas` */
 };
+
+/* Compilation memory lives until the process ends (nothing on the compile path is freed). The
+   arenas are chained from here so that it all stays reachable, and LeakSanitizer reports only
+   what is really lost. */
+static Arena *arenas;
 
 Arena *arena_new(void)
 {
 	Arena *a = xrealloc(NULL, sizeof *a);
 	a->head = NULL;
+	a->next = arenas;
+	arenas = a;
 	return a;
 }
 

@@ -164,7 +164,8 @@ Node *elab_param_node(Elab *e, int index, Loc loc)
 	if (index >= e->nparam_node) {
 		int n = e->prog->params.n + 16;
 		Node **t = arena_alloc(e->arena, sizeof(Node *) * (size_t)n);
-		memcpy(t, e->param_node, sizeof(Node *) * (size_t)e->nparam_node);
+		if (e->nparam_node)
+			memcpy(t, e->param_node, sizeof(Node *) * (size_t)e->nparam_node);
 		e->param_node = t;
 		e->nparam_node = n;
 	}

@@ -57,6 +57,9 @@ static void expect_word(Parser *p, const char *got, const char *want, Loc loc, c
 	AstList list;
 }
 
+/* lists dropped while recovering from a syntax error */
+%destructor { free($$.v); } <list>
+
 %token END 0 "end of file"
 %token <str> IDENT "identifier"
 %token <i> INT "integer"
@@ -161,6 +164,7 @@ type: IDENT                       { $$ = mk_name(p, A_TYPE, $1, @$); }
     | LPAREN type COMMA types opt_comma RPAREN {
 		$$ = mk(p, A_TUPLE_TYPE, @$); push(&$$->list, $2);
 		for (int i = 0; i < $4.n; i++) push(&$$->list, $4.v[i]);
+		free($4.v);
 	}
     ;
 types: type                       { $$ = (AstList){0}; push(&$$, $1); }
@@ -334,6 +338,7 @@ primary: name                     { $$ = mk_name(p, A_IDENT, $1, @$); }
        | LPAREN expr COMMA exprs opt_comma RPAREN {
 		$$ = mk(p, A_TUPLE, @$); push(&$$->list, $2);
 		for (int i = 0; i < $4.n; i++) push(&$$->list, $4.v[i]);
+		free($4.v);
 	}
        | LBRACK RBRACK            { $$ = mk(p, A_LIST, @$); }
        | LBRACK exprs opt_comma RBRACK { $$ = mk(p, A_LIST, @$); $$->list = $2; }

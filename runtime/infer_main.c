@@ -54,6 +54,7 @@ main(int argc, char **argv)
 
 	snprintf(namebuf, sizeof namebuf, "%s-infer", m->name);
 	rt_prog = namebuf;
+	rt_flush_denormals();
 	if (m->abi_version != NND_ABI_VERSION)
 		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
 		       NND_ABI_VERSION);

@@ -13,28 +13,47 @@
 
 #include "runtime/nnd_model.h"
 
-void
-nnd_rt_sgd_update(float *p, const float *grad, float *mom, int64_t n, const float *hyper)
+/* Each case is its own branch-free loop over restrict pointers, so the compiler vectorises it
+   (cloned for AVX-512 and AVX2, picked at load time): the update streams through three
+   parameter-sized arrays every step. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+nnd_rt_sgd_update(float *restrict p, const float *restrict grad, float *restrict mom, int64_t n,
+                  const float *hyper)
 {
-	float lr = hyper[NND_H_LR], mu = hyper[NND_H_MOMENTUM], wd = hyper[NND_H_WEIGHT_DECAY];
-	float damp = hyper[NND_H_DAMPENING];
-	int nesterov = hyper[NND_H_NESTEROV] != 0.0f;
-	int first = hyper[NND_H_STEP] == 0.0f;
+	const float lr = hyper[NND_H_LR], mu = hyper[NND_H_MOMENTUM], wd = hyper[NND_H_WEIGHT_DECAY];
+	const float keep = 1.0f - hyper[NND_H_DAMPENING];
+	const int nesterov = hyper[NND_H_NESTEROV] != 0.0f;
+	const int first = hyper[NND_H_STEP] == 0.0f;
 
 	if (mu == 0.0f || !mom) {
 		for (int64_t i = 0; i < n; i++)
 			p[i] -= lr * (grad[i] + wd * p[i]);
-		return;
-	}
-	for (int64_t i = 0; i < n; i++) {
-		float g = grad[i] + wd * p[i];
-		float m = first ? g : mu * mom[i] + (1.0f - damp) * g;
-		mom[i] = m;
-		if (nesterov)
-			g = g + mu * m;
-		else
-			g = m;
-		p[i] -= lr * g;
+	} else if (first && nesterov) {
+		for (int64_t i = 0; i < n; i++) {
+			float g = grad[i] + wd * p[i];
+			mom[i] = g;
+			p[i] -= lr * (g + mu * g);
+		}
+	} else if (first) {
+		for (int64_t i = 0; i < n; i++) {
+			float g = grad[i] + wd * p[i];
+			mom[i] = g;
+			p[i] -= lr * g;
+		}
+	} else if (nesterov) {
+		for (int64_t i = 0; i < n; i++) {
+			float g = grad[i] + wd * p[i];
+			float m = mu * mom[i] + keep * g;
+			mom[i] = m;
+			p[i] -= lr * (g + mu * m);
+		}
+	} else {
+		for (int64_t i = 0; i < n; i++) {
+			float g = grad[i] + wd * p[i];
+			float m = mu * mom[i] + keep * g;
+			mom[i] = m;
+			p[i] -= lr * m;
+		}
 	}
 }
 

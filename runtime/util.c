@@ -155,3 +155,14 @@ rt_numel(int rank, const int64_t *dims)
 		n *= dims[i];
 	return n;
 }
+
+void
+rt_flush_denormals(void)
+{
+#if defined(__SSE__) || defined(__x86_64__)
+	unsigned csr;
+	__asm__ volatile("stmxcsr %0" : "=m"(csr));
+	csr |= 0x8040; /* FTZ (bit 15) and DAZ (bit 6) */
+	__asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#endif
+}

@@ -4,7 +4,7 @@
 . tests/e2e/rt/build.sh
 need_py
 $PY -c 'import torch' 2>/dev/null || { echo "SKIP: no torch in $PY"; exit 77; }
-cc -O2 -I. -o "$T/sgd" tests/e2e/rt/sgd_check.c runtime/libnndrt.a -ljansson -lm || fail "build sgd_check"
+cc -O2 $NNDC_LDFLAGS -I. -o "$T/sgd" tests/e2e/rt/sgd_check.c runtime/libnndrt.a -ljansson -lm || fail "build sgd_check"
 "$T/sgd" >"$T/ours" || fail "sgd_check"
 $PY - "$T/ours" <<'PYEOF' || fail "nnd_rt_sgd_update differs from torch.optim.SGD"
 import math, sys, torch

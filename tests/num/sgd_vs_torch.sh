@@ -10,18 +10,9 @@ root=$(pwd)
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 # the first 64 examples of Fashion-MNIST's training set as IDX files
-/usr/bin/python3 - "$t" <<'PY'
-import gzip, sys
-d = sys.argv[1]
-src = "/usr/share/datasets/fashion-mnist/train-"
-with gzip.open(src + "images-idx3-ubyte.gz") as f: img = f.read()
-with gzip.open(src + "labels-idx1-ubyte.gz") as f: lab = f.read()
-n = 64
-with gzip.open(d + "/data-images.gz", "wb") as f:
-    f.write(img[:4] + n.to_bytes(4, "big") + img[8:16] + img[16:16 + n * 784])
-with gzip.open(d + "/data-labels.gz", "wb") as f:
-    f.write(lab[:4] + n.to_bytes(4, "big") + lab[8:8 + n])
-PY
+fm=/usr/share/datasets/fashion-mnist
+/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
+	64 "$t/data-images.gz" "$t/data-labels.gz"
 "$root/nndc" build "$root/tests/num/sgd_small.nnd" -o "$t"
 cd "$t"
 ./small-train --steps 0 --out init.safetensors --quiet

@@ -9,6 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Buffers the helpers below return stay reachable here until the (forked) test exits */
+static char *owned[1 << 12];
+static int nowned;
+static char *own(char *s)
+{
+	if (nowned < (int)(sizeof owned / sizeof *owned))
+		owned[nowned++] = s;
+	return s;
+}
+
 /* Parses text as t.nnd; returns the program, and in *diags what diag_flush printed */
 static Ast *parse(Arena *a, const char *text, char **diags)
 {
@@ -19,6 +29,7 @@ static Ast *parse(Arena *a, const char *text, char **diags)
 	FILE *f = open_memstream(diags, &n);
 	diag_flush(f);
 	fclose(f);
+	own(*diags);
 	return prog;
 }
 
@@ -29,7 +40,7 @@ static char *dump(const Ast *n)
 	FILE *f = open_memstream(&s, &len);
 	ast_dump(f, n, 0);
 	fclose(f);
-	return s;
+	return own(s);
 }
 
 /* ---- snippets and their dumps: 'e' an expression (as `const _ = E`), 's' statements of a fn ---- */
@@ -102,12 +113,12 @@ START_TEST(test_snippet)
 	Ast *prog = parse(a, text, &diags);
 	ck_assert_msg(!diag_error_count(), "%s: %s", src, diags);
 	ck_assert_int_eq(prog->list.n, 1);
-	char *got;
+	const char *got;
 	if (snippets[_i].kind == 'e') {
 		got = dump(prog->list.v[0]->a);
 	} else {
 		Ast *b = prog->list.v[0]->b;
-		got = strdup("");
+		got = "";
 		for (int i = 0; i < b->list.n; i++) {
 			char *s = dump(b->list.v[i]);
 			got = arena_printf(a, "%s%s", got, s);
@@ -329,6 +340,7 @@ START_TEST(test_error)
 	FILE *f = open_memstream(&diags, &n);
 	diag_flush(f);
 	fclose(f);
+	own(diags);
 	ck_assert_int_gt(diag_error_count(), 0);
 	char *nl = strchr(diags, '\n');
 	if (nl)
@@ -405,6 +417,7 @@ START_TEST(test_render)
 	FILE *f = open_memstream(&out, &n);
 	diag_flush(f);
 	fclose(f);
+	own(out);
 	ck_assert_str_eq(out,
 		"mlp.nnd:2:7: error: matmul inner dimensions differ: f32[B, 64] @ f32[32, 10]\n"
 		"    2 |   y = x @ w2\n"
@@ -418,6 +431,7 @@ START_TEST(test_render)
 	f = open_memstream(&out, &n);
 	diag_flush(f);
 	fclose(f);
+	own(out);
 	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(diag_error_count(), 2);
 	diag_reset();
@@ -437,6 +451,7 @@ START_TEST(test_render_color_and_tabs)
 	FILE *f = open_memstream(&out, &n);
 	diag_flush(f);
 	fclose(f);
+	own(out);
 	ck_assert_msg(strstr(out, "\033[1;31merror:") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "      | \t        \033[1;32m^") != NULL, "%s", out);
 	diag_color = false;
@@ -454,6 +469,7 @@ START_TEST(test_missing_file)
 	FILE *f = open_memstream(&out, &n);
 	diag_flush(f);
 	fclose(f);
+	own(out);
 	ck_assert_str_eq(out, "/nonexistent/x.nnd: error: cannot open '/nonexistent/x.nnd': No such file or directory\n");
 }
 END_TEST

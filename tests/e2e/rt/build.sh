@@ -9,7 +9,7 @@ if ! make -s runtime/libnndrt.a runtime/train_main.o runtime/infer_main.o >"$T/m
 	cat "$T/make.log"; echo "FAIL: cannot build the runtime"; exit 1
 fi
 for exe in train infer; do
-	cc -O2 -I. -o "$T/fake-$exe" tests/e2e/rt/softmax_model.c runtime/${exe}_main.o \
+	cc -O2 $NNDC_LDFLAGS -I. -o "$T/fake-$exe" tests/e2e/rt/softmax_model.c runtime/${exe}_main.o \
 		runtime/libnndrt.a -ljansson -lopenblas -lz -lm -lpthread || { echo "FAIL: link fake-$exe"; exit 1; }
 done
 fail() { echo "FAIL: $*"; exit 1; }
