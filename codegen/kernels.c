@@ -549,8 +549,8 @@ static void cg_emit_xent_bwd(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 
 /* ---- optimiser updates ---- */
 
-/* nnd_rt_sgd_update(params + off, grad, opt ? opt + off : NULL, numel, hyper) */
-static void cg_emit_sgd_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+/* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel, hyper) */
+static void cg_emit_opt_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	int pi = (int)n->attr[0];
@@ -561,9 +561,10 @@ static void cg_emit_sgd_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *i
 	LLVMValueRef null = LLVMConstPointerNull(cg->t_ptr), o = cg_i64(cg, off);
 	LLVMValueRef mom = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, opt, null, ""), null,
 	                                   LLVMBuildGEP2(f->b, cg->t_f32, opt, &o, 1, ""), "");
-	LLVMTypeRef pt[5] = {cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_ptr};
-	LLVMValueRef args[5] = {in[0], in[1], mom, cg_i64(cg, numel), hyper};
-	cg_libcall(f, "nnd_rt_sgd_update", cg->t_void, pt, 5, args, 5, false);
+	LLVMTypeRef pt[7] = {cg->t_i32, cg->t_ptr, cg->t_ptr, cg->t_ptr, cg->t_i64, cg->t_i64, cg->t_ptr};
+	LLVMValueRef args[7] = {LLVMConstInt(cg->t_i32, (unsigned long long)n->attr[1], 0), in[0], in[1], mom,
+	                        cg_i64(cg, numel), cg_i64(cg, ir_prog_param_numel(cg->p)), hyper};
+	cg_libcall(f, "nnd_rt_opt_update", cg->t_void, pt, 7, args, 7, false);
 }
 
 /* ---- the table ---- */
@@ -611,7 +612,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_MATMUL] = {cg_emit_matmul},
 	[OP_CROSS_ENTROPY] = {cg_emit_cross_entropy},
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
-	[OP_SGD_UPDATE] = {cg_emit_sgd_update},
+	[OP_OPT_UPDATE] = {cg_emit_opt_update},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }

@@ -155,15 +155,17 @@ static LLVMValueRef recipe(Cg *cg, CgTypes *T)
 	return LLVMConstNamedStruct(T->recipe, f, 18);
 }
 
-static bool has_sgd(Graph *g)
+/* Optimiser state blocks the step graph's updates need (NND_OPT_SLOTS of each optimiser used) */
+static int opt_slots(Graph *g)
 {
-	for (int i = 0; g && i < g->nodes.n; i++)
-		if (g->nodes.v[i]->op == OP_SGD_UPDATE)
-			return true;
-	for (int i = 0; g && i < g->effects.n; i++)
-		if (g->effects.v[i]->op == OP_SGD_UPDATE)
-			return true;
-	return false;
+	static const int slots[] = NND_OPT_SLOTS;
+	int n = 0;
+	for (int i = 0; g && i < g->effects.n; i++) {
+		const Node *e = g->effects.v[i];
+		if (e->op == OP_OPT_UPDATE && e->attr[1] >= 0 && e->attr[1] < NND_OPT_COUNT && slots[e->attr[1]] > n)
+			n = slots[e->attr[1]];
+	}
+	return n;
 }
 
 void cg_model_emit(Cg *cg, const CgOptions *o, LLVMValueRef fns[3][2])
@@ -184,7 +186,7 @@ void cg_model_emit(Cg *cg, const CgOptions *o, LLVMValueRef fns[3][2])
 	LLVMValueRef f[13] = {
 		i32c(cg, NND_ABI_VERSION), cg_cstr(cg, name), cg_cstr(cg, o->source ? o->source : ""),
 		i32c(cg, np), gp, cg_i64(cg, ir_prog_param_numel(p)),
-		i32c(cg, has_sgd(ir_prog_graph(p, "step"))), i32c(cg, p->syms.n), gs,
+		i32c(cg, opt_slots(ir_prog_graph(p, "step"))), i32c(cg, p->syms.n), gs,
 		entry(cg, &T, ir_prog_graph(p, "step"), fns[0]), entry(cg, &T, ir_prog_graph(p, "eval"), fns[1]),
 		entry(cg, &T, ir_prog_graph(p, "predict"), fns[2]), recipe(cg, &T),
 	};

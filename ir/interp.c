@@ -349,11 +349,13 @@ EVAL(ev_xent_bwd)
 
 /* PyTorch's SGD (runtime/nnd_model.h): g = grad + wd*p; with momentum mu != 0,
    m = step == 0 ? g : mu*m + (1-dampening)*g and g = nesterov ? g + mu*m : m; p -= lr*g */
-EVAL(ev_sgd_update)
+EVAL(ev_opt_update)
 {
 	const double *h = it->a->hyper;
+	if (n->attr[1] != OPT_SGD)
+		FAIL("the interpreter has only the SGD update (optimiser %lld)", (long long)n->attr[1]);
 	if (!h || !it->a->params || !it->a->opt)
-		FAIL("sgd_update needs params, opt and hyper");
+		FAIL("opt_update needs params, opt and hyper");
 	double lr = h[NND_H_LR], mu = h[NND_H_MOMENTUM], wd = h[NND_H_WEIGHT_DECAY];
 	double damp = h[NND_H_DAMPENING];
 	bool nesterov = h[NND_H_NESTEROV] != 0, first = h[NND_H_STEP] == 0;
@@ -387,7 +389,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_SUM] = ev_reduce, [OP_MEAN] = ev_reduce, [OP_MAX] = ev_reduce, [OP_ARGMAX] = ev_argmax,
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
-	[OP_SGD_UPDATE] = ev_sgd_update,
+	[OP_OPT_UPDATE] = ev_opt_update,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

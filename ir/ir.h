@@ -164,7 +164,8 @@ typedef struct Param {
 
 /* Recipe: what the training executable does by default (every scalar can be overridden on its
    command line). */
-typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW } OptKind;
+/* Optimisers, numbered as the runtime's NND_OPT_* */
+typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD, OPT_LION, OPT_COUNT } OptKind;
 typedef enum { SCHED_CONSTANT, SCHED_COSINE } SchedKind;
 typedef enum { DATA_NONE, DATA_IDX } DataKind;
 

@@ -1,12 +1,12 @@
 /* passes/update.c: lowers gradients to optimiser updates.
  *
  * Each output "grad.<param>" of the step graph (from pass_autodiff) becomes an effect
- * SGD_UPDATE(param, grad) with attr[0] = the param's index, and the output is removed. The
- * update's hyper-parameters (lr, momentum, weight decay, dampening, nesterov, step) are read at
- * run time from NND_H_*; the momentum buffer lives in the optimiser block at the param's offset.
+ * OPT_UPDATE(param, grad) with attr[0] = the param's index and attr[1] = the recipe's optimiser,
+ * and the output is removed. The update's hyper-parameters (lr, momentum, betas, weight decay,
+ * step ...) are read at run time from NND_H_*; its state (momentum, moments) lives in the
+ * optimiser block at the param's offset, one slot per state tensor.
  *
- * requires: Prog.recipe.opt == OPT_SGD (Adam and AdamW are not lowered yet: a BUG); every
- *           "grad.*" output names a param of the Prog.
+ * requires: every "grad.*" output names a param of the Prog.
  * preserves: the other outputs, topological order (params and updates are appended).
  * breaks:   nothing.
  */
@@ -33,7 +33,6 @@ static Node *param_node(Graph *g, int index)
 void pass_update(Graph *step)
 {
 	Prog *p = step->prog;
-	static const char *const opt_name[] = {"sgd", "adam", "adamw"};
 	int k = 0;
 	for (int i = 0; i < step->outputs.n; i++) {
 		Output o = step->outputs.v[i];
@@ -41,14 +40,12 @@ void pass_update(Graph *step)
 			step->outputs.v[k++] = o;
 			continue;
 		}
-		if (p->recipe.opt != OPT_SGD)
-			BUG("pass_update: the %s optimiser is not lowered yet", opt_name[p->recipe.opt]);
 		int index = param_index(p, o.name + 5);
 		if (index < 0)
 			BUG("pass_update: output %s names no param", o.name);
 		Node *in[2] = {param_node(step, index), o.node};
-		int64_t attr = index;
-		Node *u = ir_op(step, OP_SGD_UPDATE, in, 2, &attr, 1, NULL, o.node->loc);
+		int64_t attr[2] = {index, p->recipe.opt};
+		Node *u = ir_op(step, OP_OPT_UPDATE, in, 2, attr, 2, NULL, o.node->loc);
 		u->name = p->params.v[index].name;
 		ir_graph_effect(step, u);
 	}

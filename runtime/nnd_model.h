@@ -30,7 +30,9 @@ enum {
 	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_COUNT
 };
 
-enum { NND_OPT_SGD, NND_OPT_ADAM, NND_OPT_ADAMW };
+/* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks */
+enum { NND_OPT_SGD, NND_OPT_ADAM, NND_OPT_ADAMW, NND_OPT_RMSPROP, NND_OPT_ADAGRAD, NND_OPT_LION, NND_OPT_COUNT };
+#define NND_OPT_SLOTS {1, 2, 2, 2, 1, 1}
 enum { NND_SCHED_CONSTANT, NND_SCHED_COSINE };
 enum { NND_DATA_NONE, NND_DATA_IDX };
 
@@ -111,6 +113,11 @@ typedef struct NndModel {
 extern const NndModel nnd_model;
 
 /* Runtime helpers called by generated code (runtime/optim.c) */
+/* One optimiser step on a parameter of n elements: opt (NULL when the model has no optimiser
+   state) points at its slot 0 in the optimiser block; slot k is at opt + k * stride (stride =
+   NndModel.param_numel). kind is NND_OPT_*; hyper holds NND_H_*. */
+void nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t n, int64_t stride,
+                       const float *hyper);
 /* SGD with momentum, PyTorch's formulation: g = grad + wd*p; m = mu*m + (1-dampening)*g
    (m = g on the first step, signalled by hyper[NND_H_STEP] == 0); g = nesterov ? g + mu*m : m;
    p -= lr*g. */

@@ -57,6 +57,17 @@ nnd_rt_sgd_update(float *restrict p, const float *restrict grad, float *restrict
 	}
 }
 
+void
+nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t n, int64_t stride,
+                  const float *hyper)
+{
+	(void)stride;
+	switch (kind) {
+	case NND_OPT_SGD: nnd_rt_sgd_update(p, grad, opt, n, hyper); return;
+	default: nnd_rt_error("optimiser %d is not in this runtime", (int)kind);
+	}
+}
+
 _Noreturn void
 nnd_rt_error(const char *fmt, ...)
 {

@@ -37,7 +37,8 @@ static const char *stubs_c =
 	"#include <stdio.h>\n#include <stdlib.h>\n#include <stdarg.h>\n#include <stdint.h>\n"
 	"__attribute__((weak)) void nnd_rt_error(const char *f, ...) { va_list a; va_start(a, f);"
 	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n"
-	"__attribute__((weak)) void nnd_rt_sgd_update(float *p, const float *g, float *m, int64_t n, const float *h)"
+	"__attribute__((weak)) void nnd_rt_opt_update(int32_t k, float *p, const float *g, float *m, int64_t n, int64_t s,"
+	" const float *h)"
 	" { for (int64_t i = 0; i < n; i++) { float v = g[i] + h[2] * p[i]; m[i] = h[8] == 0 ? v : h[1] * m[i] + (1 - h[3]) * v;"
 	" p[i] -= h[0] * m[i]; } }\n";
 
@@ -508,7 +509,7 @@ static Prog *mlp_prog(void)
 	Node *upd[4][2] = {{w1, dw1}, {b1, db1}, {w2, dw2}, {b2, db2}};
 	for (int k = 0; k < 4; k++) {
 		int64_t idx = k;
-		ir_graph_effect(g, ir_op(g, OP_SGD_UPDATE, upd[k], 2, &idx, 1, NULL, L0));
+		ir_graph_effect(g, ir_op(g, OP_OPT_UPDATE, upd[k], 2, (int64_t[]){idx, OPT_SGD}, 2, NULL, L0));
 	}
 	return p;
 }
