@@ -166,13 +166,17 @@ typedef struct Param {
    command line). */
 /* Optimisers, numbered as the runtime's NND_OPT_* */
 typedef enum { OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_RMSPROP, OPT_ADAGRAD, OPT_LION, OPT_COUNT } OptKind;
-typedef enum { SCHED_CONSTANT, SCHED_COSINE } SchedKind;
-typedef enum { DATA_NONE, DATA_IDX } DataKind;
+/* Schedules and data sources, numbered as the runtime's NND_SCHED_* and NND_DATA_* */
+typedef enum { SCHED_CONSTANT, SCHED_COSINE, SCHED_STEP, SCHED_EXPONENTIAL, SCHED_LINEAR, SCHED_ONECYCLE, SCHED_COUNT } SchedKind;
+typedef enum { DATA_NONE, DATA_IDX, DATA_NPY, DATA_NPZ, DATA_CSV, DATA_TEXT, DATA_COUNT } DataKind;
 
 typedef struct DataSource {
 	DataKind kind;
-	const char *paths[4]; /* DATA_IDX: images, labels */
+	const char *paths[4]; /* DATA_IDX: images, labels; DATA_NPY: one file per loss input; others: one file */
+	const char *names[4]; /* DATA_NPY/NPZ: the loss input each file or member feeds (x:, y:) */
 	int npaths;
+	const char *label;    /* DATA_CSV: the label column */
+	int64_t seq;          /* DATA_TEXT: sequence length T */
 	Loc loc;
 } DataSource;
 
@@ -185,6 +189,11 @@ typedef struct Recipe {
 	SchedKind sched;
 	int64_t warmup;
 	double min_lr;
+	int64_t step_every;      /* SCHED_STEP: decay every this many steps */
+	double gamma;            /* SCHED_STEP, SCHED_EXPONENTIAL: the decay factor */
+	double max_lr;           /* SCHED_ONECYCLE */
+	double clip_grad_norm;   /* 0: no clipping */
+	int64_t accumulate;      /* gradient accumulation steps (1: none) */
 	DataSource data, valid;
 	VEC(const char *) metrics; /* metric names in output order (after "loss") */
 } Recipe;
@@ -250,6 +259,14 @@ bool ir_shape_infer(Graph *g, Node *n, char *err, size_t errlen);
 
 void ir_prog_print(FILE *f, const Prog *p);      /* params, syms, then every graph */
 void ir_graph_print(FILE *f, const Graph *g);
+
+/* ---- ir/read.c: the textual IR read back (nndc opt) ----------------------------------------- */
+
+/* Parses what ir_prog_print writes. NULL with "name:line:col: message" in err on a syntax or
+   type error; the result passes ir_graph_verify. */
+Prog *ir_prog_read(Arena *a, const char *name, const char *text, char *err, size_t errlen);
+/* Graphviz of one graph (nndc ir --format dot) */
+void ir_graph_print_dot(FILE *f, const Graph *g);
 
 /* ---- ir/verify.c ---------------------------------------------------------------------------- */
 
