@@ -86,13 +86,40 @@ unit: $(UNIT_BIN)
 lit: all
 	$(PYTHON) /usr/lib/llvm-19/build/utils/lit/lit.py -sv tests/lit tests/diag
 
+# ---- fuzzing the front end -------------------------------------------------------------------
+# make fuzz [FUZZ_TIME=seconds]: builds tools/fuzz/parse_fuzz.c with clang's libFuzzer and
+# sanitizers, seeds it with every .nnd in the tree and runs it; crashes land in $(B)/fuzz/.
+# make fuzz-replay (part of make test): the same target, built with cc, over the seeds and
+# tools/fuzz/corpus/ (inputs the fuzzer found worth keeping, and past crashes).
+FUZZ_CC     ?= $(firstword $(wildcard /usr/bin/clang-14 /usr/bin/clang))
+FUZZ_TIME   ?= 60
+FUZZ_SRC    := tools/fuzz/parse_fuzz.c parser/parse.c lang/ast.c lang/diag.c $(B)/gen/lexer.c $(B)/gen/grammar.c
+FUZZ_SEEDS   = $(shell find examples stdlib tests -name '*.nnd')
+
+fuzz: $(B)/gen/lexer.c $(B)/gen/grammar.c
+	@test -n "$(FUZZ_CC)" || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p $(B)/fuzz/corpus
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/gen -Wno-unused-function \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $(B)/fuzz/parse_fuzz $(FUZZ_SRC)
+	@cp $(FUZZ_SEEDS) $(B)/fuzz/corpus/
+	cd $(B)/fuzz && ASAN_OPTIONS=detect_leaks=0 ./parse_fuzz -max_total_time=$(FUZZ_TIME) -max_len=8192 -detect_leaks=0 -print_final_stats=1 \
+	  corpus $(CURDIR)/tools/fuzz/corpus
+
+$(B)/fuzz/replay: tools/fuzz/replay.c $(FUZZ_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -Wno-unused-function -Wno-sign-compare -o $@ tools/fuzz/replay.c $(FUZZ_SRC)
+
+fuzz-replay: $(B)/fuzz/replay
+	@$(B)/fuzz/replay $(FUZZ_SEEDS) tools/fuzz/corpus
+
 # test, demo and bench first install what is missing, then run make again: the variables above
 # that ask llvm-config and pkg-config are only right once the packages are there.
 test: setup-check
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	$(MAKE) lit
-	@sh tests/run_scripts.sh
+	@B=$(B) sh tests/run_scripts.sh
 
 # The sanitized suite runs in a copy of the tree (build-asan/src), so that ./nndc and the runtime
 # here stay the normal builds.
@@ -132,5 +159,5 @@ install: all
 clean:
 	rm -rf build build-asan nndc runtime/libnndrt.a $(RT_MAIN_OBJ)
 
-.PHONY: all unit lit test test-asan setup setup-check demo bench install clean
+.PHONY: all unit lit fuzz fuzz-replay test test-asan setup setup-check demo bench install clean
 .SECONDARY:

@@ -44,6 +44,18 @@ static LLVMValueRef lowest(Cg *cg, DType t)
 
 static bool is_unsigned(DType t) { return t == TY_U8 || t == TY_BOOL; }
 
+static LLVMValueRef highest(Cg *cg, DType t)
+{
+	if (dtype_is_float(t))
+		return LLVMConstReal(cg_comp_type(cg, t), INFINITY);
+	if (t == TY_BOOL)
+		return LLVMConstInt(cg->t_i8, 1, 0);
+	if (t == TY_U8)
+		return LLVMConstInt(cg->t_i8, 255, 0);
+	unsigned w = LLVMGetIntTypeWidth(cg_comp_type(cg, t));
+	return LLVMConstInt(cg_comp_type(cg, t), (1ULL << (w - 1)) - 1, 0); /* the largest value */
+}
+
 /* the value of a rank-0 operand (or any CONST) */
 static LLVMValueRef scalar_in(Fn *f, Node *x, LLVMValueRef p)
 {
@@ -81,6 +93,17 @@ static LLVMValueRef greater(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m)
 	return LLVMBuildOr(f->b, gt, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
 }
 
+/* x < m, or x is NaN: the update rule of min and argmin */
+static LLVMValueRef less(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m)
+{
+	if (!dtype_is_float(t))
+		return LLVMBuildICmp(f->b, is_unsigned(t) ? LLVMIntULT : LLVMIntSLT, x, m, "");
+	LLVMValueRef lt = LLVMBuildFCmp(f->b, LLVMRealOLT, x, m, "");
+	LLVMValueRef xnan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
+	LLVMValueRef mnum = LLVMBuildFCmp(f->b, LLVMRealORD, m, m, "");
+	return LLVMBuildOr(f->b, lt, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
+}
+
 static LLVMValueRef fmath(Fn *f, const char *name, LLVMValueRef x)
 {
 	LLVMTypeRef t = LLVMTypeOf(x);
@@ -99,6 +122,49 @@ static LLVMValueRef l_sigmoid(Fn *f, LLVMValueRef x)
 {
 	LLVMValueRef one = LLVMConstReal(LLVMTypeOf(x), 1);
 	return LLVMBuildFDiv(f->b, one, LLVMBuildFAdd(f->b, one, l_exp(f, LLVMBuildFNeg(f->b, x, "")), ""), "");
+}
+
+/* a libm function of one argument: name for double, namef for float */
+static LLVMValueRef libm(Fn *f, const char *name, LLVMValueRef x)
+{
+	LLVMTypeRef t = LLVMTypeOf(x);
+	char nm[32];
+	snprintf(nm, sizeof nm, "%s%s", name, t == f->cg->t_f32 ? "f" : "");
+	return cg_libcall(f, nm, t, &t, 1, &x, 1, false);
+}
+static LLVMValueRef l_erf(Fn *f, LLVMValueRef x) { return libm(f, "erf", x); }
+static LLVMValueRef l_log1p(Fn *f, LLVMValueRef x) { return libm(f, "log1p", x); }
+static LLVMValueRef rconst(LLVMValueRef like, double v) { return LLVMConstReal(LLVMTypeOf(like), v); }
+static LLVMValueRef fsel(Fn *f, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t, LLVMValueRef e)
+{
+	return LLVMBuildSelect(f->b, LLVMBuildFCmp(f->b, p, a, b, ""), t, e, "");
+}
+static LLVMValueRef l_rsqrt(Fn *f, LLVMValueRef x) { return LLVMBuildFDiv(f->b, rconst(x, 1), l_sqrt(f, x), ""); }
+static LLVMValueRef l_sin(Fn *f, LLVMValueRef x) { return fmath(f, "llvm.sin", x); }
+static LLVMValueRef l_cos(Fn *f, LLVMValueRef x) { return fmath(f, "llvm.cos", x); }
+static LLVMValueRef l_relu6(Fn *f, LLVMValueRef x) /* NaN stays NaN */
+{
+	return fsel(f, LLVMRealOLT, x, rconst(x, 0), rconst(x, 0), fsel(f, LLVMRealOGT, x, rconst(x, 6), rconst(x, 6), x));
+}
+static LLVMValueRef l_gelu(Fn *f, LLVMValueRef x) /* x/2 (1 + erf(x / sqrt 2)) */
+{
+	LLVMValueRef e = l_erf(f, LLVMBuildFMul(f->b, x, rconst(x, M_SQRT1_2), ""));
+	return LLVMBuildFMul(f->b, LLVMBuildFMul(f->b, x, rconst(x, 0.5), ""), LLVMBuildFAdd(f->b, rconst(x, 1), e, ""), "");
+}
+static LLVMValueRef l_silu(Fn *f, LLVMValueRef x) { return LLVMBuildFMul(f->b, x, l_sigmoid(f, x), ""); }
+static LLVMValueRef l_softplus(Fn *f, LLVMValueRef x) /* torch's threshold 20 */
+{
+	return fsel(f, LLVMRealOGT, x, rconst(x, 20), x, l_log1p(f, l_exp(f, x)));
+}
+static LLVMValueRef l_mish(Fn *f, LLVMValueRef x) { return LLVMBuildFMul(f->b, x, l_tanh(f, l_softplus(f, x)), ""); }
+static LLVMValueRef l_hardsigmoid(Fn *f, LLVMValueRef x)
+{
+	return LLVMBuildFDiv(f->b, l_relu6(f, LLVMBuildFAdd(f->b, x, rconst(x, 3), "")), rconst(x, 6), "");
+}
+static LLVMValueRef l_hardswish(Fn *f, LLVMValueRef x)
+{
+	LLVMValueRef r = l_relu6(f, LLVMBuildFAdd(f->b, x, rconst(x, 3), ""));
+	return LLVMBuildFDiv(f->b, LLVMBuildFMul(f->b, x, r, ""), rconst(x, 6), "");
 }
 
 /* a float function applied to any dtype (integers go through f64) */
@@ -124,6 +190,47 @@ SCALAR(log) { return via_float(f, n, a[0], l_log); }
 SCALAR(sqrt) { return via_float(f, n, a[0], l_sqrt); }
 SCALAR(tanh) { return via_float(f, n, a[0], l_tanh); }
 SCALAR(sigmoid) { return via_float(f, n, a[0], l_sigmoid); }
+SCALAR(log1p) { return via_float(f, n, a[0], l_log1p); }
+SCALAR(rsqrt) { return via_float(f, n, a[0], l_rsqrt); }
+SCALAR(sin) { return via_float(f, n, a[0], l_sin); }
+SCALAR(cos) { return via_float(f, n, a[0], l_cos); }
+SCALAR(erf) { return via_float(f, n, a[0], l_erf); }
+SCALAR(relu6) { return via_float(f, n, a[0], l_relu6); }
+SCALAR(gelu) { return via_float(f, n, a[0], l_gelu); }
+SCALAR(silu) { return via_float(f, n, a[0], l_silu); }
+SCALAR(softplus) { return via_float(f, n, a[0], l_softplus); }
+SCALAR(mish) { return via_float(f, n, a[0], l_mish); }
+SCALAR(hardswish) { return via_float(f, n, a[0], l_hardswish); }
+SCALAR(hardsigmoid) { return via_float(f, n, a[0], l_hardsigmoid); }
+SCALAR(abs)
+{
+	if (FL)
+		return fmath(f, "llvm.fabs", a[0]);
+	if (is_unsigned(T0))
+		return a[0];
+	LLVMValueRef neg = LLVMBuildICmp(f->b, LLVMIntSLT, a[0], tconst(f->cg, T0, 0), "");
+	return LLVMBuildSelect(f->b, neg, LLVMBuildNeg(f->b, a[0], ""), a[0], "");
+}
+SCALAR(square) { return FL ? LLVMBuildFMul(f->b, a[0], a[0], "") : LLVMBuildMul(f->b, a[0], a[0], ""); }
+SCALAR(sign) /* NaN gives 0 */
+{
+	LLVMValueRef zero = tconst(f->cg, T0, 0), one = tconst(f->cg, T0, 1), m1 = tconst(f->cg, T0, -1);
+	if (FL)
+		return fsel(f, LLVMRealOGT, a[0], zero, one, fsel(f, LLVMRealOLT, a[0], zero, m1, zero));
+	if (is_unsigned(T0))
+		return LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntNE, a[0], zero, ""), one, zero, "");
+	LLVMValueRef pos = LLVMBuildICmp(f->b, LLVMIntSGT, a[0], zero, ""), neg = LLVMBuildICmp(f->b, LLVMIntSLT, a[0], zero, "");
+	return LLVMBuildSelect(f->b, pos, one, LLVMBuildSelect(f->b, neg, m1, zero, ""), "");
+}
+SCALAR(floor) { return FL ? fmath(f, "llvm.floor", a[0]) : a[0]; }
+SCALAR(ceil) { return FL ? fmath(f, "llvm.ceil", a[0]) : a[0]; }
+SCALAR(round) { return FL ? fmath(f, "llvm.roundeven", a[0]) : a[0]; }
+SCALAR(leaky_relu) { return fsel(f, LLVMRealOGT, a[0], rconst(a[0], 0), a[0], LLVMBuildFMul(f->b, a[0], a[1], "")); }
+SCALAR(elu)
+{
+	LLVMValueRef em1 = libm(f, "expm1", a[0]);
+	return fsel(f, LLVMRealOGT, a[0], rconst(a[0], 0), a[0], LLVMBuildFMul(f->b, a[1], em1, ""));
+}
 SCALAR(relu)
 {
 	LLVMValueRef zero = tconst(f->cg, T0, 0);
@@ -303,6 +410,10 @@ static void red_body(Fn *f, void *vc, LLVMValueRef *off)
 	LLVMValueRef acc = cg_load(f, t, c->out, off[0]), x = cg_load(f, t, c->in, off[1]), v;
 	if (c->n->op == OP_MAX)
 		v = LLVMBuildSelect(f->b, greater(f, t, x, acc), x, acc, "");
+	else if (c->n->op == OP_MIN)
+		v = LLVMBuildSelect(f->b, less(f, t, x, acc), x, acc, "");
+	else if (c->n->op == OP_PROD)
+		v = dtype_is_float(t) ? LLVMBuildFMul(f->b, acc, x, "") : t == TY_BOOL ? LLVMBuildAnd(f->b, acc, x, "") : LLVMBuildMul(f->b, acc, x, "");
 	else
 		v = dtype_is_float(t) ? LLVMBuildFAdd(f->b, acc, x, "") : t == TY_BOOL ? LLVMBuildOr(f->b, acc, x, "") : LLVMBuildAdd(f->b, acc, x, "");
 	cg_store(f, t, c->out, off[0], v);
@@ -323,7 +434,8 @@ static void reduce(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef in, const bool
 			s[0][d] = ostr[j++];
 	}
 	cg_bstrides(f, it, r, s[1]);
-	fill(f, n, out, n->op == OP_MAX ? lowest(f->cg, n->type.dtype) : tconst(f->cg, n->type.dtype, 0));
+	DType t = n->type.dtype;
+	fill(f, n, out, n->op == OP_MAX ? lowest(f->cg, t) : n->op == OP_MIN ? highest(f->cg, t) : tconst(f->cg, t, n->op == OP_PROD));
 	RedCtx c = {n, out, in};
 	cg_nest(f, r, dims, 2, s, red_body, &c);
 }
@@ -380,17 +492,284 @@ static void cg_emit_argmax(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	Loop lo, li, lk;
 	LLVMValueRef o = cg_loop_begin(f, &lo, O);
 	LLVMValueRef i = cg_loop_begin(f, &li, I);
-	LLVMBuildStore(f->b, lowest(cg, t), best);
+	LLVMBuildStore(f->b, n->op == OP_ARGMIN ? highest(cg, t) : lowest(cg, t), best);
 	LLVMBuildStore(f->b, cg_i64(cg, 0), bi);
 	LLVMValueRef k = cg_loop_begin(f, &lk, A);
 	LLVMValueRef idx = LLVMBuildAdd(f->b, LLVMBuildMul(f->b, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o, A, ""), k, ""), I, ""), i, "");
 	LLVMValueRef x = cg_load(f, t, in[0], idx), m = LLVMBuildLoad2(f->b, cg_comp_type(cg, t), best, "");
-	LLVMValueRef gt = greater(f, t, x, m);
+	LLVMValueRef gt = n->op == OP_ARGMIN ? less(f, t, x, m) : greater(f, t, x, m);
 	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, x, m, ""), best);
 	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, k, LLVMBuildLoad2(f->b, cg->t_i64, bi, ""), ""), bi);
 	cg_loop_end(f, &lk);
 	cg_store(f, TY_I64, out, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o, I, ""), i, ""), LLVMBuildLoad2(f->b, cg->t_i64, bi, ""));
 	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
+/* ---- along one axis: t viewed as (O, K, I) around axis ---- */
+
+static void around(Fn *f, Type t, int ax, LLVMValueRef *O, LLVMValueRef *K, LLVMValueRef *I)
+{
+	*O = *I = cg_i64(f->cg, 1);
+	*K = cg_dim(f, t.dim[ax]);
+	for (int d = 0; d < t.rank; d++)
+		if (d < ax)
+			*O = LLVMBuildMul(f->eb, *O, cg_dim(f, t.dim[d]), "");
+		else if (d > ax)
+			*I = LLVMBuildMul(f->eb, *I, cg_dim(f, t.dim[d]), "");
+}
+
+/* (o * K + k) * I + i */
+static LLVMValueRef at3(Fn *f, LLVMValueRef o, LLVMValueRef K, LLVMValueRef k, LLVMValueRef I, LLVMValueRef i)
+{
+	LLVMBuilderRef b = f->b;
+	return LLVMBuildAdd(b, LLVMBuildMul(b, LLVMBuildAdd(b, LLVMBuildMul(b, o, K, ""), k, ""), I, ""), i, "");
+}
+
+/* softmax, log_softmax, logsumexp: per line, m = max (0 when infinite, as torch), s = sum e^(x - m)
+   accumulated in f64 */
+static void cg_emit_softmax(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	DType t = n->in[0]->type.dtype;
+	LLVMTypeRef ct = cg_comp_type(cg, t);
+	LLVMValueRef O, K, I;
+	around(f, n->in[0]->type, (int)n->attr[0], &O, &K, &I);
+	LLVMValueRef m = cg_var(f, ct, NULL), s = cg_var(f, cg->t_f64, NULL);
+	Loop lo, li, lk;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), i = cg_loop_begin(f, &li, I);
+	LLVMBuildStore(f->b, lowest(cg, t), m);
+	LLVMValueRef k = cg_loop_begin(f, &lk, K);
+	LLVMValueRef x = cg_load(f, t, in[0], at3(f, o, K, k, I, i)), mv = LLVMBuildLoad2(f->b, ct, m, "");
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, greater(f, t, x, mv), x, mv, ""), m);
+	cg_loop_end(f, &lk);
+	LLVMValueRef mx = LLVMBuildLoad2(f->b, ct, m, "");
+	LLVMValueRef inf = LLVMBuildFCmp(f->b, LLVMRealOEQ, fmath(f, "llvm.fabs", mx), LLVMConstReal(ct, INFINITY), "");
+	mx = LLVMBuildSelect(f->b, inf, LLVMConstReal(ct, 0), mx, "");
+	LLVMBuildStore(f->b, LLVMConstReal(cg->t_f64, 0), s);
+	k = cg_loop_begin(f, &lk, K);
+	x = cg_load(f, t, in[0], at3(f, o, K, k, I, i));
+	LLVMValueRef e = cg_convert(f, l_exp(f, LLVMBuildFSub(f->b, x, mx, "")), t, TY_F64);
+	LLVMBuildStore(f->b, LLVMBuildFAdd(f->b, LLVMBuildLoad2(f->b, cg->t_f64, s, ""), e, ""), s);
+	cg_loop_end(f, &lk);
+	LLVMValueRef sum = LLVMBuildLoad2(f->b, cg->t_f64, s, "");
+	if (n->op == OP_LOGSUMEXP) {
+		LLVMValueRef lse = LLVMBuildFAdd(f->b, cg_convert(f, mx, t, TY_F64), l_log(f, sum), "");
+		cg_store(f, t, out, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, o, I, ""), i, ""), cg_convert(f, lse, TY_F64, t));
+	} else {
+		LLVMValueRef inv = cg_convert(f, LLVMBuildFDiv(f->b, LLVMConstReal(cg->t_f64, 1), sum, ""), TY_F64, t);
+		LLVMValueRef lz = cg_convert(f, l_log(f, sum), TY_F64, t);
+		k = cg_loop_begin(f, &lk, K);
+		LLVMValueRef idx = at3(f, o, K, k, I, i);
+		LLVMValueRef v = LLVMBuildFSub(f->b, cg_load(f, t, in[0], idx), mx, "");
+		v = n->op == OP_SOFTMAX ? LLVMBuildFMul(f->b, l_exp(f, v), inv, "") : LLVMBuildFSub(f->b, v, lz, "");
+		cg_store(f, t, out, idx, v);
+		cg_loop_end(f, &lk);
+	}
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
+static LLVMValueRef add_t(Fn *f, DType t, LLVMValueRef a, LLVMValueRef b)
+{
+	return dtype_is_float(t) ? LLVMBuildFAdd(f->b, a, b, "") : t == TY_BOOL ? LLVMBuildOr(f->b, a, b, "") : LLVMBuildAdd(f->b, a, b, "");
+}
+
+/* running sums along the axis; attr[1]: from the end */
+static void cg_emit_cumsum(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	DType t = n->type.dtype;
+	LLVMValueRef O, K, I;
+	around(f, n->type, (int)n->attr[0], &O, &K, &I);
+	LLVMValueRef acc = cg_var(f, cg_comp_type(f->cg, t), NULL);
+	Loop lo, li, lk;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), i = cg_loop_begin(f, &li, I);
+	LLVMBuildStore(f->b, tconst(f->cg, t, 0), acc);
+	LLVMValueRef k = cg_loop_begin(f, &lk, K);
+	if (n->attr[1])
+		k = LLVMBuildSub(f->b, LLVMBuildSub(f->b, K, cg_i64(f->cg, 1), ""), k, "");
+	LLVMValueRef idx = at3(f, o, K, k, I, i);
+	LLVMValueRef v = add_t(f, t, LLVMBuildLoad2(f->b, cg_comp_type(f->cg, t), acc, ""), cg_load(f, t, in[0], idx));
+	LLVMBuildStore(f->b, v, acc);
+	cg_store(f, t, out, idx, v);
+	cg_loop_end(f, &lk);
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
+/* ---- data movement ---- */
+
+typedef struct MoveCtx {
+	DType t;
+	LLVMValueRef out, in, obase, ibase;
+} MoveCtx;
+
+static void move_body(Fn *f, void *vc, LLVMValueRef *off)
+{
+	MoveCtx *c = vc;
+	LLVMValueRef o = LLVMBuildAdd(f->b, off[0], c->obase, ""), i = LLVMBuildAdd(f->b, off[1], c->ibase, "");
+	cg_store(f, c->t, c->out, o, cg_load(f, c->t, c->in, i));
+}
+
+/* copies the block `over` (a type whose dims are iterated) from in (strides istr, offset ibase)
+   to out (ostr, obase) */
+static void move(Fn *f, DType t, Type over, LLVMValueRef out, LLVMValueRef *ostr, LLVMValueRef obase, LLVMValueRef in,
+                 LLVMValueRef *istr, LLVMValueRef ibase)
+{
+	LLVMValueRef dims[MAX_RANK], s[2][MAX_RANK];
+	for (int d = 0; d < over.rank; d++) {
+		dims[d] = cg_dim(f, over.dim[d]);
+		s[0][d] = ostr[d];
+		s[1][d] = istr[d];
+	}
+	MoveCtx c = {t, out, in, obase, ibase};
+	cg_nest(f, over.rank, dims, 2, s, move_body, &c);
+}
+
+static void cg_emit_concat(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	int r = n->type.rank, ax = (int)n->attr[0];
+	LLVMValueRef ostr[MAX_RANK], istr[MAX_RANK];
+	int64_t start = 0;
+	cg_bstrides(f, n->type, r, ostr);
+	for (int k = 0; k < n->nin; k++) {
+		Type t = n->in[k]->type;
+		cg_bstrides(f, t, r, istr);
+		move(f, t.dtype, t, out, ostr, LLVMBuildMul(f->b, cg_i64(f->cg, start), ostr[ax], ""), in[k], istr, cg_i64(f->cg, 0));
+		start += t.dim[ax];
+	}
+}
+
+static void cg_emit_slice(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	int r = n->type.rank;
+	LLVMValueRef ostr[MAX_RANK], istr[MAX_RANK];
+	cg_bstrides(f, n->type, r, ostr);
+	cg_bstrides(f, n->in[0]->type, r, istr);
+	LLVMValueRef ib = LLVMBuildMul(f->b, cg_i64(f->cg, n->attr[1]), istr[n->attr[0]], "");
+	move(f, n->type.dtype, n->type, out, ostr, cg_i64(f->cg, 0), in[0], istr, ib);
+}
+
+static void cg_emit_pad(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Type xt = n->in[0]->type;
+	int r = xt.rank, np = n->nattr / 2;
+	LLVMValueRef ostr[MAX_RANK], istr[MAX_RANK], ob = cg_i64(f->cg, 0);
+	fill(f, n, out, scalar_in(f, n->in[1], in[1]));
+	cg_bstrides(f, n->type, r, ostr);
+	cg_bstrides(f, xt, r, istr);
+	for (int i = 0; i < np; i++)
+		ob = LLVMBuildAdd(f->b, ob, LLVMBuildMul(f->b, cg_i64(f->cg, n->attr[2 * i]), ostr[r - np + i], ""), "");
+	move(f, xt.dtype, xt, out, ostr, ob, in[0], istr, cg_i64(f->cg, 0));
+}
+
+/* keep col - row <= diagonal (attr[1], triu: >=), else 0 */
+static void cg_emit_tril(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Type t = n->type;
+	LLVMValueRef C = cg_dim(f, t.dim[t.rank - 1]), R = cg_dim(f, t.dim[t.rank - 2]);
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, t));
+	LLVMValueRef c = LLVMBuildSRem(f->b, i, C, ""), row = LLVMBuildSRem(f->b, LLVMBuildSDiv(f->b, i, C, ""), R, "");
+	LLVMValueRef k = LLVMBuildSub(f->b, c, row, "");
+	LLVMValueRef keep = LLVMBuildICmp(f->b, n->attr[1] ? LLVMIntSGE : LLVMIntSLE, k, cg_i64(f->cg, n->attr[0]), "");
+	cg_store(f, t.dtype, out, i, LLVMBuildSelect(f->b, keep, cg_load(f, t.dtype, in[0], i), tconst(f->cg, t.dtype, 0), ""));
+	cg_loop_end(f, &l);
+}
+
+static void cg_emit_arange(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	cg_store(f, n->type.dtype, out, i, cg_convert(f, i, TY_I64, n->type.dtype));
+	cg_loop_end(f, &l);
+}
+
+/* idx[i] as i64, checked against [0, K) (nnd_rt_error otherwise) */
+static LLVMValueRef index_at(Fn *f, Node *n, Node *idx, LLVMValueRef p, LLVMValueRef i, LLVMValueRef K)
+{
+	Cg *cg = f->cg;
+	LLVMValueRef v = cg_convert(f, cg_load(f, idx->type.dtype, p, i), idx->type.dtype, TY_I64);
+	LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "badindex");
+	LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "index");
+	LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntUGE, v, K, ""), eb, ok);
+	LLVMPositionBuilderAtEnd(f->b, eb);
+	LLVMTypeRef pt = cg->t_ptr;
+	LLVMValueRef args[4] = {cg_cstr(cg, "%s: index %lld is outside [0, %lld)"), cg_cstr(cg, op_info[n->op].name), v, K};
+	cg_libcall(f, "nnd_rt_error", cg->t_void, &pt, 1, args, 4, true);
+	LLVMBuildUnreachable(f->b);
+	LLVMPositionBuilderAtEnd(f->b, ok);
+	return v;
+}
+
+static void cg_emit_one_hot(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	LLVMValueRef C = cg_i64(f->cg, n->attr[0]);
+	Loop l, lc;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->in[0]->type));
+	LLVMValueRef k = index_at(f, n, n->in[0], in[0], i, C);
+	LLVMValueRef c = cg_loop_begin(f, &lc, C);
+	LLVMValueRef hot = LLVMBuildZExt(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, c, k, ""), f->cg->t_i64, "");
+	cg_store(f, TY_I64, out, LLVMBuildAdd(f->b, LLVMBuildMul(f->b, i, C, ""), c, ""), hot);
+	cg_loop_end(f, &lc);
+	cg_loop_end(f, &l);
+}
+
+static void copy_flat(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef in)
+{
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	cg_store(f, n->type.dtype, out, i, cg_load(f, n->type.dtype, in, i));
+	cg_loop_end(f, &l);
+}
+
+/* dst[d] += v */
+static void add_into(Fn *f, DType t, LLVMValueRef dst, LLVMValueRef d, LLVMValueRef v)
+{
+	cg_store(f, t, dst, d, add_t(f, t, cg_load(f, t, dst, d), v));
+}
+
+/* gather: y[o, j, i] = x[o, idx[j], i]; index_add: y = x, then y[o, idx[j], i] += src[o, j, i] */
+static void cg_emit_gather(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	DType t = n->type.dtype;
+	LLVMValueRef O, K, I, J = cg_numel(f, n->in[1]->type);
+	around(f, n->in[0]->type, (int)n->attr[0], &O, &K, &I);
+	if (n->op == OP_INDEX_ADD)
+		copy_flat(f, n, out, in[0]);
+	Loop lo, lj, li;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), j = cg_loop_begin(f, &lj, J);
+	LLVMValueRef k = index_at(f, n, n->in[1], in[1], j, K);
+	LLVMValueRef i = cg_loop_begin(f, &li, I);
+	LLVMValueRef xi = at3(f, o, K, k, I, i), yi = at3(f, o, J, j, I, i);
+	if (n->op == OP_GATHER)
+		cg_store(f, t, out, yi, cg_load(f, t, in[0], xi));
+	else
+		add_into(f, t, out, xi, cg_load(f, t, in[2], yi));
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lj);
+	cg_loop_end(f, &lo);
+}
+
+/* take_along: y[o, j, i] = x[o, idx[o, j, i], i]; scatter_add: y = x, y[o, idx[o, j, i], i] += src[o, j, i] */
+static void cg_emit_take_along(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	DType t = n->type.dtype;
+	LLVMValueRef O, K, I, O2, J, I2;
+	around(f, n->in[0]->type, (int)n->attr[0], &O, &K, &I);
+	around(f, n->in[1]->type, (int)n->attr[0], &O2, &J, &I2);
+	if (n->op == OP_SCATTER_ADD)
+		copy_flat(f, n, out, in[0]);
+	Loop lo, lj, li;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), j = cg_loop_begin(f, &lj, J), i = cg_loop_begin(f, &li, I);
+	LLVMValueRef at = at3(f, o, J, j, I, i);
+	LLVMValueRef xi = at3(f, o, K, index_at(f, n, n->in[1], in[1], at, K), I, i);
+	if (n->op == OP_TAKE_ALONG)
+		cg_store(f, t, out, at, cg_load(f, t, in[0], xi));
+	else
+		add_into(f, t, out, xi, cg_load(f, t, in[2], at));
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lj);
 	cg_loop_end(f, &lo);
 }
 
@@ -605,6 +984,45 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_OR] = EW(or),
 	[OP_WHERE] = EW(where),
 	[OP_RELU_BWD] = EW(relu_bwd),
+	[OP_ABS] = EW(abs),
+	[OP_LOG1P] = EW(log1p),
+	[OP_RSQRT] = EW(rsqrt),
+	[OP_SQUARE] = EW(square),
+	[OP_SIN] = EW(sin),
+	[OP_COS] = EW(cos),
+	[OP_ERF] = EW(erf),
+	[OP_RELU6] = EW(relu6),
+	[OP_GELU] = EW(gelu),
+	[OP_SILU] = EW(silu),
+	[OP_SOFTPLUS] = EW(softplus),
+	[OP_MISH] = EW(mish),
+	[OP_HARDSWISH] = EW(hardswish),
+	[OP_HARDSIGMOID] = EW(hardsigmoid),
+	[OP_SIGN] = EW(sign),
+	[OP_FLOOR] = EW(floor),
+	[OP_CEIL] = EW(ceil),
+	[OP_ROUND] = EW(round),
+	[OP_STOP_GRADIENT] = EW(copy),
+	[OP_LEAKY_RELU] = EW(leaky_relu),
+	[OP_ELU] = EW(elu),
+	[OP_GRAD_SCALE] = EW(copy),
+	[OP_MIN] = {cg_emit_reduce},
+	[OP_PROD] = {cg_emit_reduce},
+	[OP_ARGMIN] = {cg_emit_argmax},
+	[OP_LOGSUMEXP] = {cg_emit_softmax},
+	[OP_SOFTMAX] = {cg_emit_softmax},
+	[OP_LOG_SOFTMAX] = {cg_emit_softmax},
+	[OP_CUMSUM] = {cg_emit_cumsum},
+	[OP_CONCAT] = {cg_emit_concat},
+	[OP_SLICE] = {cg_emit_slice},
+	[OP_PAD] = {cg_emit_pad},
+	[OP_TRIL] = {cg_emit_tril},
+	[OP_ARANGE] = {cg_emit_arange},
+	[OP_ONE_HOT] = {cg_emit_one_hot},
+	[OP_GATHER] = {cg_emit_gather},
+	[OP_INDEX_ADD] = {cg_emit_gather},
+	[OP_TAKE_ALONG] = {cg_emit_take_along},
+	[OP_SCATTER_ADD] = {cg_emit_take_along},
 	[OP_SUM] = {cg_emit_reduce},
 	[OP_MEAN] = {cg_emit_reduce},
 	[OP_MAX] = {cg_emit_reduce},

@@ -28,10 +28,11 @@ CgTypes cg_model_types(LLVMContextRef ctx)
 	t.param = named(ctx, "NndParam",
 	                (LLVMTypeRef[]){t.tensor, i64, i64, i32, i32, i32, LLVMArrayType2(f64, 4), i64, i64}, 9);
 	t.entry = named(ctx, "NndEntry", (LLVMTypeRef[]){ptr, i32, i32, ptr, ptr, ptr, ptr}, 7);
-	t.source = named(ctx, "NndDataSource", (LLVMTypeRef[]){i32, i32, LLVMArrayType2(ptr, 4)}, 3);
+	t.source = named(ctx, "NndDataSource",
+	                 (LLVMTypeRef[]){i32, i32, LLVMArrayType2(ptr, 4), LLVMArrayType2(ptr, 4), ptr, i64}, 6);
 	t.recipe = named(ctx, "NndRecipe",
 	                 (LLVMTypeRef[]){i64, i64, i64, i64, i32, i32, f64, f64, f64, f64, f64, f64, f64, i32, i64, f64,
-	                                 t.source, t.source}, 18);
+	                                 t.source, t.source, f64, i32, f64, f64, i64, f64, f64, f64, f64, f64}, 28);
 	t.model = named(ctx, "NndModel",
 	                (LLVMTypeRef[]){i32, ptr, ptr, i32, ptr, i64, i32, i32, ptr, t.entry, t.entry, t.entry, t.recipe}, 13);
 	return t;
@@ -131,11 +132,14 @@ static LLVMValueRef param(Cg *cg, CgTypes *T, const Param *pr, int64_t off)
 
 static LLVMValueRef source(Cg *cg, CgTypes *T, const DataSource *d)
 {
-	LLVMValueRef paths[4];
-	for (int i = 0; i < 4; i++)
+	LLVMValueRef paths[4], names[4];
+	for (int i = 0; i < 4; i++) {
 		paths[i] = cg_cstr(cg, i < d->npaths ? d->paths[i] : NULL);
-	LLVMValueRef f[3] = {i32c(cg, d->kind), i32c(cg, d->npaths), LLVMConstArray2(cg->t_ptr, paths, 4)};
-	return LLVMConstNamedStruct(T->source, f, 3);
+		names[i] = cg_cstr(cg, i < d->npaths ? d->names[i] : NULL);
+	}
+	LLVMValueRef f[6] = {i32c(cg, d->kind), i32c(cg, d->npaths), LLVMConstArray2(cg->t_ptr, paths, 4),
+	                     LLVMConstArray2(cg->t_ptr, names, 4), cg_cstr(cg, d->label), cg_i64(cg, d->seq)};
+	return LLVMConstNamedStruct(T->source, f, 6);
 }
 
 static LLVMValueRef recipe(Cg *cg, CgTypes *T)
@@ -144,15 +148,18 @@ static LLVMValueRef recipe(Cg *cg, CgTypes *T)
 	if (!p->has_recipe)
 		return LLVMConstNull(T->recipe);
 	const Recipe *r = &p->recipe;
-	LLVMValueRef f[18] = {
+	LLVMValueRef f[28] = {
 		cg_i64(cg, r->batch), cg_i64(cg, r->epochs), cg_i64(cg, r->steps), cg_i64(cg, r->seed),
 		i32c(cg, r->opt), i32c(cg, r->sched),
 		f64c(cg, r->lr), f64c(cg, r->momentum), f64c(cg, r->weight_decay), f64c(cg, r->dampening),
 		f64c(cg, r->beta1), f64c(cg, r->beta2), f64c(cg, r->eps),
 		i32c(cg, r->nesterov), cg_i64(cg, r->warmup), f64c(cg, r->min_lr),
 		source(cg, T, &r->data), source(cg, T, &r->valid),
+		f64c(cg, r->alpha), i32c(cg, r->centered), f64c(cg, r->lr_decay), f64c(cg, r->initial_accumulator_value),
+		cg_i64(cg, r->step_every), f64c(cg, r->gamma), f64c(cg, r->max_lr),
+		f64c(cg, r->pct_start), f64c(cg, r->div_factor), f64c(cg, r->final_div_factor),
 	};
-	return LLVMConstNamedStruct(T->recipe, f, 18);
+	return LLVMConstNamedStruct(T->recipe, f, 28);
 }
 
 /* Optimiser state blocks the step graph's updates need (NND_OPT_SLOTS of each optimiser used) */

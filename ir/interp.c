@@ -154,6 +154,25 @@ static double unary(Op op, double x)
 	case OP_SIGMOID: return 1 / (1 + exp(-x));
 	case OP_RELU: return x > 0 ? x : 0;
 	case OP_NOT: return x == 0;
+	case OP_ABS: return fabs(x);
+	case OP_LOG1P: return log1p(x);
+	case OP_RSQRT: return 1 / sqrt(x);
+	case OP_SQUARE: return x * x;
+	case OP_SIN: return sin(x);
+	case OP_COS: return cos(x);
+	case OP_ERF: return erf(x);
+	case OP_RELU6: return x < 0 ? 0 : x > 6 ? 6 : x;
+	case OP_GELU: return 0.5 * x * (1 + erf(x * M_SQRT1_2));
+	case OP_SILU: return x / (1 + exp(-x));
+	case OP_SOFTPLUS: return x > 20 ? x : log1p(exp(x));
+	case OP_MISH: return x * tanh(x > 20 ? x : log1p(exp(x)));
+	case OP_HARDSWISH: return x * (x > 3 ? 6 : x > -3 ? x + 3 : 0) / 6;
+	case OP_HARDSIGMOID: return (x > 3 ? 6 : x > -3 ? x + 3 : 0) / 6;
+	case OP_SIGN: return (x > 0) - (x < 0);
+	case OP_FLOOR: return floor(x);
+	case OP_CEIL: return ceil(x);
+	case OP_ROUND: return nearbyint(x); /* the default rounding mode: half to even */
+	case OP_STOP_GRADIENT: return x;
 	default: BUG("%s is not unary", op_info[op].name);
 	}
 }
@@ -177,6 +196,9 @@ static double binary(Op op, double a, double b)
 	case OP_AND: return a != 0 && b != 0;
 	case OP_OR: return a != 0 || b != 0;
 	case OP_RELU_BWD: return a > 0 ? b : 0;
+	case OP_LEAKY_RELU: return a > 0 ? a : a * b;
+	case OP_ELU: return a > 0 ? a : b * expm1(a);
+	case OP_GRAD_SCALE: return a;
 	default: BUG("%s is not binary", op_info[op].name);
 	}
 }
@@ -227,12 +249,16 @@ EVAL(ev_reduce)
 	Shape ks = kept_shape(xs, n->attr[0]);
 	int64_t count = ks.n ? xs->n / ks.n : 0;
 	for (int64_t i = 0; i < YS->n; i++)
-		y[i] = n->op == OP_MAX ? -INFINITY : 0;
+		y[i] = n->op == OP_MAX ? -INFINITY : n->op == OP_MIN ? INFINITY : n->op == OP_PROD ? 1 : 0;
 	for (int64_t i = 0; i < xs->n; i++) {
 		int64_t k = bcast_index(xs, &ks, i);
 		double v = X(0)[i];
 		if (n->op == OP_MAX)
 			y[k] = v > y[k] || isnan(v) ? v : y[k];
+		else if (n->op == OP_MIN)
+			y[k] = v < y[k] || isnan(v) ? v : y[k];
+		else if (n->op == OP_PROD)
+			y[k] *= v;
 		else
 			y[k] += v;
 	}
@@ -242,26 +268,208 @@ EVAL(ev_reduce)
 	return true;
 }
 
-EVAL(ev_argmax) /* the first maximum along axis attr[0] */
+/* x as (outer, K, inner) around axis */
+static void around(const Shape *xs, int axis, int64_t *outer, int64_t *K, int64_t *inner)
+{
+	*outer = *inner = 1;
+	*K = xs->d[axis];
+	for (int d = 0; d < axis; d++)
+		*outer *= xs->d[d];
+	for (int d = axis + 1; d < xs->rank; d++)
+		*inner *= xs->d[d];
+}
+
+EVAL(ev_argmax) /* the first maximum (argmin: minimum) along axis attr[0] */
 {
 	const Shape *xs = S(0);
-	int axis = (int)n->attr[0];
-	int64_t outer = 1, inner = 1, K = xs->d[axis];
-	for (int d = 0; d < axis; d++)
-		outer *= xs->d[d];
-	for (int d = axis + 1; d < xs->rank; d++)
-		inner *= xs->d[d];
+	int64_t outer, inner, K;
+	double sgn = n->op == OP_ARGMIN ? -1 : 1;
+	around(xs, (int)n->attr[0], &outer, &K, &inner);
 	if (K == 0)
-		FAIL("argmax over an empty axis");
+		FAIL("%s over an empty axis", op_info[n->op].name);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t j = 0; j < inner; j++) {
 			const double *x = X(0) + o * K * inner + j;
 			int64_t best = 0;
 			for (int64_t k = 1; k < K; k++)
-				if (x[k * inner] > x[best * inner])
+				if (sgn * x[k * inner] > sgn * x[best * inner] || (isnan(x[k * inner]) && !isnan(x[best * inner])))
 					best = k;
 			y[o * inner + j] = (double)best;
 		}
+	return true;
+}
+
+/* ---- along one axis ---- */
+
+/* logsumexp, softmax, log_softmax: per line along the axis, m = max (0 when infinite) */
+EVAL(ev_softmax)
+{
+	const Shape *xs = S(0);
+	int64_t outer, inner, K;
+	around(xs, (int)n->attr[0], &outer, &K, &inner);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t j = 0; j < inner; j++) {
+			const double *x = X(0) + o * K * inner + j;
+			double m = -INFINITY, z = 0;
+			for (int64_t k = 0; k < K; k++)
+				m = x[k * inner] > m || isnan(x[k * inner]) ? x[k * inner] : m;
+			if (isinf(m))
+				m = 0;
+			for (int64_t k = 0; k < K; k++)
+				z += exp(x[k * inner] - m);
+			if (n->op == OP_LOGSUMEXP) {
+				y[o * inner + j] = m + log(z);
+				continue;
+			}
+			for (int64_t k = 0; k < K; k++) {
+				double v = x[k * inner] - m;
+				y[o * K * inner + j + k * inner] = n->op == OP_SOFTMAX ? exp(v) / z : v - log(z);
+			}
+		}
+	return true;
+}
+
+EVAL(ev_cumsum) /* attr[1]: from the end */
+{
+	int64_t outer, inner, K;
+	around(S(0), (int)n->attr[0], &outer, &K, &inner);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t j = 0; j < inner; j++) {
+			double acc = 0;
+			for (int64_t kk = 0; kk < K; kk++) {
+				int64_t k = n->attr[1] ? K - 1 - kk : kk, i = o * K * inner + k * inner + j;
+				acc += X(0)[i];
+				y[i] = round_to(n->type.dtype, acc);
+			}
+		}
+	return true;
+}
+
+/* ---- data movement and indexing ---- */
+
+EVAL(ev_concat)
+{
+	int64_t outer, inner, K, at = 0;
+	around(YS, (int)n->attr[0], &outer, &K, &inner);
+	for (int i = 0; i < n->nin; i++) {
+		int64_t Ki = S(i)->d[n->attr[0]];
+		for (int64_t o = 0; o < outer; o++)
+			memcpy(y + (o * K + at) * inner, X(i) + o * Ki * inner, sizeof *y * (size_t)(Ki * inner));
+		at += Ki;
+	}
+	return true;
+}
+
+EVAL(ev_slice)
+{
+	int64_t outer, inner, K, Kx, o2, i2;
+	around(YS, (int)n->attr[0], &outer, &K, &inner);
+	around(S(0), (int)n->attr[0], &o2, &Kx, &i2);
+	if (n->attr[1] + K > Kx)
+		FAIL("slice [%lld, %lld) is outside an axis of size %lld", (long long)n->attr[1], (long long)(n->attr[1] + K), (long long)Kx);
+	for (int64_t o = 0; o < outer; o++)
+		memcpy(y + o * K * inner, X(0) + (o * Kx + n->attr[1]) * inner, sizeof *y * (size_t)(K * inner));
+	return true;
+}
+
+EVAL(ev_pad)
+{
+	const Shape *xs = S(0);
+	int np = n->nattr / 2;
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = X(1)[0];
+	for (int64_t i = 0; i < xs->n; i++) {
+		int64_t r = i, k = 0, stride = 1;
+		for (int d = xs->rank - 1; d >= 0; d--) {
+			int p = d - (xs->rank - np);
+			k += (r % xs->d[d] + (p >= 0 ? n->attr[2 * p] : 0)) * stride;
+			r /= xs->d[d];
+			stride *= YS->d[d];
+		}
+		y[k] = X(0)[i];
+	}
+	return true;
+}
+
+EVAL(ev_tril) /* keep col - row <= diagonal (triu: >=) */
+{
+	int64_t C = YS->d[YS->rank - 1], R = YS->d[YS->rank - 2];
+	for (int64_t i = 0; i < YS->n; i++) {
+		int64_t c = i % C, r = i / C % R, k = c - r;
+		y[i] = (n->attr[1] ? k >= n->attr[0] : k <= n->attr[0]) ? X(0)[i] : 0;
+	}
+	return true;
+}
+
+EVAL(ev_arange)
+{
+	for (int64_t i = 0; i < YS->n; i++)
+		y[i] = (double)i;
+	return true;
+}
+
+/* the index at idx[i], checked against [0, K) */
+static bool index_at(Interp *it, const Node *n, const double *idx, int64_t i, int64_t K, int64_t *out)
+{
+	double v = idx[i];
+	if (!(v >= 0 && v < (double)K))
+		FAIL("%s: index %g is outside [0, %lld)", op_info[n->op].name, v, (long long)K);
+	*out = (int64_t)v;
+	return true;
+}
+
+EVAL(ev_one_hot)
+{
+	int64_t C = n->attr[0], k;
+	for (int64_t i = 0; i < S(0)->n; i++) {
+		if (!index_at(it, n, X(0), i, C, &k))
+			return false;
+		for (int64_t c = 0; c < C; c++)
+			y[i * C + c] = c == k;
+	}
+	return true;
+}
+
+/* gather: y[o, j, i] = x[o, idx[j], i]; index_add: y = x, y[o, idx[j], i] += src[o, j, i] */
+EVAL(ev_gather)
+{
+	int64_t outer, inner, K, J = S(1)->n, k;
+	around(S(0), (int)n->attr[0], &outer, &K, &inner);
+	if (n->op == OP_INDEX_ADD)
+		memcpy(y, X(0), sizeof *y * (size_t)YS->n);
+	for (int64_t j = 0; j < J; j++) {
+		if (!index_at(it, n, X(1), j, K, &k))
+			return false;
+		for (int64_t o = 0; o < outer; o++)
+			for (int64_t i = 0; i < inner; i++) {
+				if (n->op == OP_GATHER)
+					y[(o * J + j) * inner + i] = X(0)[(o * K + k) * inner + i];
+				else
+					y[(o * K + k) * inner + i] += X(2)[(o * J + j) * inner + i];
+			}
+	}
+	return true;
+}
+
+/* take_along: y[o, j, i] = x[o, idx[o, j, i], i]; scatter_add: y = x, y[o, idx[o, j, i], i] += src[o, j, i] */
+EVAL(ev_take_along)
+{
+	int64_t outer, inner, K, J, o2, i2, k;
+	around(S(0), (int)n->attr[0], &outer, &K, &inner);
+	around(S(1), (int)n->attr[0], &o2, &J, &i2);
+	if (n->op == OP_SCATTER_ADD)
+		memcpy(y, X(0), sizeof *y * (size_t)YS->n);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t j = 0; j < J; j++)
+			for (int64_t i = 0; i < inner; i++) {
+				int64_t at = (o * J + j) * inner + i;
+				if (!index_at(it, n, X(1), at, K, &k))
+					return false;
+				if (n->op == OP_TAKE_ALONG)
+					y[at] = X(0)[(o * K + k) * inner + i];
+				else
+					y[(o * K + k) * inner + i] += X(2)[at];
+			}
 	return true;
 }
 
@@ -386,7 +594,18 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_EQ] = ev_binary, [OP_NE] = ev_binary, [OP_LT] = ev_binary, [OP_LE] = ev_binary,
 	[OP_GT] = ev_binary, [OP_GE] = ev_binary, [OP_AND] = ev_binary, [OP_OR] = ev_binary,
 	[OP_WHERE] = ev_where, [OP_RELU_BWD] = ev_binary,
+	[OP_ABS] = ev_unary, [OP_LOG1P] = ev_unary, [OP_RSQRT] = ev_unary, [OP_SQUARE] = ev_unary,
+	[OP_SIN] = ev_unary, [OP_COS] = ev_unary, [OP_ERF] = ev_unary, [OP_RELU6] = ev_unary,
+	[OP_GELU] = ev_unary, [OP_SILU] = ev_unary, [OP_SOFTPLUS] = ev_unary, [OP_MISH] = ev_unary,
+	[OP_HARDSWISH] = ev_unary, [OP_HARDSIGMOID] = ev_unary, [OP_SIGN] = ev_unary, [OP_FLOOR] = ev_unary,
+	[OP_CEIL] = ev_unary, [OP_ROUND] = ev_unary, [OP_STOP_GRADIENT] = ev_unary,
+	[OP_LEAKY_RELU] = ev_binary, [OP_ELU] = ev_binary, [OP_GRAD_SCALE] = ev_binary,
 	[OP_SUM] = ev_reduce, [OP_MEAN] = ev_reduce, [OP_MAX] = ev_reduce, [OP_ARGMAX] = ev_argmax,
+	[OP_MIN] = ev_reduce, [OP_PROD] = ev_reduce, [OP_ARGMIN] = ev_argmax,
+	[OP_LOGSUMEXP] = ev_softmax, [OP_SOFTMAX] = ev_softmax, [OP_LOG_SOFTMAX] = ev_softmax, [OP_CUMSUM] = ev_cumsum,
+	[OP_CONCAT] = ev_concat, [OP_SLICE] = ev_slice, [OP_PAD] = ev_pad, [OP_TRIL] = ev_tril,
+	[OP_ARANGE] = ev_arange, [OP_ONE_HOT] = ev_one_hot, [OP_GATHER] = ev_gather, [OP_INDEX_ADD] = ev_gather,
+	[OP_TAKE_ALONG] = ev_take_along, [OP_SCATTER_ADD] = ev_take_along,
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
 	[OP_OPT_UPDATE] = ev_opt_update,

@@ -186,12 +186,16 @@ typedef struct Recipe {
 	OptKind opt;
 	double lr, momentum, weight_decay, dampening, beta1, beta2, eps;
 	bool nesterov;
+	double alpha;            /* rmsprop's smoothing constant */
+	bool centered;           /* rmsprop */
+	double lr_decay, initial_accumulator_value; /* adagrad */
 	SchedKind sched;
 	int64_t warmup;
 	double min_lr;
 	int64_t step_every;      /* SCHED_STEP: decay every this many steps */
 	double gamma;            /* SCHED_STEP, SCHED_EXPONENTIAL: the decay factor */
-	double max_lr;           /* SCHED_ONECYCLE */
+	double max_lr;           /* SCHED_ONECYCLE; and torch OneCycleLR's pct_start, div_factor, final_div_factor */
+	double pct_start, div_factor, final_div_factor;
 	double clip_grad_norm;   /* 0: no clipping */
 	int64_t accumulate;      /* gradient accumulation steps (1: none) */
 	DataSource data, valid;

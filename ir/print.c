@@ -1,15 +1,41 @@
-/* ir/print.c: the textual IR. One line per node:
+/* ir/print.c: the textual IR, which ir/read.c reads back. One line per node:
  *
  *   %7 = matmul %5, %6 [0, 1] : f32[B, 256]  # h @ mlp.nnd:8:13
  *
  * result id, op, inputs, attributes in brackets (see ops.def), result type, then after '#' the
- * source name the value was bound to and its location. Constants print their value in
- * parentheses; params and inputs print their name. See ir/README.md.
+ * source name the value was bound to and its location. A node's number (CONST's value, or any
+ * other op's non-zero fval) prints in parentheses after the op; params print their name. Numbers
+ * print in the shortest form that reads back to the same double. See ir/README.md.
  */
 #include "ir/ir.h"
 
-static void print_loc(FILE *f, Loc loc)
+#include <stdlib.h>
+#include <string.h>
+
+/* How many init_args each initialiser uses (more print when non-zero) */
+static const int init_nargs[INIT_COUNT] = {
+	[INIT_CONSTANT] = 1, [INIT_NORMAL] = 2, [INIT_UNIFORM] = 2, [INIT_KAIMING_UNIFORM] = 1,
+	[INIT_KAIMING_NORMAL] = 1, [INIT_XAVIER_UNIFORM] = 1, [INIT_XAVIER_NORMAL] = 1, [INIT_ORTHOGONAL] = 1,
+};
+
+static void print_num(FILE *f, double v)
 {
+	char buf[64];
+	for (int prec = 6; prec <= 17; prec++) {
+		snprintf(buf, sizeof buf, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	fputs(buf, f);
+}
+
+static void print_comment(FILE *f, const char *name, Loc loc)
+{
+	if (!name && !loc.file)
+		return;
+	fprintf(f, "  #");
+	if (name)
+		fprintf(f, " %s", name);
 	if (loc.file)
 		fprintf(f, " @ %s:%d:%d", loc.file, loc.line, loc.col);
 }
@@ -19,28 +45,28 @@ static void print_node(FILE *f, const Graph *g, const Node *n)
 	char ty[512];
 	ir_type_format(g->prog, n->type, ty, sizeof ty);
 	fprintf(f, "  %%%d = %s", n->id, op_info[n->op].name);
-	if (n->op == OP_CONST)
-		fprintf(f, " (%.9g)", n->fval);
-	if (n->op == OP_PARAM)
+	if (n->op == OP_CONST || n->fval != 0) {
+		fprintf(f, " (");
+		print_num(f, n->fval);
+		fputc(')', f);
+	}
+	bool pname = n->op == OP_PARAM && n->nattr == 1 && n->attr[0] >= 0 && n->attr[0] < g->prog->params.n;
+	if (pname)
 		fprintf(f, " \"%s\"", g->prog->params.v[n->attr[0]].name);
 	for (int i = 0; i < n->nin; i++)
 		fprintf(f, "%s%%%d", i ? ", " : " ", n->in[i]->id);
-	if (n->nattr && n->op != OP_PARAM) {
+	if (n->nattr && !pname) {
 		fprintf(f, " [");
 		for (int i = 0; i < n->nattr; i++)
 			fprintf(f, "%s%lld", i ? ", " : "", (long long)n->attr[i]);
 		fprintf(f, "]");
 	}
 	fprintf(f, " : %s", ty);
-	if (n->name || n->loc.file) {
-		fprintf(f, "  #");
-		if (n->name)
-			fprintf(f, " %s", n->name);
-		print_loc(f, n->loc);
-	}
+	print_comment(f, n->name, n->loc);
 	fputc('\n', f);
 }
 
+/* Effects are the OPF_EFFECT nodes in node order; the reader rebuilds Graph.effects from them. */
 void ir_graph_print(FILE *f, const Graph *g)
 {
 	fprintf(f, "graph %s(", g->name);
@@ -60,23 +86,79 @@ void ir_graph_print(FILE *f, const Graph *g)
 	fprintf(f, "\n}\n");
 }
 
+static void print_param(FILE *f, const Prog *p, const Param *q)
+{
+	char ty[512];
+	ir_type_format(p, q->type, ty, sizeof ty);
+	fprintf(f, "%s \"%s\" : %s = %s(", q->kind == PK_STATE ? "state" : "param", q->name, ty, init_name[q->init]);
+	int n = 4;
+	while (n > init_nargs[q->init] && q->init_args[n - 1] == 0)
+		n--;
+	for (int i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", f);
+		print_num(f, q->init_args[i]);
+	}
+	fputc(')', f);
+	if (q->kind == PK_PARAM && !q->trainable)
+		fputs(" frozen", f);
+	if (q->kind == PK_STATE && q->trainable)
+		fputs(" trainable", f);
+	print_comment(f, NULL, q->loc);
+	fputc('\n', f);
+}
+
 void ir_prog_print(FILE *f, const Prog *p)
 {
 	for (int i = 0; i < p->syms.n; i++)
 		fprintf(f, "sym %s\n", p->syms.v[i]);
-	for (int i = 0; i < p->params.n; i++) {
-		const Param *q = &p->params.v[i];
-		char ty[512];
-		ir_type_format(p, q->type, ty, sizeof ty);
-		fprintf(f, "%s \"%s\" : %s = %s(%g, %g)%s", q->kind == PK_STATE ? "state" : "param", q->name, ty,
-		        init_name[q->init], q->init_args[0], q->init_args[1], q->trainable ? "" : " frozen");
-		if (q->loc.file)
-			fprintf(f, "  #");
-		print_loc(f, q->loc);
-		fputc('\n', f);
-	}
+	for (int i = 0; i < p->params.n; i++)
+		print_param(f, p, &p->params.v[i]);
 	for (int i = 0; i < p->graphs.n; i++) {
 		fputc('\n', f);
 		ir_graph_print(f, p->graphs.v[i]);
 	}
+}
+
+/* Graphviz: one box per node (op, type), edges from inputs, outputs as ellipses. */
+static void dot_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		fputc(*s, f);
+	}
+}
+
+void ir_graph_print_dot(FILE *f, const Graph *g)
+{
+	fprintf(f, "digraph \"%s\" {\n  node [shape=box, fontname=monospace];\n", g->name);
+	for (int i = 0; i < g->nodes.n; i++) {
+		const Node *n = g->nodes.v[i];
+		char ty[512];
+		ir_type_format(g->prog, n->type, ty, sizeof ty);
+		fprintf(f, "  n%d [label=\"%%%d %s", n->id, n->id, op_info[n->op].name);
+		if (n->op == OP_CONST) {
+			fputc(' ', f);
+			print_num(f, n->fval);
+		}
+		const char *name = n->name;
+		if (!name && n->op == OP_PARAM && n->attr[0] >= 0 && n->attr[0] < g->prog->params.n)
+			name = g->prog->params.v[n->attr[0]].name;
+		if (name) {
+			fputc(' ', f);
+			dot_escape(f, name);
+		}
+		fprintf(f, "\\n%s\"%s];\n", ty,
+		        n->op == OP_INPUT || n->op == OP_PARAM ? ", style=filled, fillcolor=lightgrey"
+		        : op_info[n->op].flags & OPF_EFFECT ? ", style=filled, fillcolor=lightpink" : "");
+		for (int k = 0; k < n->nin; k++)
+			fprintf(f, "  n%d -> n%d;\n", n->in[k]->id, n->id);
+	}
+	for (int i = 0; i < g->outputs.n; i++) {
+		fprintf(f, "  out%d [shape=ellipse, label=\"", i);
+		dot_escape(f, g->outputs.v[i].name);
+		fprintf(f, "\"];\n  n%d -> out%d;\n", g->outputs.v[i].node->id, i);
+	}
+	fprintf(f, "}\n");
 }

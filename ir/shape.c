@@ -196,6 +196,196 @@ RULE(shape_xent_bwd)
 	return true;
 }
 
+static bool axis_ok(Node *n, int rank, char *err, size_t errlen)
+{
+	if (n->nattr < 1 || n->attr[0] < 0 || n->attr[0] >= rank)
+		FAIL("axis %lld out of range for rank %d", (long long)(n->nattr ? n->attr[0] : -1), rank);
+	return true;
+}
+
+RULE(shape_axis)
+{
+	char s1[256];
+	if (!axis_ok(n, n->in[0]->type.rank, err, errlen))
+		return false;
+	if (!dtype_is_float(n->in[0]->type.dtype) && n->op != OP_CUMSUM)
+		FAIL("%s needs a float tensor, found %s", op_info[n->op].name, tyname(g, n->in[0]->type, s1));
+	n->type = n->in[0]->type;
+	return true;
+}
+
+RULE(shape_axis_reduce)
+{
+	if (!shape_axis(g, n, err, errlen) || !shape_argmax(g, n, err, errlen))
+		return false;
+	n->type.dtype = n->in[0]->type.dtype;
+	return true;
+}
+
+static bool dims_equal_but(Graph *g, Type a, Type b, int axis, const char *what, char *err, size_t errlen)
+{
+	char s1[256], s2[256];
+	bool ok = a.rank == b.rank;
+	for (int d = 0; ok && d < a.rank; d++)
+		ok = d == axis || a.dim[d] == b.dim[d];
+	if (!ok)
+		FAIL("%s: %s and %s must have equal sizes except along axis %d", what, tyname(g, a, s1), tyname(g, b, s2), axis);
+	return true;
+}
+
+RULE(shape_concat)
+{
+	char s1[256], s2[256];
+	if (n->nin < 1 || n->nin > 6)
+		FAIL("concat takes 1 to 6 tensors, given %d", n->nin);
+	Type r = n->in[0]->type;
+	if (!axis_ok(n, r.rank, err, errlen))
+		return false;
+	int ax = (int)n->attr[0];
+	for (int i = 0; i < n->nin; i++)
+		if (!DIM_IS_CONST(n->in[i]->type.dim[ax]))
+			FAIL("concat along axis %d: its sizes must be known at compile time, found %s", ax, tyname(g, n->in[i]->type, s1));
+	for (int i = 1; i < n->nin; i++) {
+		Type t = n->in[i]->type;
+		if (t.dtype != r.dtype)
+			FAIL("concat: element types differ: %s and %s", tyname(g, r, s1), tyname(g, t, s2));
+		if (!dims_equal_but(g, n->in[0]->type, t, ax, "concat", err, errlen))
+			return false;
+		r.dim[ax] = ir_dim_binop(g->prog, DE_ADD, r.dim[ax], t.dim[ax]);
+	}
+	n->type = r;
+	return true;
+}
+
+RULE(shape_slice)
+{
+	char s1[256], s2[256];
+	Type x = n->in[0]->type, y = n->type;
+	if (n->nattr != 2 || !axis_ok(n, x.rank, err, errlen))
+		FAIL("slice needs the attributes [axis, start]");
+	int ax = (int)n->attr[0];
+	y.dtype = x.dtype;
+	if (!DIM_IS_CONST(x.dim[ax]) || !DIM_IS_CONST(y.dim[ax]))
+		FAIL("slice along axis %d: its size must be known at compile time, found %s", ax, tyname(g, x, s1));
+	if (!dims_equal_but(g, x, y, ax, "slice", err, errlen))
+		return false;
+	if (n->attr[1] < 0 || n->attr[1] + y.dim[ax] > x.dim[ax])
+		FAIL("slice [%lld, +%s) is outside axis %d of %s", (long long)n->attr[1], tyname(g, y, s2), ax, tyname(g, x, s1));
+	n->type = y;
+	return true;
+}
+
+RULE(shape_pad)
+{
+	char s1[256];
+	Type x = n->in[0]->type, r = x;
+	int np = n->nattr / 2;
+	if (n->nattr % 2 || np > x.rank || np == 0)
+		FAIL("pad of a rank-%d tensor needs 1 to %d (before, after) pairs, given %d attributes", x.rank, x.rank, n->nattr);
+	if (n->in[1]->type.rank != 0 || n->in[1]->type.dtype != x.dtype)
+		FAIL("pad's value must be a scalar of the tensor's element type, found %s", tyname(g, n->in[1]->type, s1));
+	for (int i = 0; i < np; i++) {
+		int d = x.rank - np + i;
+		if (n->attr[2 * i] < 0 || n->attr[2 * i + 1] < 0)
+			FAIL("pad widths must be >= 0");
+		r.dim[d] = ir_dim_binop(g->prog, DE_ADD, x.dim[d], n->attr[2 * i] + n->attr[2 * i + 1]);
+	}
+	n->type = r;
+	return true;
+}
+
+RULE(shape_tril)
+{
+	char s1[256];
+	if (n->in[0]->type.rank < 2)
+		FAIL("%s needs a tensor of rank 2 or more, found %s", n->attr[1] ? "triu" : "tril", tyname(g, n->in[0]->type, s1));
+	n->type = n->in[0]->type;
+	return true;
+}
+
+RULE(shape_one_hot)
+{
+	char s1[256];
+	Type y = n->in[0]->type;
+	if (!dtype_is_int(y.dtype))
+		FAIL("one_hot needs integer labels, found %s", tyname(g, y, s1));
+	if (y.rank >= MAX_RANK || n->attr[0] < 1)
+		FAIL("one_hot needs at least one class and a result of rank <= %d", MAX_RANK);
+	y.dtype = TY_I64;
+	y.dim[y.rank++] = n->attr[0];
+	n->type = y;
+	return true;
+}
+
+static bool want_index(Graph *g, Type idx, const char *what, char *err, size_t errlen)
+{
+	char s1[256];
+	if (!dtype_is_int(idx.dtype))
+		FAIL("%s: indices must be integers, found %s", what, tyname(g, idx, s1));
+	return true;
+}
+
+/* x[pre, A, post], idx[J..] -> [pre, J.., post] */
+static bool gather_type(Graph *g, Node *n, Type x, Type idx, Type *out, char *err, size_t errlen)
+{
+	if (!axis_ok(n, x.rank, err, errlen) || !want_index(g, idx, "gather", err, errlen))
+		return false;
+	int ax = (int)n->attr[0];
+	if (x.rank - 1 + idx.rank > MAX_RANK)
+		FAIL("gather: the result would have rank %d, more than %d", x.rank - 1 + idx.rank, MAX_RANK);
+	Type r = {.dtype = x.dtype};
+	for (int d = 0; d < ax; d++)
+		r.dim[r.rank++] = x.dim[d];
+	for (int d = 0; d < idx.rank; d++)
+		r.dim[r.rank++] = idx.dim[d];
+	for (int d = ax + 1; d < x.rank; d++)
+		r.dim[r.rank++] = x.dim[d];
+	*out = r;
+	return true;
+}
+
+RULE(shape_gather) { return gather_type(g, n, n->in[0]->type, n->in[1]->type, &n->type, err, errlen); }
+
+RULE(shape_index_add)
+{
+	char s1[256], s2[256];
+	Type want;
+	if (!gather_type(g, n, n->in[0]->type, n->in[1]->type, &want, err, errlen))
+		return false;
+	if (!ir_type_equal(want, n->in[2]->type))
+		FAIL("index_add: the source must be %s, found %s", tyname(g, want, s1), tyname(g, n->in[2]->type, s2));
+	n->type = n->in[0]->type;
+	return true;
+}
+
+RULE(shape_take_along)
+{
+	Type x = n->in[0]->type, idx = n->in[1]->type;
+	if (!axis_ok(n, x.rank, err, errlen) || !want_index(g, idx, "take_along", err, errlen))
+		return false;
+	if (!dims_equal_but(g, x, idx, (int)n->attr[0], "take_along", err, errlen))
+		return false;
+	n->type = idx;
+	n->type.dtype = x.dtype;
+	return true;
+}
+
+RULE(shape_scatter_add)
+{
+	char s1[256], s2[256];
+	Type x = n->in[0]->type, idx = n->in[1]->type, src = n->in[2]->type;
+	if (!axis_ok(n, x.rank, err, errlen) || !want_index(g, idx, "scatter_add", err, errlen))
+		return false;
+	if (!dims_equal_but(g, x, idx, (int)n->attr[0], "scatter_add", err, errlen))
+		return false;
+	Type want = idx;
+	want.dtype = x.dtype;
+	if (!ir_type_equal(want, src))
+		FAIL("scatter_add: the source must be %s, found %s", tyname(g, want, s1), tyname(g, src, s2));
+	n->type = x;
+	return true;
+}
+
 typedef bool (*ShapeRule)(Graph *, Node *, char *, size_t);
 static const ShapeRule shape_rule[OP_COUNT] = {
 #define OP(e, text, nin, flags, shape) [OP_##e] = shape,

@@ -493,26 +493,28 @@ static Value *b_reduce(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, elab_node(e, (Op)b->op, &x, 1, attr, 2, NULL, loc));
 }
 
-static Value *b_argmax(Elab *e, int id, Value **a, Loc loc)
+static Value *b_argmax(Elab *e, int id, Value **a, Loc loc) /* argmax, argmin */
 {
-	Node *x = want_tensor(e, a[0], "argmax", "x", loc);
+	const char *fname = builtins[id].name;
+	Node *x = want_tensor(e, a[0], fname, "x", loc);
 	int64_t axis, keep;
-	if (!x || !want_int(e, a[2], 0, &keep, "argmax", "keepdim", loc))
+	if (!x || !want_int(e, a[2], 0, &keep, fname, "keepdim", loc))
 		return val_err();
 	if (!a[1]) {
 		int64_t rank = x->type.rank;
 		if (rank != 1) {
-			diag_error(loc, "argmax of a rank-%lld tensor needs 'axis'", (long long)rank);
+			diag_error(loc, "%s of a rank-%lld tensor needs 'axis'", fname, (long long)rank);
 			return val_err();
 		}
 		axis = 0;
-	} else if (!want_axis(e, a[1], x->type.rank, &axis, "argmax", loc))
+	} else if (!want_axis(e, a[1], x->type.rank, &axis, fname, loc))
 		return val_err();
 	int64_t attr[2] = {axis, keep};
-	return val_tensor(e, elab_node(e, OP_ARGMAX, &x, 1, attr, 2, NULL, loc));
+	return val_tensor(e, elab_node(e, (Op)builtins[id].op, &x, 1, attr, 2, NULL, loc));
 }
 
 static Value *b_matmul(Elab *e, int id, Value **a, Loc loc) { return elab_binary(e, AOP_MATMUL, a[0], a[1], loc); }
+static Value *b_pow(Elab *e, int id, Value **a, Loc loc) { return elab_binary(e, AOP_POW, a[0], a[1], loc); }
 
 /* linear(x, weight, bias): x @ weight.T + bias, PyTorch's F.linear; bias may be false. Leading
    dimensions of x are flattened for one matrix product. */
@@ -622,7 +624,699 @@ static Value *b_idx(Elab *e, int id, Value **a, Loc loc)
 	return v;
 }
 
+/* ---- the operations of LANGUAGE.md section 6 (lang/REFERENCE.md lists their signatures) ---- */
+
+/* graph-building shorthands: a NULL input gives NULL (the error is already reported) */
+static Node *nd1(Elab *e, Op op, Node *x, Loc loc) { return elab_node(e, op, &x, 1, NULL, 0, NULL, loc); }
+static Node *nd2(Elab *e, Op op, Node *a, Node *b, Loc loc)
+{
+	Node *in[2] = {a, b};
+	return elab_node(e, op, in, 2, NULL, 0, NULL, loc);
+}
+static Node *ndc(Elab *e, Node *like, double v, Loc loc) /* a scalar constant of like's element type */
+{
+	if (!like)
+		return NULL;
+	Node *c = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &(Type){.dtype = like->type.dtype}, loc);
+	if (c)
+		c->fval = v;
+	return c;
+}
+static Node *ndred(Elab *e, Op op, Node *x, int64_t mask, int64_t keep, Loc loc)
+{
+	int64_t attr[2] = {mask, keep};
+	return x ? elab_node(e, op, &x, 1, attr, 2, NULL, loc) : NULL;
+}
+static Node *ndall(Elab *e, Op op, Node *x, Loc loc) { return x ? ndred(e, op, x, ((int64_t)1 << x->type.rank) - 1, 0, loc) : NULL; }
+static Node *ndview(Elab *e, Node *x, Type t, Loc loc) { return x ? elab_node(e, OP_RESHAPE, &x, 1, NULL, 0, &t, loc) : NULL; }
+
+/* a float tensor argument (integer tensors are converted to f32) */
+static Node *want_float(Elab *e, Value *v, const char *fname, const char *arg, Loc loc)
+{
+	Node *x = v && is_number(v) && e->g ? elab_to_tensor(e, v, TY_F32, loc) : v ? want_tensor(e, v, fname, arg, loc) : NULL;
+	if (x && !dtype_is_float(x->type.dtype))
+		x = elab_cast(e, x, TY_F32, loc);
+	return x;
+}
+
+static Node *want_ints(Elab *e, Value *v, const char *fname, const char *arg, Loc loc)
+{
+	Node *x = want_tensor(e, v, fname, arg, loc);
+	if (x && !dtype_is_int(x->type.dtype)) {
+		diag_error(loc, "argument '%s' of '%s' must be an integer tensor, found %s", arg, fname, val_describe(e, v));
+		return NULL;
+	}
+	return x;
+}
+
+/* float x and b of x's element type, broadcast-compatible */
+static bool pair(Elab *e, Value **a, const char *fname, Node **x, Node **y, Loc loc)
+{
+	*x = want_float(e, a[0], fname, "input", loc);
+	*y = *x ? elab_cast(e, elab_to_tensor(e, a[1], (*x)->type.dtype, loc), (*x)->type.dtype, loc) : NULL;
+	return *x && *y;
+}
+
+static const char *want_str(Elab *e, Value *v, const char *dflt, const char *fname, const char *arg, Loc loc)
+{
+	if (!v)
+		return dflt;
+	if (v->k == V_STR)
+		return v->s;
+	if (v->k != V_ERR)
+		diag_error(loc, "argument '%s' of '%s' must be a string, found %s", arg, fname, val_describe(e, v));
+	return NULL;
+}
+
+/* reduction: "mean" (over all elements, as torch), "sum" or "none"; `batch` divides the sum by
+   the first dimension instead ("batchmean", kl_div's default) */
+static Value *reduce_loss(Elab *e, Node *l, Value *v, const char *dflt, const char *fname, Loc loc)
+{
+	const char *r = want_str(e, v, dflt, fname, "reduction", loc);
+	if (!r || !l)
+		return val_err();
+	if (!strcmp(r, "none"))
+		return val_tensor(e, l);
+	if (!strcmp(r, "sum"))
+		return val_tensor(e, ndall(e, OP_SUM, l, loc));
+	if (!strcmp(r, "mean"))
+		return val_tensor(e, ndall(e, OP_MEAN, l, loc));
+	if (!strcmp(r, "batchmean") && l->type.rank >= 1) {
+		Node *s = ndall(e, OP_SUM, l, loc);
+		Node *one = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &(Type){.dtype = l->type.dtype, .rank = 1, .dim = {l->type.dim[0]}}, loc);
+		if (one)
+			one->fval = 1;
+		return val_tensor(e, nd2(e, OP_DIV, s, ndall(e, OP_SUM, one, loc), loc));
+	}
+	diag_error(loc, "'%s': reduction must be \"mean\", \"sum\" or \"none\"%s, found \"%s\"", fname,
+	           !strcmp(dflt, "batchmean") ? " or \"batchmean\"" : "", r);
+	return val_err();
+}
+
+/* the float ops of one tensor; abs, square, sign, floor, ceil, round, neg keep integer types */
+static Value *b_unary_ext(Elab *e, int id, Value **a, Loc loc)
+{
+	Op op = (Op)builtins[id].op;
+	if (is_number(a[0])) {
+		double x = a[0]->k == V_FLOAT ? a[0]->f : (double)a[0]->i;
+		switch (op) {
+		case OP_ABS: return a[0]->k == V_FLOAT ? val_float(e, fabs(x)) : val_int(e, (int64_t)fabs(x));
+		case OP_SQUARE: return a[0]->k == V_FLOAT ? val_float(e, x * x) : val_int(e, (int64_t)(x * x));
+		case OP_SIN: return val_float(e, sin(x));
+		case OP_COS: return val_float(e, cos(x));
+		case OP_ERF: return val_float(e, erf(x));
+		case OP_LOG1P: return val_float(e, log1p(x));
+		case OP_FLOOR: return val_int(e, (int64_t)floor(x));
+		case OP_CEIL: return val_int(e, (int64_t)ceil(x));
+		default: break;
+		}
+	}
+	Node *x = want_tensor(e, a[0], builtins[id].name, "x", loc);
+	if (!x)
+		return val_err();
+	bool keeps_int = op == OP_ABS || op == OP_SQUARE || op == OP_SIGN || op == OP_FLOOR || op == OP_CEIL || op == OP_ROUND ||
+	                 op == OP_NEG || op == OP_STOP_GRADIENT;
+	if (!dtype_is_float(x->type.dtype) && !(keeps_int && x->type.dtype != TY_BOOL))
+		x = elab_cast(e, x, TY_F32, loc);
+	return val_tensor(e, nd1(e, op, x, loc));
+}
+
+/* leaky_relu(x, slope: 0.01), elu(x, alpha: 1), grad_scale(x, s), grad_reverse(x, scale: 1) */
+static Value *b_scalar_op(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	static const double dflt[] = {[OP_LEAKY_RELU] = 0.01, [OP_ELU] = 1, [OP_GRAD_SCALE] = 1};
+	double v;
+	size_t len = strcspn(b->spec[1], "?");
+	char nm[32];
+	snprintf(nm, sizeof nm, "%.*s", (int)len, b->spec[1]);
+	Node *x = want_float(e, a[0], b->name, "x", loc);
+	if (!x || !num_arg(e, a[1], dflt[b->op], &v, b->name, nm, loc))
+		return val_err();
+	if (!strcmp(b->name, "grad_reverse"))
+		v = -v;
+	return val_tensor(e, nd2(e, (Op)b->op, x, ndc(e, x, v, loc), loc));
+}
+
+/* clamp(x, lo, hi): either bound may be left out; the gradient passes where lo <= x <= hi */
+static Value *b_clamp(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "clamp", "x", loc);
+	if (!x)
+		return val_err();
+	if (!a[1] && !a[2]) {
+		diag_error(loc, "clamp needs 'lo', 'hi' or both");
+		return val_err();
+	}
+	Value *v = val_tensor(e, x);
+	if (a[1]) {
+		Value *in[2] = {v, a[1]};
+		v = b_binary(e, builtin_lookup("maximum"), in, loc);
+	}
+	if (a[2] && v->k != V_ERR) {
+		Value *in[2] = {v, a[2]};
+		v = b_binary(e, builtin_lookup("minimum"), in, loc);
+	}
+	return v;
+}
+
+/* the axes mask of (axis, axes) arguments; none: every axis */
+static bool axes_mask(Elab *e, Value *axis, Value *axes, int rank, int64_t *mask, const char *fname, Loc loc)
+{
+	*mask = 0;
+	if (axis && axes) {
+		diag_error(loc, "'%s' takes 'axis' or 'axes', not both", fname);
+		return false;
+	}
+	if (axis) {
+		int64_t ax;
+		if (!want_axis(e, axis, rank, &ax, fname, loc))
+			return false;
+		*mask = (int64_t)1 << ax;
+	} else if (axes) {
+		if (axes->k != V_LIST && axes->k != V_TUPLE) {
+			diag_error(loc, "'axes' must be a list of ints, found %s", val_describe(e, axes));
+			return false;
+		}
+		for (int i = 0; i < axes->list.n; i++) {
+			int64_t ax;
+			if (!want_axis(e, axes->list.v[i], rank, &ax, fname, loc))
+				return false;
+			*mask |= (int64_t)1 << ax;
+		}
+	} else
+		*mask = rank ? ((int64_t)1 << rank) - 1 : 0;
+	return true;
+}
+
+/* variance/std(x, axis | axes, keepdim, correction: 1): sum((x - mean)^2) / (n - correction), as
+   torch.var's default (unbiased); the reduced sizes must be known at compile time */
+static Value *b_variance(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_float(e, a[0], fname, "x", loc);
+	int64_t mask, keep, corr, n = 1;
+	if (!x || !want_int(e, a[3], 0, &keep, fname, "keepdim", loc) || !want_int(e, a[4], 1, &corr, fname, "correction", loc) ||
+	    !axes_mask(e, a[1], a[2], x->type.rank, &mask, fname, loc))
+		return val_err();
+	for (int d = 0; d < x->type.rank; d++)
+		if (mask >> d & 1) {
+			if (!DIM_IS_CONST(x->type.dim[d])) {
+				diag_error(loc, "'%s' over axis %d: its size must be known at compile time", fname, d);
+				return val_err();
+			}
+			n *= x->type.dim[d];
+		}
+	Node *dev = nd2(e, OP_SUB, x, ndred(e, OP_MEAN, x, mask, 1, loc), loc);
+	Node *v = nd2(e, OP_DIV, ndred(e, OP_SUM, nd1(e, OP_SQUARE, dev, loc), mask, keep, loc), ndc(e, x, (double)(n - corr), loc), loc);
+	return val_tensor(e, builtins[id].op == OP_SQRT ? nd1(e, OP_SQRT, v, loc) : v);
+}
+
+/* one axis (default: the last): softmax, log_softmax, cumsum; logsumexp(x, axis, keepdim) */
+static Value *b_axis_op(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	Node *x = b->op == OP_CUMSUM ? want_tensor(e, a[0], b->name, "x", loc) : want_float(e, a[0], b->name, "x", loc);
+	int64_t ax, keep = 0;
+	if (!x)
+		return val_err();
+	if (!a[1])
+		ax = x->type.rank - 1;
+	else if (!want_axis(e, a[1], x->type.rank, &ax, b->name, loc))
+		return val_err();
+	if (x->type.rank == 0) {
+		diag_error(loc, "'%s' needs a tensor of rank 1 or more", b->name);
+		return val_err();
+	}
+	if (b->op == OP_LOGSUMEXP && !want_int(e, a[2], 0, &keep, b->name, "keepdim", loc))
+		return val_err();
+	if (b->op == OP_CUMSUM && x->type.dtype == TY_BOOL)
+		x = elab_cast(e, x, TY_I64, loc);
+	int64_t attr[2] = {ax, keep};
+	return val_tensor(e, elab_node(e, (Op)b->op, &x, 1, attr, 2, NULL, loc));
+}
+
+/* a list of ints (sizes, widths); dims allowed when `dims` */
+static int int_list(Elab *e, Value *v, int64_t *out, int max, const char *fname, const char *arg, Loc loc)
+{
+	if (!v || (v->k != V_LIST && v->k != V_TUPLE)) {
+		diag_error(loc, "argument '%s' of '%s' must be a list of ints, found %s", arg, fname, v ? val_describe(e, v) : "nothing");
+		return -1;
+	}
+	if (v->list.n > max) {
+		diag_error(loc, "argument '%s' of '%s' has %d entries, at most %d allowed", arg, fname, v->list.n, max);
+		return -1;
+	}
+	for (int i = 0; i < v->list.n; i++)
+		if (!want_int(e, v->list.v[i], 0, &out[i], fname, arg, loc))
+			return -1;
+	return v->list.n;
+}
+
+/* a shape: a list of sizes (ints or size variables) */
+static bool shape_arg(Elab *e, Value *v, DType dt, Type *t, const char *fname, Loc loc)
+{
+	if (!v || (v->k != V_LIST && v->k != V_TUPLE) || v->list.n > MAX_RANK) {
+		diag_error(loc, "'%s' needs a shape such as [B, 10], found %s", fname, v ? val_describe(e, v) : "nothing");
+		return false;
+	}
+	*t = (Type){.dtype = dt, .rank = v->list.n};
+	for (int i = 0; i < t->rank; i++)
+		if (!elab_dim_of(e, v->list.v[i], &t->dim[i], loc))
+			return false;
+	return true;
+}
+
+static Value *b_squeeze(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], builtins[id].name, "x", loc);
+	int64_t ax = -1;
+	if (!x)
+		return val_err();
+	bool unsq = builtins[id].op;
+	Type t = x->type, r = {.dtype = t.dtype};
+	if (unsq) {
+		if (t.rank >= MAX_RANK || !want_axis(e, a[1], t.rank + 1, &ax, "unsqueeze", loc))
+			return val_err();
+		for (int d = 0; d <= t.rank; d++)
+			r.dim[r.rank++] = d == ax ? 1 : t.dim[d - (d > ax)];
+		return val_tensor(e, ndview(e, x, r, loc));
+	}
+	if (a[1] && !want_axis(e, a[1], t.rank, &ax, "squeeze", loc))
+		return val_err();
+	if (ax >= 0 && t.dim[ax] != 1) {
+		diag_error(loc, "squeeze: axis %lld has size %s, not 1", (long long)ax, val_describe(e, a[0]));
+		return val_err();
+	}
+	for (int d = 0; d < t.rank; d++)
+		if (!(t.dim[d] == 1 && (ax < 0 || d == ax)))
+			r.dim[r.rank++] = t.dim[d];
+	return val_tensor(e, ndview(e, x, r, loc));
+}
+
+static Value *b_broadcast_to(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "broadcast_to", "x", loc);
+	Type t, r;
+	char err[512];
+	if (!x || !shape_arg(e, a[1], x->type.dtype, &t, "broadcast_to", loc))
+		return val_err();
+	if (!ir_broadcast(e->prog, x->type, t, &r, err, sizeof err) || !ir_type_equal(r, t)) {
+		diag_error(loc, "broadcast_to: %s cannot be broadcast to the shape %s", val_describe(e, a[0]), val_describe(e, a[1]));
+		return val_err();
+	}
+	return val_tensor(e, elab_node(e, OP_BROADCAST, &x, 1, NULL, 0, &t, loc));
+}
+
+/* the tensors of a list or tuple, cast to their common element type */
+static int tensor_list(Elab *e, Value *v, Node **out, int max, const char *fname, Loc loc)
+{
+	if (!v || (v->k != V_LIST && v->k != V_TUPLE) || v->list.n == 0) {
+		diag_error(loc, "'%s' needs a non-empty list of tensors, found %s", fname, v ? val_describe(e, v) : "nothing");
+		return -1;
+	}
+	if (v->list.n > max) {
+		diag_error(loc, "'%s' takes at most %d tensors, given %d", fname, max, v->list.n);
+		return -1;
+	}
+	DType dt = TY_BOOL;
+	for (int i = 0; i < v->list.n; i++) {
+		if (!(out[i] = want_tensor(e, v->list.v[i], fname, "xs", loc)))
+			return -1;
+		dt = promote(dt, out[i]->type.dtype);
+	}
+	for (int i = 0; i < v->list.n; i++)
+		out[i] = elab_cast(e, out[i], dt, loc);
+	return v->list.n;
+}
+
+/* concat(xs, axis: 0); more than 6 pieces are joined in groups (a kernel takes 6 inputs) */
+static Node *concat_nodes(Elab *e, Node **xs, int n, int64_t ax, Loc loc)
+{
+	while (n > 6) {
+		int m = 0;
+		for (int i = 0; i < n; i += 6) {
+			int k = n - i < 6 ? n - i : 6;
+			xs[m++] = k == 1 ? xs[i] : elab_node(e, OP_CONCAT, xs + i, k, &ax, 1, NULL, loc);
+		}
+		n = m;
+	}
+	return elab_node(e, OP_CONCAT, xs, n, &ax, 1, NULL, loc);
+}
+
+static Value *b_concat(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	bool stack = builtins[id].op;
+	Node *xs[64];
+	int64_t ax;
+	int n = tensor_list(e, a[0], xs, 64, fname, loc);
+	if (n < 0 || !want_axis(e, a[1], xs[0]->type.rank + stack, &ax, fname, loc))
+		return val_err();
+	Type first = xs[0]->type;
+	for (int i = 0; stack && i < n; i++) {
+		Type t = xs[i]->type, r = {.dtype = t.dtype};
+		if (!ir_type_equal(t, first)) {
+			diag_error(loc, "stack needs tensors of one shape: %s and %s", val_describe(e, a[0]->list.v[0]), val_describe(e, a[0]->list.v[i]));
+			return val_err();
+		}
+		for (int d = 0; d <= t.rank; d++)
+			r.dim[r.rank++] = d == ax ? 1 : t.dim[d - (d > ax)];
+		xs[i] = ndview(e, xs[i], r, loc);
+	}
+	return val_tensor(e, concat_nodes(e, xs, n, ax, loc));
+}
+
+/* a tuple of slices of x along axis with the given sizes */
+static Value *slices(Elab *e, Node *x, int64_t ax, const int64_t *sizes, int n, Loc loc)
+{
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)n);
+	int64_t attr[2] = {ax, 0};
+	for (int i = 0; i < n; i++) {
+		Type ty = x->type;
+		ty.dim[ax] = sizes[i];
+		Node *s = elab_node(e, OP_SLICE, &x, 1, attr, 2, &ty, loc);
+		if (!s)
+			return val_err();
+		t->list.v[t->list.n++] = val_tensor(e, s);
+		attr[1] += sizes[i];
+	}
+	return t;
+}
+
+/* split(x, sizes, axis: 0): sizes is a list (summing to the axis size) or one size (the last piece
+   may be smaller, as torch.split); chunk(x, n, axis: 0): pieces of ceil(size / n), as torch.chunk */
+static Value *b_split(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_tensor(e, a[0], fname, "x", loc);
+	int64_t ax, sizes[256], n = 0, each = 0;
+	if (!x || !want_axis(e, a[2], x->type.rank, &ax, fname, loc))
+		return val_err();
+	Dim K = x->type.dim[ax];
+	if (!DIM_IS_CONST(K)) {
+		diag_error(loc, "'%s' along axis %lld: its size must be known at compile time", fname, (long long)ax);
+		return val_err();
+	}
+	if (builtins[id].op || a[1]->k == V_INT) { /* chunk(n) or split(size) */
+		if (!want_int(e, a[1], 0, &each, fname, builtins[id].op ? "chunks" : "sizes", loc))
+			return val_err();
+		if (each < 1) {
+			diag_error(loc, "'%s' needs a positive count, found %lld", fname, (long long)each);
+			return val_err();
+		}
+		if (builtins[id].op)
+			each = (K + each - 1) / each;
+		for (int64_t at = 0; at < K && n < 256; at += each)
+			sizes[n++] = at + each <= K ? each : K - at;
+	} else {
+		int64_t total = 0;
+		if ((n = int_list(e, a[1], sizes, 256, fname, "sizes", loc)) < 0)
+			return val_err();
+		for (int i = 0; i < n; i++)
+			total += sizes[i];
+		if (total != K) {
+			diag_error(loc, "split: the sizes add up to %lld, the axis has %lld", (long long)total, (long long)K);
+			return val_err();
+		}
+	}
+	return slices(e, x, ax, sizes, (int)n, loc);
+}
+
+/* pad(x, widths, value: 0): widths as torch.nn.functional.pad, pairs from the last axis backwards */
+static Value *b_pad(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "pad", "x", loc);
+	int64_t w[8], attr[8];
+	double v;
+	int n;
+	if (!x || (n = int_list(e, a[1], w, 8, "pad", "widths", loc)) < 0 || !num_arg(e, a[2], 0, &v, "pad", "value", loc))
+		return val_err();
+	if (n % 2 || n / 2 > x->type.rank || n == 0) {
+		diag_error(loc, "pad: widths must be (before, after) pairs for at most %d axes, found %d numbers", x->type.rank, n);
+		return val_err();
+	}
+	for (int i = 0; i < n / 2; i++) { /* torch's order: the last axis first */
+		attr[n - 2 - 2 * i] = w[2 * i];
+		attr[n - 1 - 2 * i] = w[2 * i + 1];
+	}
+	Node *in[2] = {x, ndc(e, x, v, loc)};
+	return val_tensor(e, elab_node(e, OP_PAD, in, 2, attr, n, NULL, loc));
+}
+
+static Value *b_tril(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], builtins[id].name, "x", loc);
+	int64_t attr[2] = {0, builtins[id].op};
+	if (!x || !want_int(e, a[1], 0, &attr[0], builtins[id].name, "diagonal", loc))
+		return val_err();
+	return val_tensor(e, elab_node(e, OP_TRIL, &x, 1, attr, 2, NULL, loc));
+}
+
+static Value *b_arange(Elab *e, int id, Value **a, Loc loc)
+{
+	Type t = {.dtype = TY_I64, .rank = 1};
+	if (!elab_dim_of(e, a[0], &t.dim[0], loc))
+		return val_err();
+	return val_tensor(e, elab_node(e, OP_ARANGE, NULL, 0, NULL, 0, &t, loc));
+}
+
+/* zeros(shape) ones(shape) full(shape, value): f32 tensors; zeros() and ones() without a shape
+   are the parameter initialisers */
+static Value *b_fill(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	if (!a[0] && b->op != 2) /* the initialiser: op is INIT_ZEROS or INIT_ONES */
+		return b_init(e, id, a, loc);
+	double v = b->op;
+	Type t;
+	if (!shape_arg(e, a[0], TY_F32, &t, b->name, loc) || (b->op == 2 && !num_arg(e, a[1], 0, &v, b->name, "value", loc)))
+		return val_err();
+	if (!e->g) {
+		diag_error(loc, "'%s' with a shape is only allowed inside a function", b->name);
+		return val_err();
+	}
+	Node *c = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &t, loc);
+	if (c)
+		c->fval = v;
+	return val_tensor(e, c);
+}
+
+static Value *b_one_hot(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *y = want_ints(e, a[0], "one_hot", "labels", loc);
+	int64_t n;
+	if (!y || !want_int(e, a[1], 0, &n, "one_hot", "num_classes", loc))
+		return val_err();
+	return val_tensor(e, elab_node(e, OP_ONE_HOT, &y, 1, &n, 1, NULL, loc));
+}
+
+/* embedding(table, ids) = gather(table, ids, 0); gather(x, idx, axis); take_along(x, idx, axis) */
+static Value *b_gather(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	Node *x = want_tensor(e, a[0], b->name, "x", loc), *idx = want_ints(e, a[1], b->name, "indices", loc);
+	int64_t ax = 0;
+	if (!x || !idx || (b->spec[2] && !want_axis(e, a[2], x->type.rank, &ax, b->name, loc)))
+		return val_err();
+	Node *in[2] = {x, idx};
+	return val_tensor(e, elab_node(e, (Op)b->op, in, 2, &ax, 1, NULL, loc));
+}
+
+static Value *b_scatter_add(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "scatter_add", "x", loc), *idx = want_ints(e, a[1], "scatter_add", "indices", loc);
+	Node *src = want_tensor(e, a[2], "scatter_add", "src", loc);
+	int64_t ax;
+	if (!x || !idx || !src || !want_axis(e, a[3], x->type.rank, &ax, "scatter_add", loc))
+		return val_err();
+	Node *in[3] = {x, idx, elab_cast(e, src, x->type.dtype, loc)};
+	return val_tensor(e, elab_node(e, OP_SCATTER_ADD, in, 3, &ax, 1, NULL, loc));
+}
+
+/* ---- losses ---- */
+
+/* -log_p[i, y_i] per row ([N]); rows whose label is ignore_index give 0, *count = how many do not */
+static Node *nll_rows(Elab *e, Node *lp, Node *y, int64_t ignore, bool has_ignore, Node **count, const char *fname, Loc loc)
+{
+	if (!lp || !y)
+		return NULL;
+	if (lp->type.rank != 2 || y->type.rank != 1 || lp->type.dim[0] != y->type.dim[0]) {
+		char s1[256], s2[256];
+		ir_type_format(e->prog, lp->type, s1, sizeof s1);
+		ir_type_format(e->prog, y->type, s2, sizeof s2);
+		diag_error(loc, "'%s' expects scores [N, C] and labels [N], found %s and %s", fname, s1, s2);
+		return NULL;
+	}
+	Node *keep = NULL, *yy = y;
+	if (has_ignore) {
+		keep = nd2(e, OP_NE, y, ndc(e, y, (double)ignore, loc), loc);
+		Node *in[3] = {keep, y, ndc(e, y, 0, loc)};
+		yy = elab_node(e, OP_WHERE, in, 3, NULL, 0, NULL, loc);
+	}
+	Type col = {.dtype = y->type.dtype, .rank = 2, .dim = {y->type.dim[0], 1}};
+	Node *in[2] = {lp, ndview(e, yy, col, loc)};
+	int64_t ax = 1;
+	Node *picked = elab_node(e, OP_TAKE_ALONG, in, 2, &ax, 1, NULL, loc);
+	Node *rows = nd1(e, OP_NEG, ndview(e, picked, (Type){.dtype = lp->type.dtype, .rank = 1, .dim = {y->type.dim[0]}}, loc), loc);
+	if (!has_ignore) {
+		*count = NULL;
+		return rows;
+	}
+	Type ft = keep ? keep->type : y->type;
+	ft.dtype = lp->type.dtype;
+	Node *kf = keep ? elab_node(e, OP_CAST, &keep, 1, NULL, 0, &ft, loc) : NULL;
+	*count = ndall(e, OP_SUM, kf, loc);
+	return nd2(e, OP_MUL, rows, kf, loc);
+}
+
+/* mean over the rows that count (ignore_index), or the reduction asked */
+static Value *rows_loss(Elab *e, Node *rows, Node *count, Value *red, const char *fname, Loc loc)
+{
+	const char *r = want_str(e, red, "mean", fname, "reduction", loc);
+	if (r && !strcmp(r, "mean") && count)
+		return val_tensor(e, nd2(e, OP_DIV, ndall(e, OP_SUM, rows, loc), count, loc));
+	return reduce_loss(e, rows, red, "mean", fname, loc);
+}
+
+static Value *b_nll_loss(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *lp = want_float(e, a[0], "nll_loss", "log_probs", loc), *y = want_ints(e, a[1], "nll_loss", "labels", loc), *count;
+	int64_t ign;
+	if (!lp || !y || !want_int(e, a[3], -100, &ign, "nll_loss", "ignore_index", loc))
+		return val_err();
+	Node *rows = nll_rows(e, lp, y, ign, a[3] != NULL, &count, "nll_loss", loc);
+	return rows ? rows_loss(e, rows, count, a[2], "nll_loss", loc) : val_err();
+}
+
+/* cross_entropy(logits, labels, label_smoothing: 0, ignore_index:, reduction: "mean"): the fused
+   op when nothing else is asked, else (1 - eps) nll(log_softmax) + eps mean_c(-log_softmax) */
+static Value *b_cross_entropy_ext(Elab *e, int id, Value **a, Loc loc)
+{
+	if (!a[2] && !a[3] && !a[4])
+		return b_cross_entropy(e, id, a, loc);
+	Node *l = want_float(e, a[0], "cross_entropy", "logits", loc), *y = want_ints(e, a[1], "cross_entropy", "labels", loc), *count;
+	double eps;
+	int64_t ign;
+	if (!l || !y || !num_arg(e, a[2], 0, &eps, "cross_entropy", "label_smoothing", loc) ||
+	    !want_int(e, a[3], -100, &ign, "cross_entropy", "ignore_index", loc))
+		return val_err();
+	if (eps < 0 || eps > 1) {
+		diag_error(loc, "cross_entropy: label_smoothing must be in [0, 1], found %g", eps);
+		return val_err();
+	}
+	int64_t ax = 1;
+	Node *lp = l->type.rank == 2 ? elab_node(e, OP_LOG_SOFTMAX, &l, 1, &ax, 1, NULL, loc) : l;
+	Node *rows = nll_rows(e, lp, y, ign, a[3] != NULL, &count, "cross_entropy", loc);
+	if (!rows)
+		return val_err();
+	if (eps > 0) {
+		Node *smooth = nd1(e, OP_NEG, ndred(e, OP_MEAN, lp, 2, 0, loc), loc);
+		if (count) { /* ignored rows contribute nothing */
+			Node *keep = nd2(e, OP_NE, y, ndc(e, y, (double)ign, loc), loc);
+			Node *in[3] = {keep, smooth, ndc(e, smooth, 0, loc)};
+			smooth = elab_node(e, OP_WHERE, in, 3, NULL, 0, NULL, loc);
+		}
+		rows = nd2(e, OP_ADD, nd2(e, OP_MUL, rows, ndc(e, rows, 1 - eps, loc), loc), nd2(e, OP_MUL, smooth, ndc(e, smooth, eps, loc), loc), loc);
+	}
+	return rows_loss(e, rows, count, a[4], "cross_entropy", loc);
+}
+
+/* elementwise losses of (input, target): mse l1 smooth_l1(beta) huber(delta) bce_with_logits */
+static Value *b_pair_loss(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	Node *x, *t;
+	double p = 1;
+	int nparam = b->spec[2] && strncmp(b->spec[2], "reduction", 9) ? 1 : 0;
+	if (!pair(e, a, b->name, &x, &t, loc) || (nparam && !num_arg(e, a[2], 1, &p, b->name, b->op == 3 ? "beta" : "delta", loc)))
+		return val_err();
+	Node *d = nd2(e, OP_SUB, x, t, loc), *l = NULL, *ad = nd1(e, OP_ABS, d, loc);
+	switch (b->op) {
+	case 1: l = nd1(e, OP_SQUARE, d, loc); break; /* mse */
+	case 2: l = ad; break;                        /* l1 */
+	case 3:                                       /* smooth_l1: |d| < beta ? d^2 / (2 beta) : |d| - beta / 2 */
+	case 4: {                                     /* huber: |d| < delta ? d^2 / 2 : delta (|d| - delta / 2) */
+		if (p <= 0) {
+			diag_error(loc, "'%s': %s must be > 0, found %g", b->name, b->op == 3 ? "beta" : "delta", p);
+			return val_err();
+		}
+		Node *quad = nd2(e, OP_MUL, nd1(e, OP_SQUARE, d, loc), ndc(e, d, b->op == 3 ? 0.5 / p : 0.5, loc), loc);
+		Node *lin = nd2(e, OP_SUB, ad, ndc(e, d, p / 2, loc), loc);
+		if (b->op == 4)
+			lin = nd2(e, OP_MUL, lin, ndc(e, d, p, loc), loc);
+		Node *in[3] = {nd2(e, OP_LT, ad, ndc(e, d, p, loc), loc), quad, lin};
+		l = elab_node(e, OP_WHERE, in, 3, NULL, 0, NULL, loc);
+		break;
+	}
+	case 5: /* bce_with_logits: max(x, 0) - x t + log1p(e^-|x|) */
+		l = nd2(e, OP_ADD, nd2(e, OP_SUB, nd1(e, OP_RELU, x, loc), nd2(e, OP_MUL, x, t, loc), loc),
+		        nd1(e, OP_LOG1P, nd1(e, OP_EXP, nd1(e, OP_NEG, nd1(e, OP_ABS, x, loc), loc), loc), loc), loc);
+		break;
+	}
+	return reduce_loss(e, l, a[2 + nparam], "mean", b->name, loc);
+}
+
+/* kl_div(log_p, q, reduction: "batchmean"): q (log q - log_p), 0 where q = 0 */
+static Value *b_kl_div(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *lp, *q;
+	if (!pair(e, a, "kl_div", &lp, &q, loc))
+		return val_err();
+	Node *pos = nd2(e, OP_GT, q, ndc(e, q, 0, loc), loc);
+	Node *sq[3] = {pos, q, ndc(e, q, 1, loc)}; /* log of 1 where q = 0 */
+	Node *lq = nd1(e, OP_LOG, elab_node(e, OP_WHERE, sq, 3, NULL, 0, NULL, loc), loc);
+	Node *l = nd2(e, OP_MUL, q, nd2(e, OP_SUB, lq, lp, loc), loc);
+	return reduce_loss(e, l, a[2], "batchmean", "kl_div", loc);
+}
+
+/* cosine_similarity(a, b, axis: 1, eps: 1e-8): a.b / sqrt(max(|a|^2 |b|^2, eps^2)), as torch */
+static Value *b_cosine(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x, *y;
+	int64_t ax;
+	double eps;
+	if (!pair(e, a, "cosine_similarity", &x, &y, loc) || !num_arg(e, a[3], 1e-8, &eps, "cosine_similarity", "eps", loc))
+		return val_err();
+	Node *xy = nd2(e, OP_MUL, x, y, loc);
+	if (!xy || !want_axis(e, a[2] ? a[2] : val_int(e, 1), xy->type.rank, &ax, "cosine_similarity", loc))
+		return val_err();
+	int64_t m = (int64_t)1 << ax;
+	Node *dot = ndred(e, OP_SUM, xy, m, 0, loc);
+	Node *nn = nd2(e, OP_MUL, ndred(e, OP_SUM, nd1(e, OP_SQUARE, x, loc), m, 0, loc), ndred(e, OP_SUM, nd1(e, OP_SQUARE, y, loc), m, 0, loc), loc);
+	Node *den = nd1(e, OP_SQRT, nd2(e, OP_MAXIMUM, nn, ndc(e, nn, eps * eps, loc), loc), loc);
+	return val_tensor(e, nd2(e, OP_DIV, dot, den, loc));
+}
+
+/* layer_norm(x, weight, bias, eps: 1e-5) and rms_norm(x, weight, eps: f32 epsilon, as torch) over the
+   last axis; weight and bias may be left out */
+static Value *b_norm(Elab *e, int id, Value **a, Loc loc)
+{
+	const Builtin *b = &builtins[id];
+	bool rms = b->op;
+	Node *x = want_float(e, a[0], b->name, "x", loc);
+	double eps;
+	Value *ev = rms ? a[2] : a[3];
+	if (!x || !num_arg(e, ev, rms ? 1.1920928955078125e-07 : 1e-5, &eps, b->name, "eps", loc))
+		return val_err();
+	if (x->type.rank == 0) {
+		diag_error(loc, "'%s' needs a tensor of rank 1 or more", b->name);
+		return val_err();
+	}
+	int64_t m = (int64_t)1 << (x->type.rank - 1);
+	Node *c = rms ? x : nd2(e, OP_SUB, x, ndred(e, OP_MEAN, x, m, 1, loc), loc);
+	Node *var = ndred(e, OP_MEAN, nd1(e, OP_SQUARE, c, loc), m, 1, loc);
+	Node *y = nd2(e, OP_MUL, c, nd1(e, OP_RSQRT, nd2(e, OP_ADD, var, ndc(e, var, eps, loc), loc), loc), loc);
+	if (a[1] && a[1]->k != V_BOOL)
+		y = nd2(e, OP_MUL, y, want_float(e, a[1], b->name, "weight", loc), loc);
+	if (!rms && a[2] && a[2]->k != V_BOOL)
+		y = nd2(e, OP_ADD, y, want_float(e, a[2], b->name, "bias", loc), loc);
+	return val_tensor(e, y);
+}
+
 #define UNARY(name, op) {name, {"x"}, b_unary, op}
+#define UNX(name, op) {name, {"x"}, b_unary_ext, op}
 #define CAST(name, t) {name, {"x"}, b_cast, t}
 static const Builtin builtins[] = {
 	UNARY("exp", OP_EXP), UNARY("log", OP_LOG), UNARY("sqrt", OP_SQRT), UNARY("tanh", OP_TANH),
@@ -640,12 +1334,59 @@ static const Builtin builtins[] = {
 	{"sum", {"x", "axis?", "axes?", "keepdim?"}, b_reduce, OP_SUM},
 	{"mean", {"x", "axis?", "axes?", "keepdim?"}, b_reduce, OP_MEAN},
 	{"max", {"x", "axis?", "axes?", "keepdim?"}, b_reduce, OP_MAX},
-	{"argmax", {"x", "axis?", "keepdim?"}, b_argmax, 0},
+	{"argmax", {"x", "axis?", "keepdim?"}, b_argmax, OP_ARGMAX},
 	{"matmul", {"a", "b"}, b_matmul, 0},
+	{"pow", {"x", "exponent"}, b_pow, 0},
 	{"linear", {"x", "weight", "bias?"}, b_linear, 0},
-	{"cross_entropy", {"logits", "labels"}, b_cross_entropy, 0},
-	{"zeros", {NULL}, b_init, INIT_ZEROS},
-	{"ones", {NULL}, b_init, INIT_ONES},
+	{"cross_entropy", {"logits", "labels", "label_smoothing?", "ignore_index?", "reduction?"}, b_cross_entropy_ext, 0},
+	{"zeros", {"shape?"}, b_fill, INIT_ZEROS},
+	{"ones", {"shape?"}, b_fill, INIT_ONES},
+	{"full", {"shape", "value"}, b_fill, 2},
+	UNX("neg", OP_NEG), UNX("abs", OP_ABS), UNX("log1p", OP_LOG1P), UNX("rsqrt", OP_RSQRT), UNX("square", OP_SQUARE),
+	UNX("sin", OP_SIN), UNX("cos", OP_COS), UNX("erf", OP_ERF), UNX("relu6", OP_RELU6), UNX("gelu", OP_GELU),
+	UNX("silu", OP_SILU), UNX("softplus", OP_SOFTPLUS), UNX("mish", OP_MISH), UNX("hardswish", OP_HARDSWISH),
+	UNX("hardsigmoid", OP_HARDSIGMOID), UNX("sign", OP_SIGN), UNX("floor", OP_FLOOR), UNX("ceil", OP_CEIL),
+	UNX("round", OP_ROUND), UNX("stop_gradient", OP_STOP_GRADIENT),
+	{"leaky_relu", {"x", "slope?"}, b_scalar_op, OP_LEAKY_RELU},
+	{"elu", {"x", "alpha?"}, b_scalar_op, OP_ELU},
+	{"grad_scale", {"x", "s"}, b_scalar_op, OP_GRAD_SCALE},
+	{"grad_reverse", {"x", "scale?"}, b_scalar_op, OP_GRAD_SCALE},
+	{"clamp", {"x", "lo?", "hi?"}, b_clamp, 0},
+	{"min", {"x", "axis?", "axes?", "keepdim?"}, b_reduce, OP_MIN},
+	{"prod", {"x", "axis?", "axes?", "keepdim?"}, b_reduce, OP_PROD},
+	{"argmin", {"x", "axis?", "keepdim?"}, b_argmax, OP_ARGMIN},
+	{"variance", {"x", "axis?", "axes?", "keepdim?", "correction?"}, b_variance, OP_MEAN},
+	{"std", {"x", "axis?", "axes?", "keepdim?", "correction?"}, b_variance, OP_SQRT},
+	{"logsumexp", {"x", "axis?", "keepdim?"}, b_axis_op, OP_LOGSUMEXP},
+	{"softmax", {"x", "axis?"}, b_axis_op, OP_SOFTMAX},
+	{"log_softmax", {"x", "axis?"}, b_axis_op, OP_LOG_SOFTMAX},
+	{"cumsum", {"x", "axis?"}, b_axis_op, OP_CUMSUM},
+	{"squeeze", {"x", "axis?"}, b_squeeze, 0},
+	{"unsqueeze", {"x", "axis"}, b_squeeze, 1},
+	{"broadcast_to", {"x", "shape"}, b_broadcast_to, 0},
+	{"concat", {"xs", "axis?"}, b_concat, 0},
+	{"stack", {"xs", "axis?"}, b_concat, 1},
+	{"split", {"x", "sizes", "axis?"}, b_split, 0},
+	{"chunk", {"x", "chunks", "axis?"}, b_split, 1},
+	{"pad", {"x", "widths", "value?"}, b_pad, 0},
+	{"tril", {"x", "diagonal?"}, b_tril, 0},
+	{"triu", {"x", "diagonal?"}, b_tril, 1},
+	{"arange", {"n"}, b_arange, 0},
+	{"one_hot", {"labels", "num_classes"}, b_one_hot, 0},
+	{"embedding", {"table", "ids"}, b_gather, OP_GATHER},
+	{"gather", {"x", "indices", "axis"}, b_gather, OP_GATHER},
+	{"take_along", {"x", "indices", "axis"}, b_gather, OP_TAKE_ALONG},
+	{"scatter_add", {"x", "indices", "src", "axis"}, b_scatter_add, 0},
+	{"nll_loss", {"log_probs", "labels", "reduction?", "ignore_index?"}, b_nll_loss, 0},
+	{"mse", {"input", "target", "reduction?"}, b_pair_loss, 1},
+	{"l1", {"input", "target", "reduction?"}, b_pair_loss, 2},
+	{"smooth_l1", {"input", "target", "beta?", "reduction?"}, b_pair_loss, 3},
+	{"huber", {"input", "target", "delta?", "reduction?"}, b_pair_loss, 4},
+	{"bce_with_logits", {"input", "target", "reduction?"}, b_pair_loss, 5},
+	{"kl_div", {"log_p", "q", "reduction?"}, b_kl_div, 0},
+	{"cosine_similarity", {"a", "b", "axis?", "eps?"}, b_cosine, 0},
+	{"layer_norm", {"x", "weight?", "bias?", "eps?"}, b_norm, 0},
+	{"rms_norm", {"x", "weight?", "eps?"}, b_norm, 1},
 	{"constant", {"value"}, b_init, INIT_CONSTANT},
 	{"normal", {"std?", "mean?"}, b_init, INIT_NORMAL},
 	{"uniform", {"lo?", "hi?"}, b_init, INIT_UNIFORM},
@@ -662,7 +1403,13 @@ const char *const builtin_names[] = {
 	"exp", "log", "sqrt", "tanh", "sigmoid", "relu", "maximum", "minimum", "where", "f32", "f64", "i8", "u8",
 	"i16", "i32", "i64", "bool", "int", "float", "reshape", "flatten", "transpose", "sum", "mean", "max", "argmax",
 	"matmul", "linear", "cross_entropy", "zeros", "ones", "constant", "normal", "uniform", "kaiming_uniform",
-	"kaiming_normal", "xavier_uniform", "xavier_normal", "orthogonal", "idx", NULL,
+	"kaiming_normal", "xavier_uniform", "xavier_normal", "orthogonal", "idx", "full", "neg", "abs", "log1p", "rsqrt",
+	"square", "sin", "cos", "erf", "relu6", "gelu", "silu", "softplus", "mish", "hardswish", "hardsigmoid", "sign",
+	"floor", "ceil", "round", "stop_gradient", "leaky_relu", "elu", "grad_scale", "grad_reverse", "clamp", "min",
+	"prod", "argmin", "variance", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "squeeze", "unsqueeze",
+	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
+	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
+	"cosine_similarity", "layer_norm", "rms_norm", "pow", NULL,
 };
 
 int builtin_lookup(const char *name)
@@ -685,7 +1432,7 @@ Value *builtin_call(Elab *e, int id, Value **args, int nargs, Ast **named, Value
 		if (a[i] && a[i]->k == V_PARAMREF && e->g)
 			a[i] = val_tensor(e, elab_param_node(e, (int)a[i]->i, loc));
 	}
-	bool compile_time = b->fn == b_init || b->fn == b_idx || b->fn == b_number;
+	bool compile_time = b->fn == b_init || b->fn == b_idx || b->fn == b_number || (b->fn == b_fill && !a[0]);
 	if (!compile_time && !e->g) {
 		bool numbers = true;
 		for (int i = 0; b->spec[i]; i++)

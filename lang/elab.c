@@ -74,6 +74,7 @@ const char *val_describe(Elab *e, const Value *v)
 	case V_BUILTIN: return "a built-in function";
 	case V_INIT: return "an initialiser";
 	case V_SOURCE: return "a data source";
+	case V_NAMESPACE: return arena_printf(e->arena, "imported library '%s'", v->ns.name);
 	}
 	return "?";
 }
@@ -554,7 +555,7 @@ static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, const
                           Value **namedv, int nnamed, Loc loc, const char *path)
 {
 	if (++e->depth > 64) {
-		diag_error(loc, "modules nest more than 64 deep: does '%s' contain itself?", def->name);
+		diag_error(loc, "recursive module instantiation: '%s' contains itself (modules nest more than 64 deep)", def->name);
 		e->depth--;
 		return val_err();
 	}
@@ -894,6 +895,29 @@ static Value *elab_field(Elab *e, Scope *s, Ast *x)
 		perm[t.rank - 1] = t.rank - 2;
 		return val_tensor(e, elab_node(e, OP_TRANSPOSE, &b->t, 1, perm, t.rank, NULL, x->loc));
 	}
+	if (b->k == V_NAMESPACE) {
+		Scope *ns = b->ns.scope;
+		const char *best = NULL;
+		int bestd = (int)strlen(x->name) / 3 + 1;
+		for (int i = ns->b.n - 1; i >= 0; i--) {
+			if (ns->b.v[i].name == x->name) {
+				Value *v = ns->b.v[i].v;
+				if (v->k == V_PARAMREF && e->g)
+					return val_tensor(e, elab_param_node(e, (int)v->i, x->loc));
+				return v;
+			}
+			int d = edit_distance(x->name, ns->b.v[i].name);
+			if (d < bestd) {
+				best = ns->b.v[i].name;
+				bestd = d;
+			}
+		}
+		if (best)
+			diag_error(x->loc, "'%s' has no '%s'; did you mean '%s.%s'?", b->ns.name, x->name, b->ns.name, best);
+		else
+			diag_error(x->loc, "'%s' has no '%s'", b->ns.name, x->name);
+		return val_err();
+	}
 	if (b->k == V_INST) {
 		Inst *in = b->inst;
 		for (int i = 0; i < in->scope->b.n; i++)
@@ -1082,19 +1106,35 @@ bool elab_import(Elab *e, Ast *imp, Scope *into)
 	path = str_intern(path);
 	for (int i = 0; i < e->importing.n; i++)
 		if (e->importing.v[i] == path) {
-			diag_error(imp->loc, "import cycle: '%s' imports itself through this file", path);
+			const char *chain = "";
+			for (int k = i; k < e->importing.n; k++)
+				chain = arena_printf(e->arena, "%s%s -> ", chain, e->importing.v[k]);
+			diag_error(imp->loc, "import cycle: %s%s", chain, path);
 			return false;
 		}
+	/* `import X as nn`: X's declarations go into a scope of their own, bound to nn (elaborated
+	   again even if X was imported unqualified, so that nn holds all of them) */
 	Scope *target = into;
 	if (imp->alias) {
-		diag_error(imp->loc, "qualified imports ('as') are not compiled yet");
-		return false;
-	}
-	for (int i = 0; i < e->imported.n; i++)
-		if (e->imported.v[i] == path)
-			return true;
+		Binding *old = scope_lookup(into, imp->alias);
+		if (old && old->loc.file == imp->loc.file) {
+			diag_error(imp->loc, "'%s' is already defined", imp->alias);
+			diag_note(old->loc, "the earlier definition is here");
+			return false;
+		}
+		target = scope_new(e, NULL);
+		Value *ns = val_new(e, V_NAMESPACE);
+		ns->ns.scope = target;
+		ns->ns.name = imp->alias;
+		scope_bind(e, into, imp->alias, ns, imp->loc);
+	} else
+		for (int i = 0; i < e->imported.n; i++)
+			if (e->imported.v[i] == path)
+				return true;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
+		if (imp->alias) /* uses of the alias then pass the error on silently */
+			scope_bind(e, into, imp->alias, val_err(), imp->loc);
 		diag_error(imp->loc, "cannot import '%s': file '%s' not found", imp->name ? imp->name : imp->sval, path);
 		return false;
 	}
@@ -1102,7 +1142,8 @@ bool elab_import(Elab *e, Ast *imp, Scope *into)
 	Ast *prog = parse_file(e->arena, path);
 	if (!prog)
 		return false;
-	vec_push(&e->imported, path);
+	if (!imp->alias)
+		vec_push(&e->imported, path);
 	vec_push(&e->importing, path);
 	elab_decls(e, prog, target);
 	e->importing.n--;

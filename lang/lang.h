@@ -135,6 +135,7 @@ typedef enum {
 	V_BUILTIN, /* a built-in function: index into the builtin table */
 	V_INIT,    /* an initialiser call's result, for `param` declarations */
 	V_SOURCE,  /* a data source, for recipe fields */
+	V_NAMESPACE, /* `import std.nn as nn`: the file's declarations, reached as nn.Linear */
 } VKind;
 
 typedef struct Value Value;
@@ -155,6 +156,7 @@ struct Value {
 		struct { Ast *ast; Scope *scope; } def; /* V_MODDEF V_FNDEF */
 		struct { InitKind kind; double args[4]; } init;
 		DataSource *src;
+		struct { Scope *scope; const char *name; } ns; /* V_NAMESPACE */
 	};
 	Ast *method;              /* V_METHOD: the method's declaration */
 };

@@ -7,6 +7,7 @@
  */
 #include "lang/lang.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static Ast *find_field(Ast *train, const char *name)
@@ -50,38 +51,50 @@ static bool num_value(Elab *e, Value *v, double *out, const char *what, Loc loc)
 	return false;
 }
 
-/* A call of a named recipe function with compile-time named arguments, as `sgd(lr: 0.1)`.
-   names: the allowed argument names; outs receive their values (left alone when absent). */
+/* One argument's value into outs[k] ("betas": a pair into outs[k], outs[k + 1]); returns the
+   number of outs filled, 0 on error */
+static int recipe_arg(Elab *e, Value *v, const char *name, double *outs, Loc loc)
+{
+	if (strcmp(name, "betas") != 0)
+		return num_value(e, v, outs, name, loc) ? 1 : 0;
+	if (v->k != V_TUPLE || v->list.n != 2) {
+		if (v->k != V_ERR)
+			diag_error(loc, "betas must be a pair such as (0.9, 0.999), found %s", val_describe(e, v));
+		return 0;
+	}
+	return num_value(e, v->list.v[0], &outs[0], name, loc) && num_value(e, v->list.v[1], &outs[1], name, loc) ? 2 : 0;
+}
+
+/* A call of a named recipe function with compile-time arguments, as `sgd(lr: 0.1)`: positional
+   in the order of names, or named. names: the allowed argument names ("betas" appears twice:
+   it fills two outs); outs receive their values (left alone when absent). */
 static bool recipe_call(Elab *e, Scope *s, Ast *x, const char *kind, const char *fn, const char *const *names,
                         double *outs)
 {
 	if (x->kind == A_IDENT)
 		return true; /* a bare name: every default */
+	int k = 0;
 	for (int i = 0; i < x->list.n; i++) {
-		if (!names[i]) {
+		if (!names[k]) {
 			diag_error(x->list.v[i]->loc, "too many arguments to %s '%s'", kind, fn);
 			return false;
 		}
-		if (!num_value(e, elab_expr(e, s, x->list.v[i]), &outs[i], names[i], x->list.v[i]->loc))
+		int got = recipe_arg(e, elab_expr(e, s, x->list.v[i]), names[k], &outs[k], x->list.v[i]->loc);
+		if (!got)
 			return false;
+		k += got;
 	}
 	for (int j = 0; j < x->list2.n; j++) {
 		Ast *a = x->list2.v[j];
 		int k = -1;
-		for (int i = 0; names[i]; i++)
+		for (int i = 0; names[i] && k < 0; i++)
 			if (!strcmp(names[i], a->name))
 				k = i;
 		if (k < 0) {
 			diag_error(a->loc, "%s '%s' has no parameter named '%s'", kind, fn, a->name);
 			return false;
 		}
-		Value *v = elab_expr(e, s, a->a);
-		if (v->k == V_TUPLE && v->list.n == 2 && !strcmp(a->name, "betas")) {
-			if (!num_value(e, v->list.v[0], &outs[k], "betas", a->loc) || !num_value(e, v->list.v[1], &outs[k + 1], "betas", a->loc))
-				return false;
-			continue;
-		}
-		if (!num_value(e, v, &outs[k], a->name, a->loc))
+		if (!recipe_arg(e, elab_expr(e, s, a->a), a->name, &outs[k], a->loc))
 			return false;
 	}
 	return true;
@@ -96,79 +109,208 @@ static const char *callee_name(Ast *x)
 	return NULL;
 }
 
+/* Optimisers: PyTorch's argument names and defaults, and the Recipe field each one sets. "betas"
+   fills two fields. */
+#define RF(f) offsetof(Recipe, f)
+enum { F_DBL, F_BOOL };
+typedef struct OptArg { const char *name; size_t field; int type; double dflt; } OptArg;
+static const struct {
+	const char *name;
+	OptKind kind;
+	OptArg args[7];
+} optimizers[] = {
+	{"sgd", OPT_SGD, {{"lr", RF(lr), F_DBL, -1}, {"momentum", RF(momentum), F_DBL, 0}, {"dampening", RF(dampening), F_DBL, 0},
+	                  {"weight_decay", RF(weight_decay), F_DBL, 0}, {"nesterov", RF(nesterov), F_BOOL, 0}}},
+	{"adam", OPT_ADAM, {{"lr", RF(lr), F_DBL, 1e-3}, {"betas", RF(beta1), F_DBL, 0.9}, {"", RF(beta2), F_DBL, 0.999},
+	                    {"eps", RF(eps), F_DBL, 1e-8}, {"weight_decay", RF(weight_decay), F_DBL, 0}}},
+	{"adamw", OPT_ADAMW, {{"lr", RF(lr), F_DBL, 1e-3}, {"betas", RF(beta1), F_DBL, 0.9}, {"", RF(beta2), F_DBL, 0.999},
+	                      {"eps", RF(eps), F_DBL, 1e-8}, {"weight_decay", RF(weight_decay), F_DBL, 1e-2}}},
+	{"rmsprop", OPT_RMSPROP, {{"lr", RF(lr), F_DBL, 1e-2}, {"alpha", RF(alpha), F_DBL, 0.99}, {"eps", RF(eps), F_DBL, 1e-8},
+	                          {"weight_decay", RF(weight_decay), F_DBL, 0}, {"momentum", RF(momentum), F_DBL, 0},
+	                          {"centered", RF(centered), F_BOOL, 0}}},
+	{"adagrad", OPT_ADAGRAD, {{"lr", RF(lr), F_DBL, 1e-2}, {"lr_decay", RF(lr_decay), F_DBL, 0},
+	                          {"weight_decay", RF(weight_decay), F_DBL, 0},
+	                          {"initial_accumulator_value", RF(initial_accumulator_value), F_DBL, 0}, {"eps", RF(eps), F_DBL, 1e-10}}},
+	{"lion", OPT_LION, {{"lr", RF(lr), F_DBL, 1e-4}, {"betas", RF(beta1), F_DBL, 0.9}, {"", RF(beta2), F_DBL, 0.99},
+	                    {"weight_decay", RF(weight_decay), F_DBL, 0}}},
+};
+
+// optimizer = NAME | NAME(args)      (args positional in PyTorch's order, or named)
 static bool recipe_optimizer(Elab *e, Scope *s, Ast *f, Recipe *r)
 {
 	const char *fn = callee_name(f->a);
-	if (!fn || strcmp(fn, "sgd") != 0) {
-		if (fn && (!strcmp(fn, "adam") || !strcmp(fn, "adamw") || !strcmp(fn, "rmsprop") || !strcmp(fn, "adagrad") || !strcmp(fn, "lion")))
-			diag_error(f->a->loc, "optimizer '%s' is not compiled yet; use sgd(lr:, momentum:, weight_decay:, nesterov:)", fn);
-		else
-			diag_error(f->a->loc, "expected an optimizer such as sgd(lr: 0.1, momentum: 0.9)");
+	int k = -1;
+	for (int i = 0; fn && i < (int)(sizeof optimizers / sizeof optimizers[0]); i++)
+		if (!strcmp(fn, optimizers[i].name))
+			k = i;
+	if (k < 0) {
+		diag_error(f->a->loc, "expected an optimizer: sgd, adam, adamw, rmsprop, adagrad or lion, as in sgd(lr: 0.1, momentum: 0.9)");
 		return false;
 	}
-	static const char *const names[] = {"lr", "momentum", "dampening", "weight_decay", "nesterov", NULL};
-	double v[5] = {-1, 0, 0, 0, 0};
+	const OptArg *args = optimizers[k].args;
+	const char *names[8];
+	double v[8];
+	int n = 0;
+	for (; args[n].name; n++) {
+		names[n] = *args[n].name ? args[n].name : "betas";
+		v[n] = args[n].dflt;
+	}
+	names[n] = NULL;
 	if (!recipe_call(e, s, f->a, "optimizer", fn, names, v))
 		return false;
-	if (v[0] <= 0) {
-		diag_error(f->a->loc, "sgd needs a learning rate 'lr' greater than 0");
-		return false;
+	for (int i = 0; i < n; i++) {
+		if (v[i] < 0 && !strcmp(names[i], "lr")) {
+			diag_error(f->a->loc, "%s needs a learning rate 'lr' greater than 0", fn);
+			return false;
+		}
+		if (v[i] < 0 || (!strcmp(names[i], "betas") && v[i] >= 1) || (!strcmp(names[i], "alpha") && v[i] > 1)) {
+			diag_error(f->a->loc, "%s's '%s' is %g; expected %s", fn, names[i], v[i],
+			           !strcmp(names[i], "betas") ? "0 <= beta < 1" : !strcmp(names[i], "alpha") ? "0 <= alpha <= 1" : "a value >= 0");
+			return false;
+		}
+		if (!strcmp(names[i], "lr") && v[i] == 0) {
+			diag_error(f->a->loc, "%s needs a learning rate 'lr' greater than 0", fn);
+			return false;
+		}
+		char *field = (char *)r + args[i].field;
+		if (args[i].type == F_BOOL)
+			*(bool *)field = v[i] != 0;
+		else
+			*(double *)field = v[i];
 	}
-	r->opt = OPT_SGD;
-	r->lr = v[0];
-	r->momentum = v[1];
-	r->dampening = v[2];
-	r->weight_decay = v[3];
-	r->nesterov = v[4] != 0;
-	if (r->nesterov && (r->momentum <= 0 || r->dampening != 0)) {
+	r->opt = optimizers[k].kind;
+	if (r->opt == OPT_SGD && r->nesterov && (r->momentum <= 0 || r->dampening != 0)) {
 		diag_error(f->a->loc, "nesterov momentum needs momentum > 0 and dampening 0");
 		return false;
 	}
 	return true;
 }
 
+/* Schedules: argument names and defaults (a negative default: required) */
+static const struct {
+	const char *name;
+	SchedKind kind;
+	const char *args[4];
+	double dflt[4];
+} schedules[] = {
+	{"constant", SCHED_CONSTANT, {"warmup"}, {0}},
+	{"cosine", SCHED_COSINE, {"warmup", "min_lr"}, {0, 0}},
+	{"step", SCHED_STEP, {"every", "gamma", "warmup"}, {-1, 0.1, 0}},
+	{"exponential", SCHED_EXPONENTIAL, {"gamma", "warmup"}, {-1, 0}},
+	{"linear", SCHED_LINEAR, {"warmup"}, {0}},
+	{"onecycle", SCHED_ONECYCLE, {"max_lr"}, {0}},
+};
+
+// schedule = NAME | NAME(args)
 static bool recipe_schedule(Elab *e, Scope *s, Ast *f, Recipe *r)
 {
 	const char *fn = callee_name(f->a);
-	if (fn && !strcmp(fn, "constant") && f->a->kind == A_IDENT) {
-		r->sched = SCHED_CONSTANT;
-		return true;
-	}
-	if (fn && !strcmp(fn, "constant")) {
-		static const char *const names[] = {NULL};
-		double v[1];
-		r->sched = SCHED_CONSTANT;
-		return recipe_call(e, s, f->a, "schedule", fn, names, v);
-	}
-	if (fn && !strcmp(fn, "cosine")) {
-		static const char *const names[] = {"warmup", "min_lr", NULL};
-		double v[2] = {0, 0};
-		if (!recipe_call(e, s, f->a, "schedule", fn, names, v))
-			return false;
-		if (v[0] < 0 || v[1] < 0) {
-			diag_error(f->a->loc, "cosine's warmup and min_lr must not be negative");
-			return false;
-		}
-		r->sched = SCHED_COSINE;
-		r->warmup = (int64_t)v[0];
-		r->min_lr = v[1];
-		return true;
-	}
-	diag_error(f->a->loc, "expected a schedule: constant or cosine(warmup:, min_lr:)%s",
-	           fn ? "; other schedules are not compiled yet" : "");
-	return false;
-}
-
-static bool recipe_source(Elab *e, Scope *s, Ast *f, DataSource *out)
-{
-	Value *v = elab_expr(e, s, f->a);
-	if (v->k != V_SOURCE) {
-		if (v->k != V_ERR)
-			diag_error(f->a->loc, "recipe field '%s' must be a data source such as idx(images, labels), found %s", f->name,
-			           val_describe(e, v));
+	int k = -1;
+	for (int i = 0; fn && i < (int)(sizeof schedules / sizeof schedules[0]); i++)
+		if (!strcmp(fn, schedules[i].name))
+			k = i;
+	if (k < 0) {
+		diag_error(f->a->loc, "expected a schedule: constant, cosine(warmup:, min_lr:), step(every:, gamma:), "
+		           "exponential(gamma:), linear(warmup:) or onecycle(max_lr:)");
 		return false;
 	}
-	*out = *v->src;
+	double v[4];
+	memcpy(v, schedules[k].dflt, sizeof v);
+	if (!recipe_call(e, s, f->a, "schedule", fn, schedules[k].args, v))
+		return false;
+	for (int i = 0; schedules[k].args[i]; i++) {
+		const char *a = schedules[k].args[i];
+		if (v[i] < 0 && schedules[k].dflt[i] < 0) {
+			diag_error(f->a->loc, "schedule '%s' needs '%s'", fn, a);
+			return false;
+		}
+		bool integer = !strcmp(a, "warmup") || !strcmp(a, "every");
+		if (v[i] < 0 || (integer && v[i] != (double)(int64_t)v[i]) || (!strcmp(a, "every") && v[i] < 1)) {
+			diag_error(f->a->loc, "%s's '%s' is %g; expected %s", fn, a, v[i],
+			           !strcmp(a, "every") ? "an integer >= 1" : integer ? "an integer >= 0" : "a value >= 0");
+			return false;
+		}
+		if (!strcmp(a, "warmup"))
+			r->warmup = (int64_t)v[i];
+		else if (!strcmp(a, "min_lr"))
+			r->min_lr = v[i];
+		else if (!strcmp(a, "every"))
+			r->step_every = (int64_t)v[i];
+		else if (!strcmp(a, "gamma"))
+			r->gamma = v[i];
+		else if (!strcmp(a, "max_lr"))
+			r->max_lr = v[i];
+	}
+	r->sched = schedules[k].kind;
+	return true;
+}
+
+static const char *str_arg(Elab *e, Scope *s, Ast *x, const char *fn, const char *what)
+{
+	Value *v = elab_expr(e, s, x);
+	if (v->k == V_STR)
+		return v->s;
+	if (v->k != V_ERR)
+		diag_error(x->loc, "%s's %s must be a file name in quotes, found %s", fn, what, val_describe(e, v));
+	return NULL;
+}
+
+/* data = idx(images, labels)                          (lang/builtins.c)
+        | npy(x: "x.npy", y: "y.npy")                  one file per loss input, by name
+        | npz("data.npz")                              members named like the loss inputs
+        | csv("file.csv", label: "column")             features -> the first input, label -> the second
+        | text("file.txt", seq: T)                      byte windows of T: x, and y shifted by one */
+static bool recipe_source(Elab *e, Scope *s, Ast *f, DataSource *out)
+{
+	Ast *x = f->a;
+	const char *fn = x->kind == A_CALL ? callee_name(x) : NULL;
+	DataSource d = {.loc = x->loc};
+	if (fn && !strcmp(fn, "npy")) {
+		d.kind = DATA_NPY;
+		if (x->list.n || !x->list2.n || x->list2.n > 4) {
+			diag_error(x->loc, "npy takes one named file per loss input, as in npy(x: \"x.npy\", y: \"y.npy\") (at most 4)");
+			return false;
+		}
+		for (int j = 0; j < x->list2.n; j++) {
+			if (!(d.paths[j] = str_arg(e, s, x->list2.v[j]->a, fn, "files")))
+				return false;
+			d.names[j] = x->list2.v[j]->name;
+		}
+		d.npaths = x->list2.n;
+	} else if (fn && (!strcmp(fn, "npz") || !strcmp(fn, "csv") || !strcmp(fn, "text"))) {
+		bool is_csv = !strcmp(fn, "csv"), is_text = !strcmp(fn, "text");
+		const char *key = is_csv ? "label" : is_text ? "seq" : NULL;
+		d.kind = is_csv ? DATA_CSV : is_text ? DATA_TEXT : DATA_NPZ;
+		if (x->list.n != 1 || x->list2.n != (key ? 1 : 0) || (key && strcmp(x->list2.v[0]->name, key))) {
+			diag_error(x->loc, "expected %s", is_csv ? "csv(\"file.csv\", label: \"column\")"
+			                                  : is_text ? "text(\"file.txt\", seq: T)" : "npz(\"file.npz\")");
+			return false;
+		}
+		if (!(d.paths[0] = str_arg(e, s, x->list.v[0], fn, "file")))
+			return false;
+		d.npaths = 1;
+		if (is_csv && !(d.label = str_arg(e, s, x->list2.v[0]->a, fn, "label")))
+			return false;
+		if (is_text) {
+			Value *v = elab_expr(e, s, x->list2.v[0]->a);
+			if (v->k != V_INT || v->i < 1) {
+				if (v->k != V_ERR)
+					diag_error(x->list2.v[0]->loc, "text's seq must be an integer >= 1, found %s", val_describe(e, v));
+				return false;
+			}
+			d.seq = v->i;
+		}
+	} else {
+		Value *v = elab_expr(e, s, x);
+		if (v->k != V_SOURCE) {
+			if (v->k != V_ERR)
+				diag_error(x->loc, "recipe field '%s' must be a data source: idx(images, labels), npy(x: ..., y: ...), "
+				           "npz(file), csv(file, label:) or text(file, seq:); found %s", f->name, val_describe(e, v));
+			return false;
+		}
+		d = *v->src;
+	}
+	*out = d;
 	return true;
 }
 
@@ -291,7 +433,8 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	Prog *p = e->prog;
 	Recipe *r = &p->recipe;
 	*r = (Recipe){.name = train->name, .batch = 64, .epochs = 1, .seed = 1, .opt = OPT_SGD, .lr = 0.01,
-	              .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+	              .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .alpha = 0.99,
+	              .pct_start = 0.3, .div_factor = 25, .final_div_factor = 1e4}; /* torch OneCycleLR's */
 	p->has_recipe = true;
 	Scope *rs = scope_new(e, globals);
 	Ast *loss = NULL;

@@ -17,6 +17,7 @@
  */
 #include "passes/passes.h"
 
+#include <math.h>
 #include <string.h>
 
 typedef struct AD {
@@ -225,6 +226,179 @@ static void rule_xent(AD *ad, Node *y, Node *dy)
 	acc(ad, y->in[0], ir_op(ad->g, OP_XENT_BWD, in, 3, NULL, 0, NULL, ad->loc));
 }
 
+/* ---- the new elementwise ops: y = f(x), dx = dy f'(x) ---- */
+
+static Node *mul(AD *ad, Node *a, Node *b) { return op2(ad, OP_MUL, a, b); }
+static Node *cmp(AD *ad, Op op, Node *x, double v) { return op2(ad, op, x, cnst(ad, x, v)); }
+static Node *between(AD *ad, Node *x, double lo, double hi) { return op2(ad, OP_AND, cmp(ad, OP_GT, x, lo), cmp(ad, OP_LT, x, hi)); }
+static void dx_times(AD *ad, Node *y, Node *dy, Node *f) { acc(ad, y->in[0], mul(ad, dy, f)); }
+
+static void rule_abs(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, op1(ad, OP_SIGN, y->in[0])); }
+static void rule_log1p(AD *ad, Node *y, Node *dy) { acc(ad, y->in[0], op2(ad, OP_DIV, dy, op2(ad, OP_ADD, y->in[0], cnst(ad, y, 1)))); }
+static void rule_rsqrt(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, mul(ad, cnst(ad, y, -0.5), mul(ad, y, op1(ad, OP_SQUARE, y)))); }
+static void rule_square(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, mul(ad, cnst(ad, y, 2), y->in[0])); }
+static void rule_sin(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, op1(ad, OP_COS, y->in[0])); }
+static void rule_cos(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, op1(ad, OP_NEG, op1(ad, OP_SIN, y->in[0]))); }
+static void rule_erf(AD *ad, Node *y, Node *dy) /* 2/sqrt(pi) e^(-x^2) */
+{
+	Node *x = y->in[0];
+	dx_times(ad, y, dy, mul(ad, cnst(ad, y, M_2_SQRTPI), op1(ad, OP_EXP, op1(ad, OP_NEG, op1(ad, OP_SQUARE, x)))));
+}
+static void rule_relu6(AD *ad, Node *y, Node *dy) { acc(ad, y->in[0], where(ad, between(ad, y->in[0], 0, 6), dy, cnst(ad, dy, 0))); }
+static void rule_gelu(AD *ad, Node *y, Node *dy) /* Phi(x) + x phi(x) */
+{
+	Node *x = y->in[0];
+	Node *Phi = mul(ad, cnst(ad, y, 0.5), op2(ad, OP_ADD, cnst(ad, y, 1), op1(ad, OP_ERF, mul(ad, x, cnst(ad, y, M_SQRT1_2)))));
+	Node *phi = mul(ad, cnst(ad, y, 0.5 * M_2_SQRTPI * M_SQRT1_2), op1(ad, OP_EXP, mul(ad, cnst(ad, y, -0.5), op1(ad, OP_SQUARE, x))));
+	dx_times(ad, y, dy, op2(ad, OP_ADD, Phi, mul(ad, x, phi)));
+}
+static void rule_silu(AD *ad, Node *y, Node *dy) /* s (1 + x (1 - s)) */
+{
+	Node *x = y->in[0], *s = op1(ad, OP_SIGMOID, x), *one = cnst(ad, y, 1);
+	dx_times(ad, y, dy, mul(ad, s, op2(ad, OP_ADD, one, mul(ad, x, op2(ad, OP_SUB, one, s)))));
+}
+static void rule_softplus(AD *ad, Node *y, Node *dy) { dx_times(ad, y, dy, op1(ad, OP_SIGMOID, y->in[0])); }
+static void rule_mish(AD *ad, Node *y, Node *dy) /* t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x)) */
+{
+	Node *x = y->in[0], *t = op1(ad, OP_TANH, op1(ad, OP_SOFTPLUS, x));
+	Node *d = mul(ad, mul(ad, x, op1(ad, OP_SIGMOID, x)), op2(ad, OP_SUB, cnst(ad, y, 1), op1(ad, OP_SQUARE, t)));
+	dx_times(ad, y, dy, op2(ad, OP_ADD, t, d));
+}
+static void rule_hardswish(AD *ad, Node *y, Node *dy) /* 0 below -3, 1 above 3, x/3 + 1/2 between (torch) */
+{
+	Node *x = y->in[0], *zero = cnst(ad, y, 0);
+	Node *mid = op2(ad, OP_ADD, op2(ad, OP_DIV, x, cnst(ad, y, 3)), cnst(ad, y, 0.5));
+	Node *d = where(ad, cmp(ad, OP_LT, x, -3), zero, where(ad, cmp(ad, OP_LE, x, 3), mid, cnst(ad, y, 1)));
+	dx_times(ad, y, dy, d);
+}
+static void rule_hardsigmoid(AD *ad, Node *y, Node *dy)
+{
+	acc(ad, y->in[0], where(ad, between(ad, y->in[0], -3, 3), op2(ad, OP_DIV, dy, cnst(ad, dy, 6)), cnst(ad, dy, 0)));
+}
+static void rule_leaky_relu(AD *ad, Node *y, Node *dy) /* slope (in[1]) gets no gradient */
+{
+	acc(ad, y->in[0], where(ad, cmp(ad, OP_GT, y->in[0], 0), dy, mul(ad, dy, y->in[1])));
+}
+static void rule_elu(AD *ad, Node *y, Node *dy) /* x <= 0: alpha e^x = y + alpha */
+{
+	acc(ad, y->in[0], where(ad, cmp(ad, OP_GT, y->in[0], 0), dy, mul(ad, dy, op2(ad, OP_ADD, y, y->in[1]))));
+}
+static void rule_grad_scale(AD *ad, Node *y, Node *dy) { acc(ad, y->in[0], mul(ad, dy, y->in[1])); }
+
+/* ---- reductions and ops along one axis ---- */
+
+static void rule_prod(AD *ad, Node *y, Node *dy) /* dy y / x */
+{
+	Node *x = y->in[0];
+	Node *yk = y->attr[1] ? y : opt(ad, OP_RESHAPE, y, kept_type(x->type, y->attr[0], y->type.dtype));
+	acc(ad, x, op2(ad, OP_DIV, mul(ad, kept(ad, y, dy), yk), x));
+}
+
+static Node *sum_axis(AD *ad, Node *x, int64_t axis)
+{
+	int64_t attr[2] = {(int64_t)1 << axis, 1};
+	return ir_op(ad->g, OP_SUM, &x, 1, attr, 2, NULL, ad->loc);
+}
+
+static void rule_softmax(AD *ad, Node *y, Node *dy) /* y (dy - sum(dy y)) */
+{
+	acc(ad, y->in[0], mul(ad, y, op2(ad, OP_SUB, dy, sum_axis(ad, mul(ad, dy, y), y->attr[0]))));
+}
+
+static void rule_log_softmax(AD *ad, Node *y, Node *dy) /* dy - e^y sum(dy) */
+{
+	acc(ad, y->in[0], op2(ad, OP_SUB, dy, mul(ad, op1(ad, OP_EXP, y), sum_axis(ad, dy, y->attr[0]))));
+}
+
+static void rule_logsumexp(AD *ad, Node *y, Node *dy) /* dy e^(x - y) */
+{
+	Node *x = y->in[0];
+	Type k = kept_type(x->type, (int64_t)1 << y->attr[0], y->type.dtype);
+	Node *yk = y->attr[1] ? y : opt(ad, OP_RESHAPE, y, k), *dk = y->attr[1] ? dy : opt(ad, OP_RESHAPE, dy, k);
+	acc(ad, x, mul(ad, dk, op1(ad, OP_EXP, op2(ad, OP_SUB, x, yk))));
+}
+
+static Node *with_attrs(AD *ad, Op op, Node **in, int nin, const int64_t *attr, int nattr, const Type *t)
+{
+	return ir_op(ad->g, op, in, nin, attr, nattr, t, ad->loc);
+}
+
+static void rule_cumsum(AD *ad, Node *y, Node *dy) /* the running sums from the other end */
+{
+	int64_t attr[2] = {y->attr[0], !y->attr[1]};
+	acc(ad, y->in[0], with_attrs(ad, OP_CUMSUM, &dy, 1, attr, 2, NULL));
+}
+
+static void rule_tril(AD *ad, Node *y, Node *dy) { acc(ad, y->in[0], with_attrs(ad, OP_TRIL, &dy, 1, y->attr, 2, NULL)); }
+
+/* ---- data movement ---- */
+
+static void rule_concat(AD *ad, Node *y, Node *dy) /* each input: its slice of dy (sizes along the axis are constants) */
+{
+	int64_t attr[2] = {y->attr[0], 0};
+	for (int i = 0; i < y->nin; i++) {
+		Node *x = y->in[i];
+		if (ad->needs[x->id])
+			acc(ad, x, with_attrs(ad, OP_SLICE, &dy, 1, attr, 2, &x->type));
+		attr[1] += x->type.dim[y->attr[0]];
+	}
+}
+
+/* slice's adjoint: dy padded with zeros along the axis, viewed as [pre, K, post] (pad's attributes
+   cover the last axes only) */
+static void rule_slice(AD *ad, Node *y, Node *dy)
+{
+	Node *x = y->in[0];
+	int ax = (int)y->attr[0];
+	Prog *p = ad->g->prog;
+	Dim pre = 1, post = 1;
+	for (int d = 0; d < ax; d++)
+		pre = ir_dim_binop(p, DE_MUL, pre, x->type.dim[d]);
+	for (int d = ax + 1; d < x->type.rank; d++)
+		post = ir_dim_binop(p, DE_MUL, post, x->type.dim[d]);
+	Dim K = x->type.dim[ax], k = y->type.dim[ax];
+	if (!DIM_IS_CONST(K) || !DIM_IS_CONST(k))
+		BUG("autodiff: slice along a run-time size");
+	Type t3 = ir_type(dy->type.dtype, 3, (Dim[]){pre, k, post});
+	Node *in[2] = {opt(ad, OP_RESHAPE, dy, t3), cnst(ad, dy, 0)};
+	int64_t attr[4] = {y->attr[1], K - k - y->attr[1], 0, 0};
+	Node *padded = with_attrs(ad, OP_PAD, in, 2, attr, 4, NULL);
+	acc(ad, x, opt(ad, OP_RESHAPE, padded, x->type));
+}
+
+static void rule_pad(AD *ad, Node *y, Node *dy) /* a slice per padded axis */
+{
+	Node *x = y->in[0], *d = dy;
+	int np = y->nattr / 2;
+	for (int i = 0; i < np; i++) {
+		int ax = x->type.rank - np + i;
+		if (y->attr[2 * i] == 0 && y->attr[2 * i + 1] == 0)
+			continue;
+		Type t = d->type;
+		t.dim[ax] = x->type.dim[ax];
+		int64_t attr[2] = {ax, y->attr[2 * i]};
+		d = with_attrs(ad, OP_SLICE, &d, 1, attr, 2, &t);
+	}
+	acc(ad, x, d);
+}
+
+static void rule_gather(AD *ad, Node *y, Node *dy) /* index_add into zeros */
+{
+	Node *x = y->in[0], *z = with_attrs(ad, OP_CONST, NULL, 0, NULL, 0, &x->type);
+	z->fval = 0;
+	Node *in[3] = {z, y->in[1], dy};
+	acc(ad, x, with_attrs(ad, y->op == OP_GATHER ? OP_INDEX_ADD : OP_SCATTER_ADD, in, 3, y->attr, 1, NULL));
+}
+
+static void rule_index_add(AD *ad, Node *y, Node *dy) /* x: dy; src: dy gathered back */
+{
+	acc(ad, y->in[0], dy);
+	if (ad->needs[y->in[2]->id]) {
+		Node *in[2] = {dy, y->in[1]};
+		acc(ad, y->in[2], with_attrs(ad, y->op == OP_INDEX_ADD ? OP_GATHER : OP_TAKE_ALONG, in, 2, y->attr, 1, NULL));
+	}
+}
+
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
 	[OP_CAST] = rule_cast, [OP_RESHAPE] = rule_reshape, [OP_TRANSPOSE] = rule_transpose,
@@ -237,6 +411,17 @@ static const Rule rule[OP_COUNT] = {
 	[OP_WHERE] = rule_where, [OP_RELU_BWD] = rule_relu_bwd,
 	[OP_SUM] = rule_sum, [OP_MEAN] = rule_mean, [OP_MAX] = rule_max,
 	[OP_MATMUL] = rule_matmul, [OP_CROSS_ENTROPY] = rule_xent,
+	[OP_ABS] = rule_abs, [OP_LOG1P] = rule_log1p, [OP_RSQRT] = rule_rsqrt, [OP_SQUARE] = rule_square,
+	[OP_SIN] = rule_sin, [OP_COS] = rule_cos, [OP_ERF] = rule_erf, [OP_RELU6] = rule_relu6,
+	[OP_GELU] = rule_gelu, [OP_SILU] = rule_silu, [OP_SOFTPLUS] = rule_softplus, [OP_MISH] = rule_mish,
+	[OP_HARDSWISH] = rule_hardswish, [OP_HARDSIGMOID] = rule_hardsigmoid,
+	[OP_LEAKY_RELU] = rule_leaky_relu, [OP_ELU] = rule_elu, [OP_GRAD_SCALE] = rule_grad_scale,
+	[OP_MIN] = rule_max, [OP_PROD] = rule_prod,
+	[OP_LOGSUMEXP] = rule_logsumexp, [OP_SOFTMAX] = rule_softmax, [OP_LOG_SOFTMAX] = rule_log_softmax,
+	[OP_CUMSUM] = rule_cumsum, [OP_TRIL] = rule_tril,
+	[OP_CONCAT] = rule_concat, [OP_SLICE] = rule_slice, [OP_PAD] = rule_pad,
+	[OP_GATHER] = rule_gather, [OP_TAKE_ALONG] = rule_gather,
+	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }

@@ -9,7 +9,9 @@ void
 rt_array_free(RtArray *a)
 {
 	rt_free(a->data);
+	rt_free(a->owned_path);
 	a->data = NULL;
+	a->owned_path = NULL;
 }
 
 int64_t

@@ -2,7 +2,9 @@
  *   FILE      safetensors with every param and state under its path name (F32), a plain state
  *             dict for PyTorch; __metadata__: format, model, step, epoch, pos, seed, rng
  *   FILE.opt  safetensors with the optimiser state: one tensor per trainable parameter and slot,
- *             "<slot>.<param>" (SGD: momentum_buffer; Adam: exp_avg, exp_avg_sq), and the same
+ *             "<slot>.<param>", slots named as torch.optim's state (SGD: momentum_buffer; Adam,
+ *             AdamW: exp_avg, exp_avg_sq; RMSprop: square_avg, momentum_buffer, grad_avg;
+ *             Adagrad: sum; Lion: exp_avg), and the same
  *             model and step in __metadata__ so that a mismatched pair is refused.
  * step = optimiser steps done; epoch = the epoch in progress (0-based); pos = examples of it
  * already consumed; rng = the shuffle generator's state at the start of that epoch. */
@@ -12,15 +14,23 @@
 
 #include "runtime/rt.h"
 
+/* torch.optim's names for each optimiser's state, slot by slot (NND_OPT_SLOTS) */
 static const char *
 slot_name(const NndModel *m, int slot)
 {
+	static const char *const names[NND_OPT_COUNT][3] = {
+		[NND_OPT_SGD] = {"momentum_buffer"},
+		[NND_OPT_ADAM] = {"exp_avg", "exp_avg_sq"},
+		[NND_OPT_ADAMW] = {"exp_avg", "exp_avg_sq"},
+		[NND_OPT_RMSPROP] = {"square_avg", "momentum_buffer", "grad_avg"},
+		[NND_OPT_ADAGRAD] = {"sum"},
+		[NND_OPT_LION] = {"exp_avg"},
+	};
 	static char buf[16];
+	int k = m->recipe.optimizer;
 
-	if (m->recipe.optimizer == NND_OPT_SGD && slot == 0)
-		return "momentum_buffer";
-	if (m->recipe.optimizer != NND_OPT_SGD && slot < 2)
-		return slot ? "exp_avg_sq" : "exp_avg";
+	if (k >= 0 && k < NND_OPT_COUNT && slot < 3 && names[k][slot])
+		return names[k][slot];
 	snprintf(buf, sizeof buf, "slot%d", slot);
 	return buf;
 }

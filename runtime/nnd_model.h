@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 1
+#define NND_ABI_VERSION 2
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -24,17 +24,24 @@ enum {
 	NND_INIT_XAVIER_NORMAL, NND_INIT_ORTHOGONAL
 };
 
-/* Run-time hyper-parameters: generated code reads them from NndCall.hyper */
+/* Run-time hyper-parameters: generated code reads them from NndCall.hyper. The last two are
+   computed in double by the runtime for each step t = NND_H_STEP + 1, as torch.optim does in
+   Python: STEP_SIZE = lr / (1 - beta1^t), BIAS2_SQRT = sqrt(1 - beta2^t) (Adam, AdamW). */
 enum {
 	NND_H_LR, NND_H_MOMENTUM, NND_H_WEIGHT_DECAY, NND_H_DAMPENING, NND_H_NESTEROV,
-	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_COUNT
+	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_ALPHA, NND_H_CENTERED,
+	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_COUNT
 };
 
-/* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks */
+/* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks,
+   named as torch.optim's state: SGD momentum_buffer; Adam/AdamW exp_avg, exp_avg_sq; RMSprop
+   square_avg, momentum_buffer, grad_avg; Adagrad sum; Lion exp_avg */
 enum { NND_OPT_SGD, NND_OPT_ADAM, NND_OPT_ADAMW, NND_OPT_RMSPROP, NND_OPT_ADAGRAD, NND_OPT_LION, NND_OPT_COUNT };
-#define NND_OPT_SLOTS {1, 2, 2, 2, 1, 1}
-enum { NND_SCHED_CONSTANT, NND_SCHED_COSINE };
-enum { NND_DATA_NONE, NND_DATA_IDX };
+#define NND_OPT_SLOTS {1, 2, 2, 3, 1, 1}
+/* Schedules and data sources, numbered as the compiler's SchedKind and DataKind */
+enum { NND_SCHED_CONSTANT, NND_SCHED_COSINE, NND_SCHED_STEP, NND_SCHED_EXPONENTIAL, NND_SCHED_LINEAR,
+       NND_SCHED_ONECYCLE, NND_SCHED_COUNT };
+enum { NND_DATA_NONE, NND_DATA_IDX, NND_DATA_NPY, NND_DATA_NPZ, NND_DATA_CSV, NND_DATA_TEXT, NND_DATA_COUNT };
 
 /* A tensor's description. dims[i] >= 0 is fixed; dims[i] < 0 is -(k+1) for run-time size
    variable k (NndModel.syms[k]), bound from the data (the batch size B). */
@@ -80,7 +87,10 @@ typedef struct NndEntry {
 typedef struct NndDataSource {
 	int32_t kind;              /* NND_DATA_* */
 	int32_t npaths;
-	const char *paths[4];      /* NND_DATA_IDX: images, labels */
+	const char *paths[4];      /* IDX: images, labels; NPY: one file per names[i]; others: one file */
+	const char *names[4];      /* NPY: the entry input paths[i] feeds (NULL: input i) */
+	const char *label;         /* CSV: the label column */
+	int64_t seq;               /* TEXT: sequence length T */
 } NndDataSource;
 
 typedef struct NndRecipe {
@@ -92,6 +102,12 @@ typedef struct NndRecipe {
 	int64_t warmup;
 	double min_lr;
 	NndDataSource data, valid;
+	double alpha;                       /* RMSprop smoothing constant */
+	int32_t centered;                   /* RMSprop */
+	double lr_decay, initial_accumulator_value; /* Adagrad */
+	int64_t step_every;                 /* NND_SCHED_STEP: decay every this many steps */
+	double gamma;                       /* NND_SCHED_STEP, NND_SCHED_EXPONENTIAL */
+	double max_lr, pct_start, div_factor, final_div_factor; /* NND_SCHED_ONECYCLE */
 } NndRecipe;
 
 typedef struct NndModel {
@@ -115,7 +131,9 @@ extern const NndModel nnd_model;
 /* Runtime helpers called by generated code (runtime/optim.c) */
 /* One optimiser step on a parameter of n elements: opt (NULL when the model has no optimiser
    state) points at its slot 0 in the optimiser block; slot k is at opt + k * stride (stride =
-   NndModel.param_numel). kind is NND_OPT_*; hyper holds NND_H_*. */
+   NndModel.param_numel). kind is NND_OPT_*; hyper holds NND_H_*. Each optimiser follows
+   torch.optim's single-tensor code step for step (runtime/optim.c); Lion follows Chen et al. 2023
+   (the lion-pytorch package). */
 void nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t n, int64_t stride,
                        const float *hyper);
 /* SGD with momentum, PyTorch's formulation: g = grad + wd*p; m = mu*m + (1-dampening)*g

@@ -2,6 +2,7 @@
  * byte-order-free dtypes (f4 f8 i1 u1 i2 i4 i8 b1), C order; the header is the Python dict
  * literal {'descr': '<f4', 'fortran_order': False, 'shape': (N, 10), }. Writing: version 1. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,50 +77,75 @@ parse_header(const char *path, const char *h, RtArray *a)
 }
 
 void
-rt_npy_read(const char *path, RtArray *a)
+rt_npy_parse(const char *path, const unsigned char *buf, int64_t size, RtArray *a)
 {
-	FILE *f = fopen(path, "rb");
-	unsigned char pre[12];
 	uint32_t hlen;
-	long size;
-	int64_t n, bytes;
+	int64_t n, bytes, start;
 	char *h;
 
-	if (!f)
-		rt_die("%s: cannot open: %s", path, strerror(errno));
 	memset(a, 0, sizeof *a);
 	a->path = path;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6))
+	if (size < 10 || memcmp(buf, "\x93NUMPY", 6))
 		rt_die("%s: not an npy file (no \\x93NUMPY magic)", path);
-	if (pre[6] == 1)
-		hlen = pre[8] | pre[9] << 8;
-	else if (pre[6] == 2 || pre[6] == 3) {
-		if (fread(pre + 10, 1, 2, f) != 2)
+	if (buf[6] == 1)
+		hlen = buf[8] | buf[9] << 8;
+	else if (buf[6] == 2 || buf[6] == 3) {
+		if (size < 12)
 			rt_die("%s: truncated npy header", path);
-		hlen = pre[8] | pre[9] << 8 | (uint32_t)pre[10] << 16 | (uint32_t)pre[11] << 24;
+		hlen = buf[8] | buf[9] << 8 | (uint32_t)buf[10] << 16 | (uint32_t)buf[11] << 24;
 	} else
-		rt_die("%s: npy format version %d.%d is unsupported (1, 2 or 3)", path, pre[6], pre[7]);
-	long start = (pre[6] == 1 ? 10 : 12) + (long)hlen;
+		rt_die("%s: npy format version %d.%d is unsupported (1, 2 or 3)", path, buf[6], buf[7]);
+	start = (buf[6] == 1 ? 10 : 12) + (int64_t)hlen;
 	if (start > size)
-		rt_die("%s: truncated npy header (%u bytes promised, file has %ld)", path, hlen, size);
+		rt_die("%s: truncated npy header (%u bytes promised, file has %lld)", path, hlen, (long long)size);
 	h = rt_alloc(hlen + 1);
-	if (fread(h, 1, hlen, f) != hlen)
-		rt_die("%s: truncated npy header", path);
+	memcpy(h, buf + start - hlen, hlen);
 	h[hlen] = 0;
 	parse_header(path, h, a);
 	rt_free(h);
-	n = rt_numel(a->rank, a->dims);
+	n = 1;
+	for (int i = 0; i < a->rank; i++) {
+		if (a->dims[i] > 0 && n > (INT64_MAX / 8) / a->dims[i])
+			rt_die("%s: npy shape overflows", path);
+		n *= a->dims[i];
+	}
 	bytes = n * rt_dtype_size(a->dtype);
 	if (size - start != bytes)
-		rt_die("%s: npy data is %ld bytes but the shape and dtype need %lld (%s)", path,
-		       size - start, (long long)bytes, size - start < bytes ? "truncated" : "extra bytes");
-	a->data = rt_alloc(bytes);
-	if ((int64_t)fread(a->data, 1, bytes, f) != bytes)
+		rt_die("%s: npy data is %lld bytes but the shape and dtype need %lld (%s)", path,
+		       (long long)(size - start), (long long)bytes, size - start < bytes ? "truncated" : "extra bytes");
+	a->data = rt_alloc(bytes ? bytes : 1);
+	memcpy(a->data, buf + start, bytes);
+}
+
+unsigned char *
+rt_file_read(const char *path, int64_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *buf;
+	long n;
+
+	if (!f)
+		rt_die("%s: cannot open: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0)
+		rt_die("%s: cannot read: %s", path, strerror(errno));
+	rewind(f);
+	buf = rt_alloc(n + 1);
+	if ((long)fread(buf, 1, n, f) != n)
 		rt_die("%s: read error: %s", path, strerror(errno));
 	fclose(f);
+	buf[n] = 0;
+	*size = n;
+	return buf;
+}
+
+void
+rt_npy_read(const char *path, RtArray *a)
+{
+	int64_t size;
+	unsigned char *buf = rt_file_read(path, &size);
+
+	rt_npy_parse(path, buf, size, a);
+	rt_free(buf);
 }
 
 void

@@ -82,7 +82,7 @@ rt_progress_step(RtProgress *p, int64_t step, int64_t epoch, int64_t nepochs, co
 		fprintf(p->log, "%lld,%lld", (long long)step, (long long)epoch + 1);
 		for (int i = 0; i < p->nout; i++)
 			fprintf(p->log, ",%.6g", out[i]);
-		fprintf(p->log, ",%.6g,%.1f\n", lr, rate);
+		fprintf(p->log, ",%.9g,%.1f\n", lr, rate);
 	}
 	if (p->quiet)
 		return;

@@ -44,6 +44,11 @@ double rt_rng_normal(RtRng *r);             /* Box-Muller */
 uint64_t rt_rng_below(RtRng *r, uint64_t n);/* unbiased in [0, n) */
 void rt_rng_shuffle(RtRng *r, int64_t *a, int64_t n); /* Fisher-Yates */
 
+/* runtime/sched.c */
+extern const char *const rt_sched_names[NND_SCHED_COUNT]; /* "constant", "cosine", ... */
+double rt_schedule_lr(const NndRecipe *r, int64_t step, int64_t total);
+void rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step); /* NND_H_* */
+
 /* runtime/init.c */
 void rt_params_init(const NndModel *m, float *block, uint64_t seed);
 
@@ -54,6 +59,7 @@ typedef struct RtArray {
 	int64_t dims[NND_MAX_RANK];
 	void *data;
 	const char *path;          /* for messages */
+	char *owned_path;          /* freed with the array (an npz member's "file:member") */
 } RtArray;
 void rt_array_free(RtArray *a);
 int64_t rt_array_example_bytes(const RtArray *a);
@@ -68,6 +74,10 @@ void rt_idx_read(const char *path, RtArray *a);
 
 /* runtime/npy.c: .npy v1/v2/v3, little-endian, C order */
 void rt_npy_read(const char *path, RtArray *a);
+/* An npy image in memory; path names it in messages */
+void rt_npy_parse(const char *path, const unsigned char *buf, int64_t size, RtArray *a);
+/* The whole file, NUL-terminated (not counted in *size); dies naming the file */
+unsigned char *rt_file_read(const char *path, int64_t *size);
 void rt_npy_write(const char *path, const RtArray *a);
 
 /* runtime/data.c: a data set bound to an entry's inputs */
@@ -82,6 +92,11 @@ int rt_entry_batch_sym(const NndModel *m, const NndEntry *e);
 void rt_data_load(RtData *d, const NndModel *m, const NndEntry *e, const char *const *paths,
                   int npaths, const char *source);
 void rt_data_free(RtData *d);
+
+/* runtime/source.c: a data source of any kind (NND_DATA_*) for the inputs of e; source names
+   the flag or recipe field in messages */
+void rt_source_load(RtData *d, const NndModel *m, const NndEntry *e, const NndDataSource *src,
+                    const char *source);
 /* Input buffers for a batch of up to maxb examples (one allocation per input) */
 void **rt_batch_alloc(const RtData *d, int64_t maxb);
 void rt_batch_free(void **bufs, int n);

@@ -11,7 +11,8 @@
 
 enum {
 	F_EPOCHS, F_STEPS, F_BATCH, F_LR, F_MOMENTUM, F_WD, F_DAMPENING, F_NESTEROV, F_BETA1,
-	F_BETA2, F_EPS, F_SCHEDULE, F_WARMUP, F_MIN_LR, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
+	F_BETA2, F_EPS, F_ALPHA, F_CENTERED, F_LR_DECAY, F_INIT_ACC, F_SCHEDULE, F_WARMUP, F_MIN_LR,
+	F_STEP_EVERY, F_GAMMA, F_MAX_LR, F_PCT_START, F_DIV_FACTOR, F_FINAL_DIV, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
 	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_HELP, F_COUNT
 };
 static const RtFlag flags[F_COUNT] = {
@@ -23,12 +24,22 @@ static const RtFlag flags[F_COUNT] = {
 	[F_WD] = {"weight-decay", "X", "weight decay"},
 	[F_DAMPENING] = {"dampening", "X", "SGD dampening"},
 	[F_NESTEROV] = {"nesterov", "0|1", "SGD Nesterov momentum"},
-	[F_BETA1] = {"beta1", "X", "Adam beta1"},
-	[F_BETA2] = {"beta2", "X", "Adam beta2"},
-	[F_EPS] = {"eps", "X", "Adam epsilon"},
-	[F_SCHEDULE] = {"schedule", "NAME", "learning-rate schedule: constant or cosine"},
-	[F_WARMUP] = {"warmup", "N", "cosine schedule: linear warm-up steps"},
+	[F_BETA1] = {"beta1", "X", "Adam, AdamW, Lion beta1"},
+	[F_BETA2] = {"beta2", "X", "Adam, AdamW, Lion beta2"},
+	[F_EPS] = {"eps", "X", "Adam, AdamW, RMSprop, Adagrad epsilon"},
+	[F_ALPHA] = {"alpha", "X", "RMSprop smoothing constant"},
+	[F_CENTERED] = {"centered", "0|1", "RMSprop centered"},
+	[F_LR_DECAY] = {"lr-decay", "X", "Adagrad learning-rate decay"},
+	[F_INIT_ACC] = {"initial-accumulator-value", "X", "Adagrad initial sum"},
+	[F_SCHEDULE] = {"schedule", "NAME", "constant, cosine, step, exponential, linear or onecycle"},
+	[F_WARMUP] = {"warmup", "N", "warm-up steps (constant cosine step exponential linear)"},
 	[F_MIN_LR] = {"min-lr", "X", "cosine schedule: final learning rate"},
+	[F_STEP_EVERY] = {"step-every", "N", "step schedule: decay every N steps"},
+	[F_GAMMA] = {"gamma", "X", "step and exponential schedules: decay factor"},
+	[F_MAX_LR] = {"max-lr", "X", "onecycle schedule: peak learning rate"},
+	[F_PCT_START] = {"pct-start", "X", "onecycle schedule: fraction of the run going up"},
+	[F_DIV_FACTOR] = {"div-factor", "X", "onecycle schedule: max-lr / initial lr"},
+	[F_FINAL_DIV] = {"final-div-factor", "X", "onecycle schedule: initial lr / final lr"},
 	[F_SEED] = {"seed", "N", "seed of initialisation and shuffling"},
 	[F_DATA] = {"data", "IMG,LBL", "training data: IDX files (gzip or plain) or .npy"},
 	[F_VALID] = {"valid", "IMG,LBL", "validation data, evaluated after every epoch ('none': skip)"},
@@ -70,6 +81,31 @@ print_timing(double *t, int64_t n)
 	       1e3 * sum / (double)n, 1e3 * t[(n * 9) / 10], (long long)n);
 }
 
+/* Settings no schedule could follow; total is the run's length in steps */
+static void
+check_schedule(const NndRecipe *r, int64_t total)
+{
+	if (r->schedule == NND_SCHED_STEP && r->step_every < 1)
+		rt_usage("the step schedule needs --step-every N >= 1 (recipe: step(every:, gamma:))");
+	if (r->schedule == NND_SCHED_ONECYCLE) {
+		double end1 = r->pct_start * (double)total - 1;
+		if (!(r->pct_start > 0 && r->pct_start < 1) || !(r->div_factor > 0) || !(r->final_div_factor > 0))
+			rt_usage("onecycle needs 0 < pct-start < 1 (%g), div-factor > 0 (%g) and "
+			         "final-div-factor > 0 (%g)", r->pct_start, r->div_factor, r->final_div_factor);
+		if (!(end1 > 0) || !(end1 < (double)total - 1))
+			rt_usage("onecycle over %lld steps with pct-start %g leaves a phase without steps; "
+			         "train longer", (long long)total, r->pct_start);
+	}
+}
+
+static int
+parse_bool(const char *flag, const char *v)
+{
+	if (strcmp(v, "0") && strcmp(v, "1"))
+		rt_usage("invalid value '%s' for --%s: expected 0 or 1", v, flag);
+	return *v == '1';
+}
+
 static void
 help(const NndModel *m)
 {
@@ -83,34 +119,6 @@ help(const NndModel *m)
 	       (long long)(r->steps ? r->steps : r->epochs), r->lr, r->momentum, r->weight_decay,
 	       (long long)r->seed);
 	exit(0);
-}
-
-static double
-schedule_lr(const NndRecipe *r, int64_t step, int64_t total)
-{
-	if (r->schedule != NND_SCHED_COSINE)
-		return r->lr;
-	if (step < r->warmup)
-		return r->lr * (double)(step + 1) / (double)r->warmup;
-	int64_t span = total - 1 - r->warmup;
-	double p = span > 0 ? (double)(step - r->warmup) / (double)span : 1.0;
-	if (p > 1)
-		p = 1;
-	return r->min_lr + (r->lr - r->min_lr) * 0.5 * (1.0 + cos(M_PI * p));
-}
-
-static void
-set_hyper(float *h, const NndRecipe *r, double lr, int64_t step)
-{
-	h[NND_H_LR] = (float)lr;
-	h[NND_H_MOMENTUM] = (float)r->momentum;
-	h[NND_H_WEIGHT_DECAY] = (float)r->weight_decay;
-	h[NND_H_DAMPENING] = (float)r->dampening;
-	h[NND_H_NESTEROV] = (float)r->nesterov;
-	h[NND_H_BETA1] = (float)r->beta1;
-	h[NND_H_BETA2] = (float)r->beta2;
-	h[NND_H_EPS] = (float)r->eps;
-	h[NND_H_STEP] = (float)step;
 }
 
 static int64_t
@@ -182,22 +190,28 @@ main(int argc, char **argv)
 		case F_MOMENTUM: r.momentum = rt_parse_real("momentum", v, 0); break;
 		case F_WD: r.weight_decay = rt_parse_real("weight-decay", v, 0); break;
 		case F_DAMPENING: r.dampening = rt_parse_real("dampening", v, 0); break;
-		case F_NESTEROV:
-			if (strcmp(v, "0") && strcmp(v, "1"))
-				rt_usage("invalid value '%s' for --nesterov: expected 0 or 1", v);
-			r.nesterov = *v == '1';
-			break;
+		case F_NESTEROV: r.nesterov = parse_bool("nesterov", v); break;
 		case F_BETA1: r.beta1 = rt_parse_real("beta1", v, 0); break;
 		case F_BETA2: r.beta2 = rt_parse_real("beta2", v, 0); break;
 		case F_EPS: r.eps = rt_parse_real("eps", v, 0); break;
+		case F_ALPHA: r.alpha = rt_parse_real("alpha", v, 0); break;
+		case F_CENTERED: r.centered = parse_bool("centered", v); break;
+		case F_LR_DECAY: r.lr_decay = rt_parse_real("lr-decay", v, 0); break;
+		case F_INIT_ACC: r.initial_accumulator_value = rt_parse_real("initial-accumulator-value", v, 0); break;
 		case F_SCHEDULE:
-			if (!strcmp(v, "constant"))
-				r.schedule = NND_SCHED_CONSTANT;
-			else if (!strcmp(v, "cosine"))
-				r.schedule = NND_SCHED_COSINE;
-			else
-				rt_usage("invalid value '%s' for --schedule: expected constant or cosine", v);
+			for (r.schedule = 0; r.schedule < NND_SCHED_COUNT; r.schedule++)
+				if (!strcmp(v, rt_sched_names[r.schedule]))
+					break;
+			if (r.schedule == NND_SCHED_COUNT)
+				rt_usage("invalid value '%s' for --schedule: expected constant, cosine, step, "
+				         "exponential, linear or onecycle", v);
 			break;
+		case F_STEP_EVERY: r.step_every = rt_parse_count("step-every", v, 0); break;
+		case F_GAMMA: r.gamma = rt_parse_real("gamma", v, 0); break;
+		case F_MAX_LR: r.max_lr = rt_parse_real("max-lr", v, 0); break;
+		case F_PCT_START: r.pct_start = rt_parse_real("pct-start", v, 0); break;
+		case F_DIV_FACTOR: r.div_factor = rt_parse_real("div-factor", v, 0); break;
+		case F_FINAL_DIV: r.final_div_factor = rt_parse_real("final-div-factor", v, 0); break;
 		case F_WARMUP: r.warmup = rt_parse_count("warmup", v, 1); break;
 		case F_MIN_LR: r.min_lr = rt_parse_real("min-lr", v, 0); break;
 		case F_SEED: r.seed = rt_parse_count("seed", v, 1); break;
@@ -261,30 +275,36 @@ main(int argc, char **argv)
 		return 0;
 	}
 
-	/* data */
-	if (ndata == 0) {
-		if (r.data.kind == NND_DATA_NONE)
-			rt_usage("no training data: the recipe has no `data` and --data was not given");
-		ndata = r.data.npaths;
+	/* data: the recipe's sources; --data/--valid replace their files (in the same order) */
+	NndDataSource dsrc = r.data, vsrc = r.valid;
+	const char *vwhat = nvalid > 0 ? "--valid" : "the recipe's valid";
+	if (ndata > 0) {
+		if (dsrc.kind == NND_DATA_NONE || (dsrc.kind != NND_DATA_IDX && ndata != dsrc.npaths))
+			dsrc = (NndDataSource){.kind = NND_DATA_IDX};
+		dsrc.npaths = ndata;
 		for (int i = 0; i < ndata; i++)
-			datap[i] = r.data.paths[i];
-	}
-	if (nvalid == 0 && r.valid.kind != NND_DATA_NONE) {
-		nvalid = r.valid.npaths;
+			dsrc.paths[i] = datap[i];
+	} else if (dsrc.kind == NND_DATA_NONE)
+		rt_usage("no training data: the recipe has no `data` and --data was not given");
+	if (nvalid > 0) {
+		if (vsrc.kind == NND_DATA_NONE || (vsrc.kind != NND_DATA_IDX && nvalid != vsrc.npaths))
+			vsrc = (NndDataSource){.kind = NND_DATA_IDX};
+		vsrc.npaths = nvalid;
 		for (int i = 0; i < nvalid; i++)
-			validp[i] = r.valid.paths[i];
-	}
+			vsrc.paths[i] = validp[i];
+	} else if (nvalid == 0 && vsrc.kind != NND_DATA_NONE)
+		nvalid = vsrc.npaths;
 	if (nvalid > 0 && !m->eval.fn) {
 		fprintf(stderr, "%s: warning: the model has no eval entry; skipping validation\n", rt_prog);
 		nvalid = 0;
 	}
 	RtData train, valid = {0};
 	int bsym = rt_entry_batch_sym(m, &m->step);
-	rt_data_load(&train, m, &m->step, datap, ndata, "--data");
+	rt_source_load(&train, m, &m->step, &dsrc, ndata > 0 ? "--data" : "the recipe's data");
 	int vsym = -1;
 	if (nvalid > 0) {
 		vsym = rt_entry_batch_sym(m, &m->eval);
-		rt_data_load(&valid, m, &m->eval, validp, nvalid, "--valid");
+		rt_source_load(&valid, m, &m->eval, &vsrc, vwhat);
 	}
 
 	/* the run's length */
@@ -293,6 +313,7 @@ main(int argc, char **argv)
 	if (r.steps > 0 && set_epochs && r.epochs * spe < total)
 		total = r.epochs * spe;
 	int64_t nepochs = (total + spe - 1) / spe;
+	check_schedule(&r, total);
 	if (st.step >= total) {
 		printf("nothing to do: %s is at step %lld of %lld\n", resume, (long long)st.step,
 		       (long long)total);
@@ -346,8 +367,8 @@ main(int argc, char **argv)
 			for (int i = 0; i < train.narrays; i++)
 				rt_array_gather(&train.a[i], perm + st.pos, b, bufs[i]);
 			syms[bsym] = b;
-			double lr = schedule_lr(&r, st.step, total);
-			set_hyper(hyper, &r, lr, st.step);
+			double lr = rt_schedule_lr(&r, st.step, total);
+			rt_hyper_set(hyper, &r, lr, st.step);
 			call.inputs = (const void *const *)bufs;
 			call.outputs = outp;
 			double t0 = timing ? rt_now() : 0;

@@ -6,6 +6,7 @@ import lit.formats
 config.name = 'nnd-diag'
 config.test_format = lit.formats.ShTest(True)
 config.suffixes = ['.nnd']
+config.excludes = ['Inputs']  # files the tests import, not tests
 config.test_source_root = os.path.dirname(os.path.abspath(__file__))
 config.test_exec_root = config.test_source_root
 

@@ -1,11 +1,11 @@
 # tests/lit/lit.cfg.py: lit configuration for the golden tests (tests/lit/*/): each .nnd file
-# runs an nndc command and FileCheck compares its output (AST dumps, IR) with the CHECK lines.
+# runs an nndc command (each .nir, `nndc opt`) and FileCheck compares its output (AST dumps, IR) with the CHECK lines.
 import os
 import lit.formats
 
 config.name = 'nnd-lit'
 config.test_format = lit.formats.ShTest(True)
-config.suffixes = ['.nnd']
+config.suffixes = ['.nnd', '.nir']
 config.test_source_root = os.path.dirname(os.path.abspath(__file__))
 config.test_exec_root = config.test_source_root
 

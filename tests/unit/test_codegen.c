@@ -133,6 +133,7 @@ START_TEST(descriptor_layout)
 	OFF(entry, 6, NndEntry, arena_size);
 	SIZE(source, NndDataSource);
 	OFF(source, 0, NndDataSource, kind); OFF(source, 1, NndDataSource, npaths); OFF(source, 2, NndDataSource, paths);
+	OFF(source, 3, NndDataSource, names); OFF(source, 4, NndDataSource, label); OFF(source, 5, NndDataSource, seq);
 	SIZE(recipe, NndRecipe);
 	OFF(recipe, 0, NndRecipe, batch); OFF(recipe, 1, NndRecipe, epochs); OFF(recipe, 2, NndRecipe, steps);
 	OFF(recipe, 3, NndRecipe, seed); OFF(recipe, 4, NndRecipe, optimizer); OFF(recipe, 5, NndRecipe, schedule);
@@ -140,6 +141,10 @@ START_TEST(descriptor_layout)
 	OFF(recipe, 9, NndRecipe, dampening); OFF(recipe, 10, NndRecipe, beta1); OFF(recipe, 11, NndRecipe, beta2);
 	OFF(recipe, 12, NndRecipe, eps); OFF(recipe, 13, NndRecipe, nesterov); OFF(recipe, 14, NndRecipe, warmup);
 	OFF(recipe, 15, NndRecipe, min_lr); OFF(recipe, 16, NndRecipe, data); OFF(recipe, 17, NndRecipe, valid);
+	OFF(recipe, 18, NndRecipe, alpha); OFF(recipe, 19, NndRecipe, centered); OFF(recipe, 20, NndRecipe, lr_decay);
+	OFF(recipe, 21, NndRecipe, initial_accumulator_value); OFF(recipe, 22, NndRecipe, step_every);
+	OFF(recipe, 23, NndRecipe, gamma); OFF(recipe, 24, NndRecipe, max_lr); OFF(recipe, 25, NndRecipe, pct_start);
+	OFF(recipe, 26, NndRecipe, div_factor); OFF(recipe, 27, NndRecipe, final_div_factor);
 	SIZE(model, NndModel);
 	OFF(model, 0, NndModel, abi_version); OFF(model, 1, NndModel, name); OFF(model, 2, NndModel, source);
 	OFF(model, 3, NndModel, nparams); OFF(model, 4, NndModel, params); OFF(model, 5, NndModel, param_numel);

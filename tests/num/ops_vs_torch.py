@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+"""Forward and backward of the built-in operations against PyTorch, in float32.
+
+Each case is an .nnd expression over params a, b (f32) and labels y (i32[4]) and the same
+computation in torch. The program's loss is sum(f32(expr) * r) for a random r, so the gradient of r
+is the forward value and the gradients of a and b are the backward pass. tests/num/ops_driver
+compiles and runs it (usage: ops_vs_torch.py DRIVER WORKDIR).
+"""
+import math, os, subprocess, sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+# name, expression, torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b
+A, B = (4, 5), (4, 5)
+CASES = [
+    ("neg", "neg(a)", lambda a, b, y: -a), ("abs", "abs(a)", lambda a, b, y: a.abs()),
+    ("log1p", "log1p(a)", lambda a, b, y: torch.log1p(a), A, B, (0.1, 3)),
+    ("rsqrt", "rsqrt(a)", lambda a, b, y: torch.rsqrt(a), A, B, (0.2, 3)),
+    ("square", "square(a)", lambda a, b, y: a * a), ("sin", "sin(a)", lambda a, b, y: a.sin()),
+    ("cos", "cos(a)", lambda a, b, y: a.cos()), ("erf", "erf(a)", lambda a, b, y: torch.erf(a)),
+    ("exp", "exp(a)", lambda a, b, y: a.exp()), ("tanh", "tanh(a)", lambda a, b, y: a.tanh()),
+    ("sigmoid", "sigmoid(a)", lambda a, b, y: a.sigmoid()), ("relu", "relu(a)", lambda a, b, y: F.relu(a)),
+    ("relu6", "relu6(a * 4.0)", lambda a, b, y: F.relu6(a * 4)),
+    ("leaky_relu", "leaky_relu(a, slope: 0.2)", lambda a, b, y: F.leaky_relu(a, 0.2)),
+    ("elu", "elu(a, alpha: 1.5)", lambda a, b, y: F.elu(a, 1.5)), ("gelu", "gelu(a)", lambda a, b, y: F.gelu(a)),
+    ("silu", "silu(a)", lambda a, b, y: F.silu(a)), ("softplus", "softplus(a * 3.0)", lambda a, b, y: F.softplus(a * 3)),
+    ("mish", "mish(a)", lambda a, b, y: F.mish(a)), ("hardswish", "hardswish(a * 4.0)", lambda a, b, y: F.hardswish(a * 4)),
+    ("hardsigmoid", "hardsigmoid(a * 4.0)", lambda a, b, y: F.hardsigmoid(a * 4)),
+    ("sign", "sign(a) * a", lambda a, b, y: torch.sign(a) * a), ("floor", "floor(a * 3.0) + a", lambda a, b, y: torch.floor(a * 3) + a),
+    ("ceil", "ceil(a * 3.0)", lambda a, b, y: torch.ceil(a * 3)), ("round", "round(a * 3.0)", lambda a, b, y: torch.round(a * 3)),
+    ("clamp", "clamp(a, lo: -0.5, hi: 0.7)", lambda a, b, y: a.clamp(-0.5, 0.7)),
+    ("maximum", "maximum(a, b)", lambda a, b, y: torch.maximum(a, b)), ("minimum", "minimum(a, b)", lambda a, b, y: torch.minimum(a, b)),
+    ("pow", "pow_ab", None),
+    ("min", "min(a, axis: 1)", lambda a, b, y: a.amin(1)), ("max", "max(a, axis: 0)", lambda a, b, y: a.amax(0)),
+    ("prod", "prod(a, axis: 1)", lambda a, b, y: a.prod(1)), ("variance", "variance(a, axis: 1)", lambda a, b, y: a.var(1)),
+    ("std", "std(a, axis: 0, keepdim: true)", lambda a, b, y: a.std(0, keepdim=True)),
+    ("variance_all", "variance(a)", lambda a, b, y: a.var()),
+    ("logsumexp", "logsumexp(a * 3.0, axis: 1)", lambda a, b, y: torch.logsumexp(a * 3, 1)),
+    ("argmin", "argmin(a, axis: 1)", lambda a, b, y: a.argmin(1)), ("argmax", "argmax(a, axis: 0)", lambda a, b, y: a.argmax(0)),
+    ("softmax", "softmax(a * 3.0, axis: 1)", lambda a, b, y: F.softmax(a * 3, 1)),
+    ("log_softmax", "log_softmax(a * 3.0, axis: 0)", lambda a, b, y: F.log_softmax(a * 3, 0)),
+    ("cumsum", "cumsum(a, axis: 1)", lambda a, b, y: a.cumsum(1)),
+    ("squeeze", "squeeze(unsqueeze(a, 1), axis: 1)", lambda a, b, y: a.unsqueeze(1).squeeze(1)),
+    ("broadcast_to", "broadcast_to(a, [2, 4, 5])", lambda a, b, y: a.broadcast_to(2, 4, 5)),
+    ("concat", "concat([a, b, a], axis: 1)", lambda a, b, y: torch.cat([a, b, a], 1)),
+    ("stack", "stack([a, b], axis: 2)", lambda a, b, y: torch.stack([a, b], 2)),
+    ("chunk", "concat(chunk(a, 2, axis: 0), axis: 1)", lambda a, b, y: torch.cat(torch.chunk(a, 2, 0), 1)),
+    ("split", "concat(split(a, [1, 3], axis: 0), axis: 0) + concat(split(a, 2, axis: 0), axis: 0)", None),
+    ("pad", "pad(a, [1, 2, 0, 1], value: 0.5)", lambda a, b, y: F.pad(a, [1, 2, 0, 1], value=0.5)),
+    ("tril", "tril(a)", lambda a, b, y: a.tril()), ("triu", "triu(a, diagonal: 1)", lambda a, b, y: a.triu(1)),
+    ("arange", "a * arange(5)", lambda a, b, y: a * torch.arange(5)),
+    ("full", "a * full([4, 5], 2.5) + ones([5]) - zeros([4, 1])", lambda a, b, y: a * 2.5 + 1),
+    ("one_hot", "one_hot(y, 5)", lambda a, b, y: F.one_hot(y.long(), 5)),
+    ("embedding", "embedding(b, y)", lambda a, b, y: F.embedding(y.long(), b)),
+    ("gather", "gather(a, y, 1)", lambda a, b, y: torch.index_select(a, 1, y.long())),
+    ("take_along", "take_along(a, reshape(y, [4, 1]), 1)", lambda a, b, y: torch.gather(a, 1, y.long().reshape(4, 1))),
+    ("scatter_add", "scatter_add(a, broadcast_to(reshape(y, [4, 1]), [4, 5]), b, 1)", None),
+    ("nll_loss", "nll_loss(log_softmax(a, axis: 1), y)", lambda a, b, y: F.nll_loss(F.log_softmax(a, 1), y.long())),
+    ("cross_entropy", "cross_entropy(a, y)", lambda a, b, y: F.cross_entropy(a, y.long())),
+    ("cross_entropy_ls", "cross_entropy(a, y, label_smoothing: 0.1)", lambda a, b, y: F.cross_entropy(a, y.long(), label_smoothing=0.1)),
+    ("cross_entropy_ignore", "cross_entropy(a, y, ignore_index: 2, label_smoothing: 0.2)",
+     lambda a, b, y: F.cross_entropy(a, y.long(), ignore_index=2, label_smoothing=0.2)),
+    ("cross_entropy_sum", "cross_entropy(a, y, reduction: \"sum\")", lambda a, b, y: F.cross_entropy(a, y.long(), reduction="sum")),
+    ("mse", "mse(a, b)", lambda a, b, y: F.mse_loss(a, b)), ("l1", "l1(a, b, reduction: \"sum\")", lambda a, b, y: F.l1_loss(a, b, reduction="sum")),
+    ("smooth_l1", "smooth_l1(a, b, beta: 0.5)", lambda a, b, y: F.smooth_l1_loss(a, b, beta=0.5)),
+    ("huber", "huber(a, b, delta: 0.7, reduction: \"none\")", lambda a, b, y: F.huber_loss(a, b, delta=0.7, reduction="none")),
+    ("bce_with_logits", "bce_with_logits(a * 3.0, sigmoid(b))", lambda a, b, y: F.binary_cross_entropy_with_logits(a * 3, b.sigmoid())),
+    ("kl_div", "kl_div(log_softmax(a, axis: 1), softmax(b, axis: 1))",
+     lambda a, b, y: F.kl_div(F.log_softmax(a, 1), F.softmax(b, 1), reduction="batchmean")),
+    ("cosine_similarity", "cosine_similarity(a, b)", lambda a, b, y: F.cosine_similarity(a, b)),
+    ("stop_gradient", "stop_gradient(a) * b", lambda a, b, y: a.detach() * b),
+    ("grad_scale", "grad_scale(a, 0.3) * b", None), ("grad_reverse", "grad_reverse(a, scale: 2.0) * b", None),
+    ("layer_norm", "layer_norm(a, b, b)", None),
+    ("layer_norm_nw", "layer_norm(a * 3.0)", lambda a, b, y: F.layer_norm(a * 3, (5,))),
+    ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
+]
+
+class Scale(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, s):
+        ctx.s = s
+        return x.clone()
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.s, None
+
+SPECIAL = {
+    "pow": ("pow(b, a)", lambda a, b, y: torch.pow(b, a), A, B, (0.3, 2)),
+    "split": (None, lambda a, b, y: torch.cat(torch.split(a, [1, 3], 0), 0) + torch.cat(torch.split(a, 2, 0), 0)),
+    "scatter_add": (None, lambda a, b, y: torch.scatter_add(a, 1, y.long().reshape(4, 1).expand(4, 5), b)),
+    "grad_scale": (None, lambda a, b, y: Scale.apply(a, 0.3) * b),
+    "grad_reverse": (None, lambda a, b, y: Scale.apply(a, -2.0) * b),
+    "layer_norm": ("layer_norm(a, b, b)", lambda a, b, y: F.layer_norm(a, (5,), b, b), A, (5,)),
+}
+
+def program(expr, sa, sb, sout):
+    dims = lambda s: ", ".join(str(d) for d in s)
+    return f"""module M() {{
+  param a: f32[{dims(sa)}] = zeros()
+  param b: f32[{dims(sb)}] = zeros()
+  param r: f32[{dims(sout) or 1}] = zeros()
+  forward(y: i32[4]) -> f32 {{
+    return sum(f32({expr}) * r)
+  }}
+}}
+train t {{
+  model = M()
+  loss(y: i32[4]) -> f32 {{
+    return model(y)
+  }}
+}}
+"""
+
+def close(got, want, atol, rtol):
+    err = np.abs(got - want)
+    ok = np.all(err <= atol + rtol * np.abs(want))
+    rel = float(np.max(err / np.maximum(np.abs(want), 1e-2))) if err.size else 0.0
+    return ok, rel
+
+def main():
+    driver, work = sys.argv[1], sys.argv[2]
+    rng = np.random.default_rng(7)
+    failed, worst_f, worst_b = [], 0.0, 0.0
+    for case in CASES:
+        name, expr, fn = case[0], case[1], case[2]
+        sa, sb, dom = (case[3], case[4], case[5]) if len(case) > 3 else (A, B, (-2, 2))
+        if name in SPECIAL:
+            sp = SPECIAL[name]
+            expr = sp[0] or expr
+            fn = sp[1]
+            if len(sp) > 2:
+                sa, sb = sp[2], sp[3]
+                dom = sp[4] if len(sp) > 4 else dom
+        av = rng.uniform(*dom, size=sa).astype(np.float32)
+        bv = rng.uniform(*dom, size=sb).astype(np.float32)
+        yv = rng.integers(0, 4, size=4).astype(np.int32)
+        a = torch.tensor(av, requires_grad=True)
+        b = torch.tensor(bv, requires_grad=True)
+        out = fn(a, b, torch.tensor(yv))
+        rv = rng.uniform(-1, 1, size=tuple(out.shape) or (1,)).astype(np.float32)
+        loss = (out.float() * torch.tensor(rv).reshape(out.shape if out.dim() else ())).sum() if out.dim() else out.float() * float(rv[0])
+        if loss.requires_grad:
+            loss.backward()
+        ga = a.grad.numpy() if a.grad is not None else np.zeros_like(av)
+        gb = b.grad.numpy() if b.grad is not None else np.zeros_like(bv)
+        src = os.path.join(work, name + ".nnd")
+        with open(src, "w") as f:
+            f.write(program(expr, sa, sb, tuple(out.shape)))
+        with open(os.path.join(work, "in.bin"), "wb") as f:
+            f.write(av.tobytes() + bv.tobytes() + rv.tobytes() + yv.tobytes())
+        res = subprocess.run([driver, src, os.path.join(work, "in.bin"), os.path.join(work, "out.bin")], capture_output=True, text=True)
+        if res.returncode != 0:
+            failed.append(f"{name}: the driver failed: {res.stderr.strip()}")
+            continue
+        o = np.fromfile(os.path.join(work, "out.bin"), dtype=np.float32)
+        na, nb = av.size, bv.size
+        got_a, got_b, got_out = o[1:1 + na], o[1 + na:1 + na + nb], o[1 + na + nb:]
+        want_out = out.detach().float().numpy().reshape(-1)
+        ok1, r1 = close(got_out, want_out, 1e-5, 1e-4)
+        ok2, r2 = close(np.concatenate([got_a, got_b]), np.concatenate([ga.reshape(-1), gb.reshape(-1)]), 1e-4, 1e-3)
+        worst_f, worst_b = max(worst_f, r1), max(worst_b, r2)
+        if not ok1 or not ok2:
+            failed.append(f"{name} ({expr}): forward {'ok' if ok1 else 'DIFFERS'} ({r1:.3g}), backward {'ok' if ok2 else 'DIFFERS'} ({r2:.3g})")
+    print(f"ops_vs_torch: {len(CASES)} cases; worst relative error: forward {worst_f:.3g}, gradients {worst_b:.3g}")
+    for m in failed:
+        print("FAIL", m)
+    return 1 if failed else 0
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Checks nnd's optimisers against torch.optim (Lion against the reference of Chen et al. 2023, as
+in the lion-pytorch package): same initial weights (the checkpoint nnd wrote with --steps 0),
+same 64 examples as one batch every step (so the order within it does not matter), STEPS steps,
+then compares the weights with nnd's checkpoint. PyTorch runs in float64, so that the
+difference measures nnd's float32 error alone (PyTorch's own float32 run is about as far from
+the float64 one as nnd's is). The difference of a tensor is
+max|nnd - torch| / max|torch|; all must be below 1e-5. Reads safetensors with json+struct.
+
+  optim_vs_torch.py INIT AFTER images.gz labels.gz STEPS OPTIMIZER key=value...
+  (values as torch takes them: betas=0.9,0.999  centered=1)
+"""
+import gzip, json, struct, sys
+import numpy as np
+import torch
+
+def load_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"]).copy()
+    return out
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+class Lion(torch.optim.Optimizer):
+    """Chen et al. 2023, 'Symbolic Discovery of Optimization Algorithms', as lion-pytorch does it"""
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, wd, (b1, b2) = group["lr"], group["weight_decay"], group["betas"]
+            for p in group["params"]:
+                state = self.state[p]
+                if not state:
+                    state["exp_avg"] = torch.zeros_like(p)
+                m = state["exp_avg"]
+                p.mul_(1 - lr * wd)
+                update = m.clone().mul_(b1).add(p.grad, alpha=1 - b1).sign_()
+                p.add_(update, alpha=-lr)
+                m.mul_(b2).add_(p.grad, alpha=1 - b2)
+
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+              "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad, "lion": Lion}
+
+def parse_kwargs(args):
+    kw = {}
+    for a in args:
+        k, v = a.split("=")
+        if k == "betas":
+            kw[k] = tuple(float(x) for x in v.split(","))
+        elif k in ("centered", "nesterov"):
+            kw[k] = v == "1"
+        else:
+            kw[k] = float(v)
+    return kw
+
+def main():
+    init, after, images, labels, steps, name = sys.argv[1:7]
+    kw = parse_kwargs(sys.argv[7:])
+    steps = int(steps)
+    w0, w1 = load_safetensors(init), load_safetensors(after)
+    torch.set_default_dtype(torch.float64)
+    x = torch.from_numpy(read_idx(images).astype(np.float64).reshape(-1, 784) / 255.0)
+    y = torch.from_numpy(read_idx(labels).astype(np.int64))
+    model = torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    names = {"0.weight": "fc1.weight", "0.bias": "fc1.bias", "2.weight": "fc2.weight",
+             "2.bias": "fc2.bias", "4.weight": "fc3.weight", "4.bias": "fc3.bias"}
+    model.load_state_dict({k: torch.from_numpy(w0[v].astype(np.float64)) for k, v in names.items()})
+    opt = OPTIMIZERS[name](model.parameters(), **kw)
+    for _ in range(steps):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    worst, moved = 0.0, 0.0
+    for k, v in names.items():
+        ref = model.state_dict()[k].numpy()
+        rel = np.abs(w1[v] - ref).max() / np.abs(ref).max()
+        worst = max(worst, rel)
+        moved = max(moved, np.abs(ref - w0[v]).max() / np.abs(ref).max())
+    desc = " ".join(sys.argv[7:])
+    print(f"{name} {desc}: worst relative difference {worst:.3g} after {steps} steps "
+          f"(the weights moved by up to {moved:.3g})")
+    if not worst < 1e-5:
+        print(f"FAIL: nnd's {name} differs from PyTorch's by more than 1e-5")
+        sys.exit(1)
+    if not moved > 1e-3:
+        print(f"FAIL: the weights barely moved ({moved:.3g}): the comparison proves nothing")
+        sys.exit(1)
+
+main()

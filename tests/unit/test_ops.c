@@ -1,0 +1,544 @@
+/* tests/unit/test_ops.c: every operation of ir/ops.def, one table row each.
+ *
+ * A row builds y = op(operands) on small random operands: float operands are trainable params,
+ * integer and bool operands are graph inputs. The loss is sum(y * r) for a random input r. For
+ * each row:
+ *  (a) the gradient from pass_autodiff, evaluated in float64 by ir_interp, is compared with
+ *      central finite differences of the loss (relative error < 1e-6, floor 1e-2 for tiny
+ *      gradients; operands are kept away from the op's kinks);
+ *  (b) the same gradient graph is compiled (PIC, cc -shared, dlopen) and every output (loss, y,
+ *      gradients: forward and backward kernels) compared with ir_interp on the same float32
+ *      operands (|a - b| <= 2e-5 + 1e-4 |b|).
+ * A last test walks ops.def and fails when an op lacks a shape rule, an interp case, a derivative
+ * rule (unless OPF_NOGRAD), a kernel, or a row here (or an entry in `covered`, saying why not).
+ */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers" /* table rows leave trailing fields 0 */
+#include <check.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codegen/codegen.h"
+#include "passes/passes.h"
+#include "runtime/nnd_model.h"
+
+extern char **environ;
+static const Loc L0;
+
+/* ---- operands and rows ---- */
+
+typedef struct Operand {
+	DType t;
+	int rank;
+	Dim d[4];
+	double lo, hi;  /* floats: uniform in [lo, hi); ints: floor of that */
+} Operand;
+
+typedef Node *(*BuildFn)(Graph *g, Node **x);
+
+typedef struct Row {
+	Op op;
+	const char *what;
+	int n;
+	Operand in[3];
+	BuildFn build;     /* NULL: op(in...) with no attributes */
+	double kinks[3];   /* float operands stay 0.05 away from these */
+	int nkinks;
+	double gscale;     /* expected gradient / finite differences (grad_scale, stop_gradient); 0: 1 */
+	bool zero_grad;    /* the gradient is 0 whatever finite differences say */
+} Row;
+
+#define F(r, a, b, c, lo, hi) {TY_F32, r, {a, b, c}, lo, hi}
+#define I(t, r, a, b, lo, hi) {t, r, {a, b}, lo, hi}
+#define M23 F(2, 2, 3, 0, -2, 2)
+#define P23 F(2, 2, 3, 0, 0.2, 3)
+
+static Node *attr_op(Graph *g, Op op, Node **x, int nin, const int64_t *attr, int nattr, const Type *t)
+{
+	return ir_op(g, op, x, nin, attr, nattr, t, L0);
+}
+static Node *with_const(Graph *g, Op op, Node *x, double v)
+{
+	return ir_op2(g, op, x, ir_const(g, x->type.dtype, v, L0), L0);
+}
+
+static Node *b_leaky(Graph *g, Node **x) { return with_const(g, OP_LEAKY_RELU, x[0], 0.1); }
+static Node *b_elu(Graph *g, Node **x) { return with_const(g, OP_ELU, x[0], 1.3); }
+static Node *b_gscale(Graph *g, Node **x) { return with_const(g, OP_GRAD_SCALE, x[0], -0.7); }
+static Node *b_red1(Graph *g, Node **x, Op op) { return attr_op(g, op, x, 1, (int64_t[]){2, 0}, 2, NULL); }
+static Node *b_sum(Graph *g, Node **x) { return b_red1(g, x, OP_SUM); }
+static Node *b_mean(Graph *g, Node **x) { return attr_op(g, OP_MEAN, x, 1, (int64_t[]){1, 1}, 2, NULL); }
+static Node *b_max(Graph *g, Node **x) { return b_red1(g, x, OP_MAX); }
+static Node *b_min(Graph *g, Node **x) { return attr_op(g, OP_MIN, x, 1, (int64_t[]){3, 0}, 2, NULL); }
+static Node *b_prod(Graph *g, Node **x) { return b_red1(g, x, OP_PROD); }
+static Node *b_argmax(Graph *g, Node **x) { return attr_op(g, OP_ARGMAX, x, 1, (int64_t[]){1, 0}, 2, NULL); }
+static Node *b_argmin(Graph *g, Node **x) { return attr_op(g, OP_ARGMIN, x, 1, (int64_t[]){0, 1}, 2, NULL); }
+static Node *b_lse(Graph *g, Node **x) { return attr_op(g, OP_LOGSUMEXP, x, 1, (int64_t[]){1, 0}, 2, NULL); }
+static Node *b_softmax(Graph *g, Node **x) { return attr_op(g, OP_SOFTMAX, x, 1, (int64_t[]){1}, 1, NULL); }
+static Node *b_logsoftmax(Graph *g, Node **x) { return attr_op(g, OP_LOG_SOFTMAX, x, 1, (int64_t[]){0}, 1, NULL); }
+static Node *b_cumsum(Graph *g, Node **x) { return attr_op(g, OP_CUMSUM, x, 1, (int64_t[]){1, 0}, 2, NULL); }
+static Node *b_rcumsum(Graph *g, Node **x) { return attr_op(g, OP_CUMSUM, x, 1, (int64_t[]){0, 1}, 2, NULL); }
+static Node *b_concat(Graph *g, Node **x) { return attr_op(g, OP_CONCAT, x, 3, (int64_t[]){1}, 1, NULL); }
+static Node *b_slice(Graph *g, Node **x)
+{
+	Type t = x[0]->type;
+	t.dim[1] = 2;
+	return attr_op(g, OP_SLICE, x, 1, (int64_t[]){1, 1}, 2, &t);
+}
+static Node *b_pad(Graph *g, Node **x)
+{
+	Node *in[2] = {x[0], ir_const(g, TY_F32, 0.25, L0)};
+	return attr_op(g, OP_PAD, in, 2, (int64_t[]){1, 0, 2, 1}, 4, NULL);
+}
+static Node *b_tril(Graph *g, Node **x) { return attr_op(g, OP_TRIL, x, 1, (int64_t[]){0, 0}, 2, NULL); }
+static Node *b_triu(Graph *g, Node **x) { return attr_op(g, OP_TRIL, x, 1, (int64_t[]){1, 1}, 2, NULL); }
+static Node *b_arange(Graph *g, Node **x)
+{
+	Type t = ir_type(TY_F32, 1, (Dim[]){6});
+	Node *a = attr_op(g, OP_ARANGE, NULL, 0, NULL, 0, &t);
+	return ir_op2(g, OP_MUL, a, x[0], L0);
+}
+static Node *b_one_hot(Graph *g, Node **x) { return attr_op(g, OP_ONE_HOT, x, 1, (int64_t[]){4}, 1, NULL); }
+static Node *b_gather(Graph *g, Node **x) { return attr_op(g, OP_GATHER, x, 2, (int64_t[]){0}, 1, NULL); }
+static Node *b_gather1(Graph *g, Node **x) { return attr_op(g, OP_GATHER, x, 2, (int64_t[]){1}, 1, NULL); }
+static Node *b_index_add(Graph *g, Node **x) { return attr_op(g, OP_INDEX_ADD, x, 3, (int64_t[]){0}, 1, NULL); }
+static Node *b_take(Graph *g, Node **x) { return attr_op(g, OP_TAKE_ALONG, x, 2, (int64_t[]){1}, 1, NULL); }
+static Node *b_scatter(Graph *g, Node **x) { return attr_op(g, OP_SCATTER_ADD, x, 3, (int64_t[]){1}, 1, NULL); }
+static Node *b_cast(Graph *g, Node **x)
+{
+	Type t = x[0]->type;
+	t.dtype = TY_F64;
+	return attr_op(g, OP_CAST, x, 1, NULL, 0, &t);
+}
+static Node *b_reshape(Graph *g, Node **x)
+{
+	Type t = ir_type(TY_F32, 2, (Dim[]){3, 2});
+	return attr_op(g, OP_RESHAPE, x, 1, NULL, 0, &t);
+}
+static Node *b_transpose(Graph *g, Node **x) { return attr_op(g, OP_TRANSPOSE, x, 1, (int64_t[]){1, 0}, 2, NULL); }
+static Node *b_broadcast(Graph *g, Node **x)
+{
+	Type t = ir_type(TY_F32, 3, (Dim[]){2, 2, 3});
+	return attr_op(g, OP_BROADCAST, x, 1, NULL, 0, &t);
+}
+static Node *b_sum_to(Graph *g, Node **x)
+{
+	Type t = ir_type(TY_F32, 2, (Dim[]){1, 3});
+	return attr_op(g, OP_SUM_TO, x, 1, NULL, 0, &t);
+}
+static Node *b_matmul(Graph *g, Node **x) { return attr_op(g, OP_MATMUL, x, 2, (int64_t[]){0, 1}, 2, NULL); }
+static Node *b_not(Graph *g, Node **x) { return ir_op1(g, OP_NOT, x[0], L0); }
+static Node *b_where(Graph *g, Node **x)
+{
+	Node *in[3] = {ir_op2(g, OP_GT, x[0], x[1], L0), x[0], x[1]};
+	return ir_op(g, OP_WHERE, in, 3, NULL, 0, NULL, L0);
+}
+
+static const Row rows[] = {
+	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
+	{OP_TANH, "", 1, {M23}}, {OP_SIGMOID, "", 1, {M23}}, {OP_RELU, "", 1, {M23}, NULL, {0}, 1},
+	{OP_ABS, "", 1, {M23}, NULL, {0}, 1}, {OP_LOG1P, "", 1, {F(2, 2, 3, 0, -0.8, 2)}}, {OP_RSQRT, "", 1, {P23}},
+	{OP_SQUARE, "", 1, {M23}}, {OP_SIN, "", 1, {F(2, 2, 3, 0, -4, 4)}}, {OP_COS, "", 1, {F(2, 2, 3, 0, -4, 4)}},
+	{OP_ERF, "", 1, {M23}}, {OP_RELU6, "", 1, {F(2, 2, 3, 0, -2, 8)}, NULL, {0, 6}, 2},
+	{OP_GELU, "", 1, {F(2, 2, 3, 0, -4, 4)}}, {OP_SILU, "", 1, {F(2, 2, 3, 0, -4, 4)}},
+	{OP_SOFTPLUS, "", 1, {F(2, 2, 3, 0, -4, 4)}}, {OP_MISH, "", 1, {F(2, 2, 3, 0, -4, 4)}},
+	{OP_HARDSWISH, "", 1, {F(2, 2, 3, 0, -5, 5)}, NULL, {-3, 3}, 2},
+	{OP_HARDSIGMOID, "", 1, {F(2, 2, 3, 0, -5, 5)}, NULL, {-3, 3}, 2},
+	{OP_SIGN, "", 1, {M23}, NULL, {0}, 1, 0, true}, {OP_FLOOR, "", 1, {M23}, NULL, {-2, -1, 0}, 3, 0, true},
+	{OP_CEIL, "", 1, {F(2, 2, 3, 0, 0.1, 0.9)}, NULL, {0}, 0, 0, true},
+	{OP_ROUND, "", 1, {F(2, 2, 3, 0, 0.6, 1.4)}, NULL, {0}, 0, 0, true},
+	{OP_STOP_GRADIENT, "", 1, {M23}, NULL, {0}, 0, 0, true},
+	{OP_LEAKY_RELU, "slope 0.1", 1, {M23}, b_leaky, {0}, 1}, {OP_ELU, "alpha 1.3", 1, {M23}, b_elu, {0}, 1},
+	{OP_GRAD_SCALE, "s -0.7", 1, {M23}, b_gscale, {0}, 0, -0.7},
+	{OP_ADD, "broadcast", 2, {M23, F(1, 3, 0, 0, -2, 2)}}, {OP_SUB, "", 2, {M23, F(2, 2, 1, 0, -2, 2)}},
+	{OP_MUL, "", 2, {M23, M23}}, {OP_DIV, "", 2, {M23, P23}}, {OP_POW, "", 2, {P23, M23}},
+	{OP_MAXIMUM, "", 2, {M23, F(2, 2, 3, 0, 2.5, 3)}}, {OP_MINIMUM, "", 2, {M23, F(2, 2, 3, 0, 2.5, 3)}},
+	{OP_EQ, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_NE, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_LT, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_LE, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_GT, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_GE, "", 2, {I(TY_I32, 1, 6, 0, 0, 3), I(TY_I32, 1, 6, 0, 0, 3)}},
+	{OP_AND, "", 2, {I(TY_BOOL, 1, 6, 0, 0, 2), I(TY_BOOL, 1, 6, 0, 0, 2)}},
+	{OP_OR, "", 2, {I(TY_BOOL, 1, 6, 0, 0, 2), I(TY_BOOL, 1, 6, 0, 0, 2)}},
+	{OP_NOT, "", 1, {I(TY_BOOL, 1, 6, 0, 0, 2)}, b_not},
+	{OP_WHERE, "a > b", 2, {M23, M23}, b_where},
+	{OP_CAST, "f32 -> f64", 1, {M23}, b_cast}, {OP_RESHAPE, "", 1, {M23}, b_reshape},
+	{OP_TRANSPOSE, "", 1, {M23}, b_transpose}, {OP_BROADCAST, "", 1, {F(2, 2, 1, 0, -2, 2)}, b_broadcast},
+	{OP_SUM_TO, "", 1, {M23}, b_sum_to},
+	{OP_SUM, "axis 1", 1, {M23}, b_sum}, {OP_MEAN, "axis 0 keepdim", 1, {M23}, b_mean},
+	{OP_MAX, "axis 1", 1, {M23}, b_max}, {OP_MIN, "all", 1, {M23}, b_min}, {OP_PROD, "axis 1", 1, {M23}, b_prod},
+	{OP_ARGMAX, "axis 0", 1, {M23}, b_argmax}, {OP_ARGMIN, "axis 0 keepdim", 1, {M23}, b_argmin},
+	{OP_LOGSUMEXP, "axis 0", 1, {F(2, 2, 3, 0, -3, 3)}, b_lse},
+	{OP_SOFTMAX, "axis 1", 1, {F(2, 2, 3, 0, -3, 3)}, b_softmax},
+	{OP_LOG_SOFTMAX, "axis 0", 1, {F(2, 2, 3, 0, -3, 3)}, b_logsoftmax},
+	{OP_CUMSUM, "axis 1", 1, {M23}, b_cumsum}, {OP_CUMSUM, "axis 0 reverse", 1, {M23}, b_rcumsum},
+	{OP_CONCAT, "axis 1", 3, {M23, F(2, 2, 1, 0, -2, 2), M23}, b_concat},
+	{OP_SLICE, "axis 1 [1, 3)", 1, {F(3, 2, 4, 2, -2, 2)}, b_slice},
+	{OP_PAD, "[1, 0] [2, 1] value 0.25", 1, {M23}, b_pad},
+	{OP_TRIL, "", 1, {F(3, 2, 3, 4, -2, 2)}, b_tril}, {OP_TRIL, "triu diagonal 1", 1, {F(2, 4, 3, 0, -2, 2)}, b_triu},
+	{OP_ARANGE, "times x", 1, {F(1, 6, 0, 0, -2, 2)}, b_arange},
+	{OP_ONE_HOT, "", 1, {I(TY_I32, 2, 2, 3, 0, 4)}, b_one_hot},
+	{OP_GATHER, "embedding", 2, {F(2, 5, 3, 0, -2, 2), I(TY_I32, 2, 2, 2, 0, 5)}, b_gather},
+	{OP_GATHER, "axis 1", 2, {F(3, 2, 4, 2, -2, 2), I(TY_I64, 1, 5, 0, 0, 4)}, b_gather1},
+	{OP_INDEX_ADD, "", 3, {F(2, 4, 3, 0, -2, 2), I(TY_I32, 1, 5, 0, 0, 4), F(2, 5, 3, 0, -2, 2)}, b_index_add},
+	{OP_TAKE_ALONG, "", 2, {F(2, 3, 4, 0, -2, 2), I(TY_I32, 2, 3, 2, 0, 4)}, b_take},
+	{OP_SCATTER_ADD, "", 3, {F(2, 3, 4, 0, -2, 2), I(TY_I32, 2, 3, 5, 0, 4), F(2, 3, 5, 0, -2, 2)}, b_scatter},
+	{OP_MATMUL, "a @ b.T", 2, {F(2, 3, 4, 0, -2, 2), F(2, 2, 4, 0, -2, 2)}, b_matmul},
+	{OP_CROSS_ENTROPY, "", 2, {F(2, 4, 5, 0, -3, 3), I(TY_I32, 1, 4, 0, 0, 5)}},
+};
+enum { NROWS = sizeof rows / sizeof *rows };
+
+/* ops without a row, and why: the table walk accepts these */
+static const struct { Op op; const char *why; } covered[] = {
+	{OP_INPUT, "every row"}, {OP_PARAM, "every row"}, {OP_CONST, "pad, leaky_relu rows"},
+	{OP_HYPER, "test_codegen mlp_step"}, {OP_OPT_UPDATE, "test_codegen mlp_step, test_interp"},
+	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
+};
+
+/* ---- random operands ---- */
+
+static uint64_t rng = 88172645463325252ull;
+static double urand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) / 9007199254740992.0;
+}
+
+static int64_t numel(Type t)
+{
+	int64_t n = 1;
+	for (int d = 0; d < t.rank; d++)
+		n *= t.dim[d];
+	return n;
+}
+
+static double draw(const Row *r, const Operand *o)
+{
+	for (;;) {
+		double v = o->lo + (o->hi - o->lo) * urand();
+		if (!dtype_is_float(o->t))
+			return floor(v);
+		bool ok = true;
+		for (int k = 0; k < r->nkinks; k++)
+			ok &= fabs(v - r->kinks[k]) > 0.05;
+		if (ok)
+			return (double)(float)v;
+	}
+}
+
+/* ---- building and running a shared object (as tests/unit/test_codegen.c) ---- */
+
+static int run(const char **argv)
+{
+	pid_t pid;
+	int st;
+	if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ))
+		return -1;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char *stubs_c =
+	"#include <stdio.h>\n#include <stdlib.h>\n#include <stdarg.h>\n"
+	"__attribute__((weak)) void nnd_rt_error(const char *f, ...) { va_list a; va_start(a, f);"
+	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n";
+
+static void *build(Prog *p)
+{
+	char dir[] = "/tmp/nnd-ops-XXXXXX", obj[256], so[256], st[256], err[1024];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(obj, sizeof obj, "%s/m.o", dir);
+	snprintf(so, sizeof so, "%s/m.so", dir);
+	snprintf(st, sizeof st, "%s/stubs.c", dir);
+	CgOptions o = {.opt_level = 2, .emit = "obj", .pic = true, .source = "ops.nnd"};
+	ck_assert_msg(cg_prog_emit(p, obj, &o, err, sizeof err), "%s", err);
+	FILE *f = fopen(st, "w");
+	fputs(stubs_c, f);
+	fclose(f);
+	const char *argv[] = {"cc", "-shared", "-fPIC", "-o", so, obj, st, "-lopenblas", "-lm", NULL};
+	ck_assert_int_eq(run(argv), 0);
+	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
+	ck_assert_msg(h != NULL, "%s", dlerror());
+	unlink(obj);
+	unlink(so);
+	unlink(st);
+	rmdir(dir);
+	return h;
+}
+
+static void *to_buffer(DType t, const double *v, int64_t n)
+{
+	void *b = calloc((size_t)(n ? n : 1), 8);
+	for (int64_t i = 0; i < n; i++)
+		switch (t) {
+		case TY_F32: ((float *)b)[i] = (float)v[i]; break;
+		case TY_F64: ((double *)b)[i] = v[i]; break;
+		case TY_I32: ((int32_t *)b)[i] = (int32_t)v[i]; break;
+		case TY_I64: ((int64_t *)b)[i] = (int64_t)v[i]; break;
+		case TY_BOOL: case TY_U8: ((uint8_t *)b)[i] = (uint8_t)v[i]; break;
+		default: ck_abort_msg("dtype %s not handled by the test", dtype_name[t]);
+		}
+	return b;
+}
+
+static double from_buffer(DType t, const void *b, int64_t i)
+{
+	switch (t) {
+	case TY_F32: return ((const float *)b)[i];
+	case TY_F64: return ((const double *)b)[i];
+	case TY_I32: return ((const int32_t *)b)[i];
+	case TY_I64: return (double)((const int64_t *)b)[i];
+	case TY_BOOL: case TY_U8: return ((const uint8_t *)b)[i];
+	default: ck_abort_msg("dtype %s not handled by the test", dtype_name[t]);
+	}
+	return 0;
+}
+
+/* ---- one row ---- */
+
+typedef struct Setup {
+	Prog *p;
+	Graph *loss, *grad;
+	double *params;          /* all float operands, in order */
+	double *inputs[4];       /* integer operands, then r */
+	int ninputs;
+	int64_t nparams;
+} Setup;
+
+static Setup setup(const Row *r)
+{
+	Setup s = {0};
+	s.p = ir_prog_new(arena_new());
+	Graph *g = s.loss = ir_graph_new(s.p, "loss");
+	Node *x[3];
+	s.params = calloc(64, sizeof(double));
+	for (int k = 0; k < r->n; k++) {
+		const Operand *o = &r->in[k];
+		Type t = ir_type(o->t, o->rank, o->d);
+		double *v;
+		if (dtype_is_float(o->t)) {
+			int idx = ir_param_add(s.p, (Param){.name = arena_printf(s.p->arena, "x%d", k), .type = t, .trainable = true});
+			x[k] = ir_param(g, idx, L0);
+			v = s.params + s.nparams;
+			s.nparams += numel(t);
+			ck_assert_int_le(s.nparams, 64);
+		} else {
+			x[k] = ir_input(g, t, "idx", L0);
+			v = s.inputs[s.ninputs++] = calloc((size_t)numel(t) + 1, sizeof(double));
+		}
+		for (int64_t i = 0; i < numel(t); i++)
+			v[i] = draw(r, o);
+	}
+	Node *y = r->build ? r->build(g, x) : ir_op(g, r->op, x, r->n, NULL, 0, NULL, L0);
+	bool found = false; /* the row's op is in the graph (a row may build around it) */
+	for (int i = 0; i < g->nodes.n; i++)
+		found |= g->nodes.v[i]->op == r->op;
+	ck_assert_msg(found, "row %s %s does not build its op", op_info[r->op].name, r->what);
+	Node *yf = y;
+	if (!dtype_is_float(y->type.dtype) || y->type.dtype != TY_F32) {
+		Type t = y->type;
+		t.dtype = TY_F32;
+		yf = ir_op(g, OP_CAST, &y, 1, NULL, 0, &t, L0);
+	}
+	Node *rw = ir_input(g, yf->type, "r", L0);
+	double *rv = s.inputs[s.ninputs++] = calloc((size_t)numel(yf->type) + 1, sizeof(double));
+	for (int64_t i = 0; i < numel(yf->type); i++)
+		rv[i] = (double)(float)(urand() * 2 - 1);
+	int64_t attr[2] = {((int64_t)1 << yf->type.rank) - 1, 0};
+	Node *prod = ir_op2(g, OP_MUL, yf, rw, L0);
+	ir_graph_output(g, "loss", ir_op(g, OP_SUM, &prod, 1, attr, 2, NULL, L0));
+	ir_graph_output(g, "y", y);
+	ck_assert_int_eq(ir_graph_verify(g, "test_ops"), 0);
+	s.grad = pass_autodiff(g, "predict");
+	ck_assert_int_eq(ir_graph_verify(s.grad, "test_ops autodiff"), 0);
+	return s;
+}
+
+static double eval_loss(Setup *s)
+{
+	char err[256];
+	double *outs[2] = {0};
+	InterpArgs a = {.params = s->params, .inputs = (const double *const *)s->inputs, .outputs = outs};
+	ck_assert_msg(ir_interp(s->loss, &a, err, sizeof err), "interp: %s", err);
+	double l = outs[0][0];
+	free(outs[0]);
+	free(outs[1]);
+	return l;
+}
+
+static double worst_grad, worst_kernel;
+
+/* (a) gradients against finite differences, in float64 */
+START_TEST(gradient_vs_finite_differences)
+{
+	const Row *r = &rows[_i];
+	Setup s = setup(r);
+	char err[256];
+	double *outs[8] = {0};
+	InterpArgs a = {.params = s.params, .inputs = (const double *const *)s.inputs, .outputs = outs};
+	ck_assert_int_le(s.grad->outputs.n, 8);
+	ck_assert_msg(ir_interp(s.grad, &a, err, sizeof err), "interp: %s", err);
+	int64_t off = 0;
+	for (int k = 0, pk = 0; k < r->n; k++) {
+		if (!dtype_is_float(r->in[k].t))
+			continue;
+		const double *g = outs[2 + pk++];
+		int64_t n = numel(ir_type(r->in[k].t, r->in[k].rank, r->in[k].d));
+		for (int64_t i = 0; i < n; i++) {
+			double h = 1e-5, save = s.params[off + i];
+			s.params[off + i] = save + h;
+			double lp = eval_loss(&s);
+			s.params[off + i] = save - h;
+			double lm = eval_loss(&s);
+			s.params[off + i] = save;
+			double fd = (lp - lm) / (2 * h) * (r->gscale ? r->gscale : 1);
+			if (r->zero_grad)
+				fd = 0;
+			double rel = fabs(fd - g[i]) / fmax(fmax(fabs(fd), fabs(g[i])), 1e-2);
+			worst_grad = fmax(worst_grad, rel);
+			ck_assert_msg(rel < 1e-6, "%s %s: d/dx%d[%lld]: autodiff %.12g, finite differences %.12g (relative error %.3g)",
+			              op_info[r->op].name, r->what, k, (long long)i, g[i], fd, rel);
+		}
+		off += n;
+	}
+	for (int k = 0; k < s.grad->outputs.n; k++)
+		free(outs[k]);
+}
+END_TEST
+
+/* (b) the compiled forward and backward kernels against ir_interp, on the same float32 values */
+START_TEST(kernels_vs_interp)
+{
+	const Row *r = &rows[_i];
+	Setup s = setup(r);
+	Graph *g = s.grad;
+	char err[256];
+	double *outs[8] = {0};
+	InterpArgs a = {.params = s.params, .inputs = (const double *const *)s.inputs, .outputs = outs};
+	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
+	void *h = build(s.p);
+	void *in[8] = {0}, *out[8] = {0};
+	for (int k = 0; k < g->inputs.n; k++)
+		in[k] = to_buffer(g->inputs.v[k]->type.dtype, s.inputs[k], numel(g->inputs.v[k]->type));
+	for (int k = 0; k < g->outputs.n; k++)
+		out[k] = calloc((size_t)numel(g->outputs.v[k].node->type) + 1, 8);
+	float *pf = to_buffer(TY_F32, s.params, s.nparams);
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	ck_assert(arena && entry);
+	int64_t syms[1] = {0}, bytes = arena(syms);
+	void *mem = aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64 + 64));
+	float hyper[NND_H_COUNT] = {0};
+	NndCall c = {pf, NULL, NULL, mem, (const void *const *)in, syms, hyper, out};
+	entry(&c);
+	for (int k = 0; k < g->outputs.n; k++) {
+		Type t = g->outputs.v[k].node->type;
+		for (int64_t i = 0; i < numel(t); i++) {
+			double got = from_buffer(t.dtype, out[k], i), want = outs[k][i];
+			double err1 = fabs(got - want);
+			worst_kernel = fmax(worst_kernel, err1 / fmax(fabs(want), 1e-2));
+			ck_assert_msg(err1 <= 2e-5 + 1e-4 * fabs(want), "%s %s: output %s[%lld]: kernel %.9g, interp %.9g",
+			              op_info[r->op].name, r->what, g->outputs.v[k].name, (long long)i, got, want);
+		}
+		free(out[k]);
+		free(outs[k]);
+	}
+	for (int k = 0; k < g->inputs.n; k++)
+		free(in[k]);
+	free(pf);
+	free(mem);
+}
+END_TEST
+
+/* (c) the table walk */
+START_TEST(every_op_is_complete)
+{
+	for (int op = 0; op < OP_COUNT; op++) {
+		const char *name = op_info[op].name;
+		ck_assert_msg(ir_interp_supports((Op)op), "ir/interp.c has no case for %s", name);
+		ck_assert_msg((op_info[op].flags & OPF_NOGRAD) || pass_autodiff_has_rule((Op)op),
+		              "passes/autodiff.c has no derivative rule for %s", name);
+		ck_assert_msg(cg_has_kernel((Op)op), "codegen/kernels.c has no kernel for %s", name);
+		bool tested = false;
+		for (int i = 0; i < NROWS; i++)
+			tested |= rows[i].op == (Op)op;
+		for (size_t i = 0; i < sizeof covered / sizeof *covered; i++)
+			tested |= covered[i].op == (Op)op;
+		ck_assert_msg(tested, "tests/unit/test_ops.c has no row for %s", name);
+	}
+	/* shape rules: the table in ir/shape.c is filled from ops.def, so a missing rule does not
+	   compile; a rule that accepts nonsense is caught here */
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "g");
+	char err[256];
+	Type t = ir_type(TY_F32, 2, (Dim[]){2, 3});
+	Node *x = ir_input(g, t, "x", L0);
+	ck_assert(!ir_node_new(g, OP_SOFTMAX, &x, 1, (int64_t[]){2}, 1, NULL, L0, err, sizeof err));
+	ck_assert_msg(strstr(err, "axis 2 out of range"), "%s", err);
+	ck_assert(!ir_node_new(g, OP_TRIL, (Node *[]){ir_input(g, ir_type(TY_F32, 1, (Dim[]){3}), "v", L0)}, 1,
+	                       (int64_t[]){0, 0}, 2, NULL, L0, err, sizeof err));
+	Node *cat[2] = {x, ir_input(g, ir_type(TY_F32, 2, (Dim[]){3, 3}), "z", L0)};
+	ck_assert(!ir_node_new(g, OP_CONCAT, cat, 2, (int64_t[]){1}, 1, NULL, L0, err, sizeof err));
+	ck_assert_msg(strstr(err, "equal sizes except along axis 1"), "%s", err);
+	Node *gi[2] = {x, x};
+	ck_assert(!ir_node_new(g, OP_GATHER, gi, 2, (int64_t[]){0}, 1, NULL, L0, err, sizeof err));
+	ck_assert_msg(strstr(err, "indices must be integers"), "%s", err);
+}
+END_TEST
+
+/* an index out of range stops the compiled program with a message (exit status 1) */
+START_TEST(bad_index_exits)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "predict");
+	Node *x[2] = {ir_input(g, ir_type(TY_F32, 2, (Dim[]){3, 2}), "t", L0), ir_input(g, ir_type(TY_I32, 1, (Dim[]){2}), "i", L0)};
+	ir_graph_output(g, "y", ir_op(g, OP_GATHER, x, 2, (int64_t[]){0}, 1, NULL, L0));
+	void *h = build(p);
+	float t[6] = {0}, y[4];
+	int32_t idx[2] = {1, 3};
+	const void *in[2] = {t, idx};
+	void *out[1] = {y};
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	static char mem[4096] __attribute__((aligned(64)));
+	int64_t syms[1] = {0};
+	NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
+	entry(&c);
+}
+END_TEST
+
+static void report(void) { printf("test_ops: %d rows; worst relative error: gradients %.3g, kernels %.3g\n", NROWS, worst_grad, worst_kernel); }
+
+int main(void)
+{
+	Suite *s = suite_create("ops");
+	TCase *t = tcase_create("ops");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, every_op_is_complete);
+	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
+	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
+	suite_add_tcase(s, t);
+	SRunner *r = srunner_create(s);
+	srunner_set_fork_status(r, CK_NOFORK); /* the worst errors are summed up across tests */
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	report();
+	Suite *s2 = suite_create("ops errors");
+	TCase *t2 = tcase_create("errors");
+	tcase_set_timeout(t2, 60);
+	tcase_add_exit_test(t2, bad_index_exits, 1);
+	suite_add_tcase(s2, t2);
+	r = srunner_create(s2);
+	srunner_set_fork_status(r, CK_FORK);
+	srunner_run_all(r, CK_NORMAL);
+	failed += srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}
