@@ -155,6 +155,8 @@ install: all
 	install -m 755 nndc $(PREFIX)/bin/nndc
 	install -m 644 runtime/libnndrt.a $(RT_MAIN_OBJ) runtime/nnd_model.h $(PREFIX)/lib/nnd/
 	install -m 644 stdlib/*.nnd $(PREFIX)/share/nnd/stdlib/
+	install -d $(PREFIX)/share/man/man1
+	install -m 644 nndc.1 $(PREFIX)/share/man/man1/nndc.1
 
 clean:
 	rm -rf build build-asan nndc runtime/libnndrt.a $(RT_MAIN_OBJ)

@@ -14,10 +14,16 @@
  * update) runs as soon as its gradient exists and every other reader of its parameter has run
  * (effect_pos), while the gradient is still in cache; a parameter an output shows directly is
  * updated after the outputs are copied.
+ *
+ * --check-numerics: after each float kernel, a branch on the runtime's global
+ * nnd_rt_check_numerics calls nnd_rt_check_f32/_f64(result, numel, "OP at FILE:LINE:COL").
  */
 #include "codegen/codegen.h"
 
 #include <stdlib.h>
+
+/* Kernels take their inputs as pointer arguments; the front end groups a longer concat */
+enum { CG_MAX_INPUTS = 32 };
 
 static bool needs_buffer(const Node *n)
 {
@@ -191,7 +197,7 @@ static LLVMValueRef kernel_fn(Cg *cg, Graph *g, Node *n)
 	for (int i = 0; i < np - 1; i++)
 		LLVMAddAttributeAtIndex(fn, (unsigned)i + 1, LLVMCreateEnumAttribute(cg->ctx, noalias, 0));
 	Fn *f = cg_fn_begin(cg, fn, LLVMGetParam(fn, (unsigned)np - 1), NULL);
-	LLVMValueRef in[8];
+	LLVMValueRef in[CG_MAX_INPUTS];
 	for (int i = 0; i < n->nin; i++)
 		in[i] = LLVMGetParam(fn, (unsigned)i + 1);
 	cg_kernel(n->op)(f, n, LLVMGetParam(fn, 0), in);
@@ -207,14 +213,39 @@ static void run_kernel(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr)
 			BUG("no kernel for %s", op_info[n->op].name);
 		return;
 	}
-	if (n->nin > 6)
-		BUG("%s: too many inputs", op_info[n->op].name);
-	LLVMValueRef fn = kernel_fn(cg, g, n), args[8];
+	if (n->nin > CG_MAX_INPUTS)
+		BUG("%s: %d inputs, kernels take at most %d", op_info[n->op].name, n->nin, CG_MAX_INPUTS);
+	LLVMValueRef fn = kernel_fn(cg, g, n), args[CG_MAX_INPUTS + 2];
 	args[0] = ptr[n->id];
 	for (int i = 0; i < n->nin; i++)
 		args[i + 1] = ptr[n->in[i]->id];
 	args[n->nin + 1] = f->call;
 	LLVMBuildCall2(f->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)n->nin + 2, "");
+}
+
+/* if (nnd_rt_check_numerics) nnd_rt_check_f32(result, numel, "OP at FILE:LINE:COL") */
+static void check_numerics(Cg *cg, Fn *f, Node *n, LLVMValueRef ptr)
+{
+	if (!needs_buffer(n) || n->op == OP_CONST || (n->type.dtype != TY_F32 && n->type.dtype != TY_F64))
+		return;
+	LLVMValueRef flag = LLVMGetNamedGlobal(cg->mod, "nnd_rt_check_numerics");
+	if (!flag)
+		flag = LLVMAddGlobal(cg->mod, cg->t_i32, "nnd_rt_check_numerics");
+	LLVMBasicBlockRef yes = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "check");
+	LLVMBasicBlockRef no = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "checked");
+	LLVMValueRef on = LLVMBuildLoad2(f->b, cg->t_i32, flag, "");
+	LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntNE, on, LLVMConstInt(cg->t_i32, 0, 0), ""), yes, no);
+	LLVMPositionBuilderAtEnd(f->b, yes);
+	char where[512];
+	if (n->loc.file)
+		snprintf(where, sizeof where, "%s at %s:%d:%d", op_info[n->op].name, n->loc.file, n->loc.line, n->loc.col);
+	else
+		snprintf(where, sizeof where, "%s (no source location)", op_info[n->op].name);
+	LLVMTypeRef pt[3] = {cg->t_ptr, cg->t_i64, cg->t_ptr};
+	LLVMValueRef args[3] = {ptr, cg_numel(f, n->type), cg_cstr(cg, where)};
+	cg_libcall(f, n->type.dtype == TY_F32 ? "nnd_rt_check_f32" : "nnd_rt_check_f64", cg->t_void, pt, 3, args, 3, false);
+	LLVMBuildBr(f->b, no);
+	LLVMPositionBuilderAtEnd(f->b, no);
 }
 
 bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn)
@@ -242,8 +273,10 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
 		ptr[n->id] = node_ptr(f, n, ptr, arena, off);
-		if (!(op_info[n->op].flags & OPF_EFFECT))
+		if (!(op_info[n->op].flags & OPF_EFFECT)) {
 			run_kernel(cg, f, g, n, ptr);
+			check_numerics(cg, f, n, ptr[n->id]);
+		}
 		for (int k = 0; k < g->effects.n; k++)
 			if (epos[k] == i) {
 				ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);

@@ -926,6 +926,224 @@ static void cg_emit_xent_bwd(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
+/* ---- convolution and pooling (NCHW): im2col + gemm per (image, group); 1x1 convolutions with
+   stride 1 and no padding use the input as the column matrix ---- */
+
+static LLVMValueRef iadd(Fn *f, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(f->b, a, b, ""); }
+static LLVMValueRef imul(Fn *f, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(f->b, a, b, ""); }
+static LLVMValueRef elem_ptr(Fn *f, DType t, LLVMValueRef base, LLVMValueRef off)
+{
+	return LLVMBuildGEP2(f->b, cg_store_type(f->cg, t), base, &off, 1, "");
+}
+
+/* C = A B + beta C, row-major; ta/tb transpose A/B; sizes are i64 values */
+static void gemm(Fn *f, DType t, bool ta, bool tb, LLVMValueRef M, LLVMValueRef N, LLVMValueRef K, LLVMValueRef A,
+                 LLVMValueRef lda, LLVMValueRef B, LLVMValueRef ldb, double beta, LLVMValueRef C, LLVMValueRef ldc)
+{
+	Cg *cg = f->cg;
+	bool dbl = t == TY_F64;
+	LLVMTypeRef et = dbl ? cg->t_f64 : cg->t_f32, i32 = cg->t_i32, ptr = cg->t_ptr;
+	LLVMTypeRef pt[14] = {i32, i32, i32, i32, i32, i32, et, ptr, i32, ptr, i32, et, ptr, i32};
+#define T32(v) LLVMBuildTrunc(f->b, v, i32, "")
+	LLVMValueRef args[14] = {LLVMConstInt(i32, 101, 0), LLVMConstInt(i32, ta ? 112 : 111, 0), LLVMConstInt(i32, tb ? 112 : 111, 0),
+	                         T32(M), T32(N), T32(K), LLVMConstReal(et, 1), A, T32(lda), B, T32(ldb), LLVMConstReal(et, beta), C, T32(ldc)};
+#undef T32
+	cg_libcall(f, dbl ? "cblas_dgemm" : "cblas_sgemm", cg->t_void, pt, 14, args, 14, false);
+}
+
+typedef struct ConvK {
+	DType t;
+	int64_t C, H, W, O, Cg, Og, KH, KW, OH, OW, G, CKK, OHW;
+	const int64_t *a;
+	bool direct;      /* 1x1, stride 1, no padding: the columns are the input itself */
+	LLVMValueRef N;
+} ConvK;
+
+static ConvK convk(Fn *f, Node *n, Type x, Type w, Type y)
+{
+	const int64_t *a = n->attr;
+	ConvK k = {.t = x.dtype, .C = x.dim[1], .H = x.dim[2], .W = x.dim[3], .O = w.dim[0], .Cg = w.dim[1], .Og = w.dim[0] / a[6],
+	           .KH = w.dim[2], .KW = w.dim[3], .OH = y.dim[2], .OW = y.dim[3], .G = a[6], .a = a};
+	k.CKK = k.Cg * k.KH * k.KW;
+	k.OHW = k.OH * k.OW;
+	k.direct = k.KH == 1 && k.KW == 1 && a[0] == 1 && a[1] == 1 && a[2] == 0 && a[3] == 0;
+	k.N = cg_dim(f, x.dim[0]);
+	return k;
+}
+
+/* cols[r, oh, ow] = x[c, ih, iw] (0 in the padding), r = (c, kh, kw); col2im: x[c, ih, iw] += cols[...] */
+static void im2col(Fn *f, const ConvK *k, LLVMValueRef x, LLVMValueRef cols, bool col2im)
+{
+	Cg *cg = f->cg;
+	Loop lr, lh, lw;
+	LLVMValueRef KK = cg_i64(cg, k->KH * k->KW), KW = cg_i64(cg, k->KW), KH = cg_i64(cg, k->KH);
+	LLVMValueRef r = cg_loop_begin(f, &lr, cg_i64(cg, k->CKK));
+	LLVMValueRef c = LLVMBuildUDiv(f->b, r, KK, ""), kh = LLVMBuildURem(f->b, LLVMBuildUDiv(f->b, r, KW, ""), KH, "");
+	LLVMValueRef kw = LLVMBuildURem(f->b, r, KW, "");
+	LLVMValueRef oh = cg_loop_begin(f, &lh, cg_i64(cg, k->OH));
+	LLVMValueRef ih = iadd(f, LLVMBuildSub(f->b, imul(f, oh, cg_i64(cg, k->a[0])), cg_i64(cg, k->a[2]), ""), imul(f, kh, cg_i64(cg, k->a[4])));
+	LLVMValueRef ow = cg_loop_begin(f, &lw, cg_i64(cg, k->OW));
+	LLVMValueRef iw = iadd(f, LLVMBuildSub(f->b, imul(f, ow, cg_i64(cg, k->a[1])), cg_i64(cg, k->a[3]), ""), imul(f, kw, cg_i64(cg, k->a[5])));
+	LLVMValueRef valid = LLVMBuildAnd(f->b, LLVMBuildICmp(f->b, LLVMIntULT, ih, cg_i64(cg, k->H), ""),
+	                                  LLVMBuildICmp(f->b, LLVMIntULT, iw, cg_i64(cg, k->W), ""), "");
+	LLVMValueRef xi = iadd(f, imul(f, iadd(f, imul(f, c, cg_i64(cg, k->H)), ih), cg_i64(cg, k->W)), iw);
+	xi = LLVMBuildSelect(f->b, valid, xi, cg_i64(cg, 0), "");
+	LLVMValueRef ci = iadd(f, imul(f, iadd(f, imul(f, r, cg_i64(cg, k->OH)), oh), cg_i64(cg, k->OW)), ow);
+	LLVMValueRef zero = tconst(cg, k->t, 0);
+	if (col2im)
+		add_into(f, k->t, x, xi, LLVMBuildSelect(f->b, valid, cg_load(f, k->t, cols, ci), zero, ""));
+	else
+		cg_store(f, k->t, cols, ci, LLVMBuildSelect(f->b, valid, cg_load(f, k->t, x, xi), zero, ""));
+	cg_loop_end(f, &lw);
+	cg_loop_end(f, &lh);
+	cg_loop_end(f, &lr);
+}
+
+/* a scratch buffer of n elements of t (nnd_rt_error when malloc fails); NULL for n == 0 */
+static LLVMValueRef scratch(Fn *f, DType t, int64_t n)
+{
+	Cg *cg = f->cg;
+	LLVMTypeRef i64 = cg->t_i64;
+	LLVMValueRef size = cg_i64(cg, (n ? n : 1) * dtype_size(t));
+	LLVMValueRef p = cg_libcall(f, "malloc", cg->t_ptr, &i64, 1, &size, 1, false);
+	LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "nomem");
+	LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "mem");
+	LLVMBuildCondBr(f->b, LLVMBuildIsNull(f->b, p, ""), eb, ok);
+	LLVMPositionBuilderAtEnd(f->b, eb);
+	LLVMTypeRef pt = cg->t_ptr;
+	LLVMValueRef args[2] = {cg_cstr(cg, "out of memory (%lld bytes of convolution scratch)"), size};
+	cg_libcall(f, "nnd_rt_error", cg->t_void, &pt, 1, args, 2, true);
+	LLVMBuildUnreachable(f->b);
+	LLVMPositionBuilderAtEnd(f->b, ok);
+	return p;
+}
+
+static void release(Fn *f, LLVMValueRef p)
+{
+	LLVMTypeRef pt = f->cg->t_ptr;
+	cg_libcall(f, "free", f->cg->t_void, &pt, 1, &p, 1, false);
+}
+
+static bool conv_dtype_ok(Fn *f, Node *n)
+{
+	if (n->type.dtype == TY_F32 || n->type.dtype == TY_F64)
+		return true;
+	cg_fail(f->cg, n->loc, "%s of %s tensors is not supported (only f32 and f64)", op_info[n->op].name, dtype_name[n->type.dtype]);
+	return false;
+}
+
+/* y[n, g] = w[g] cols(x[n, g]); dx[n, g] = col2im(w[g]^T dy[n, g]); dw[g] += dy[n, g] cols(x[n, g])^T */
+static void cg_emit_conv2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	if (!conv_dtype_ok(f, n))
+		return;
+	Cg *cg = f->cg;
+	Op op = n->op;
+	Type xt = op == OP_CONV2D_BWD_INPUT ? n->type : n->in[0]->type;
+	Type wt = op == OP_CONV2D ? n->in[1]->type : op == OP_CONV2D_BWD_INPUT ? n->in[1]->type : n->type;
+	Type yt = op == OP_CONV2D ? n->type : op == OP_CONV2D_BWD_INPUT ? n->in[0]->type : n->in[1]->type;
+	LLVMValueRef x = op == OP_CONV2D_BWD_INPUT ? out : in[0];
+	LLVMValueRef w = op == OP_CONV2D_BWD_WEIGHT ? out : in[1];
+	LLVMValueRef y = op == OP_CONV2D ? out : op == OP_CONV2D_BWD_INPUT ? in[0] : in[1];
+	ConvK k = convk(f, n, xt, wt, yt);
+	DType t = k.t;
+	if (op == OP_CONV2D_BWD_WEIGHT || (op == OP_CONV2D_BWD_INPUT && !k.direct))
+		fill(f, n, out, tconst(cg, t, 0));
+	LLVMValueRef cols = k.direct ? NULL : scratch(f, t, k.CKK * k.OHW);
+	LLVMValueRef CKK = cg_i64(cg, k.CKK), OHW = cg_i64(cg, k.OHW), Og = cg_i64(cg, k.Og);
+	Loop ln, lg;
+	LLVMValueRef i = cg_loop_begin(f, &ln, k.N), g = cg_loop_begin(f, &lg, cg_i64(cg, k.G));
+	LLVMValueRef xg = elem_ptr(f, t, x, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.C)), imul(f, g, cg_i64(cg, k.Cg))), cg_i64(cg, k.H * k.W)));
+	LLVMValueRef wg = elem_ptr(f, t, w, imul(f, g, cg_i64(cg, k.Og * k.CKK)));
+	LLVMValueRef yg = elem_ptr(f, t, y, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.O)), imul(f, g, Og)), OHW));
+	LLVMValueRef B = k.direct ? xg : cols;
+	if (op != OP_CONV2D_BWD_INPUT && !k.direct)
+		im2col(f, &k, xg, cols, false);
+	if (op == OP_CONV2D)
+		gemm(f, t, false, false, Og, OHW, CKK, wg, CKK, B, OHW, 0, yg, OHW);
+	else if (op == OP_CONV2D_BWD_WEIGHT)
+		gemm(f, t, false, true, Og, CKK, OHW, yg, OHW, B, OHW, 1, wg, CKK);
+	else {
+		gemm(f, t, true, false, CKK, OHW, Og, wg, CKK, yg, OHW, 0, B, OHW);
+		if (!k.direct)
+			im2col(f, &k, xg, cols, true);
+	}
+	cg_loop_end(f, &lg);
+	cg_loop_end(f, &ln);
+	if (cols)
+		release(f, cols);
+}
+
+/* max_pool2d: the first maximum of each window (NaN wins); max_pool2d_bwd: dx[argmax] += dy */
+static void cg_emit_max_pool2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	bool bwd = n->op == OP_MAX_POOL2D_BWD;
+	Type xt = n->in[0]->type, yt = bwd ? n->in[1]->type : n->type;
+	DType t = xt.dtype;
+	const int64_t *a = n->attr;
+	LLVMTypeRef ct = cg_comp_type(cg, t);
+	LLVMValueRef H = cg_i64(cg, xt.dim[2]), W = cg_i64(cg, xt.dim[3]), OH = cg_i64(cg, yt.dim[2]), OW = cg_i64(cg, yt.dim[3]);
+	LLVMValueRef NC = LLVMBuildMul(f->eb, cg_dim(f, xt.dim[0]), cg_i64(cg, xt.dim[1]), "");
+	if (bwd)
+		fill(f, n, out, tconst(cg, t, 0));
+	LLVMValueRef best = cg_var(f, ct, NULL), bi = cg_var(f, cg->t_i64, NULL);
+	Loop lc, lh, lw, lkh, lkw;
+	LLVMValueRef nc = cg_loop_begin(f, &lc, NC), oh = cg_loop_begin(f, &lh, OH), ow = cg_loop_begin(f, &lw, OW);
+	LLVMBuildStore(f->b, lowest(cg, t), best);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), bi);
+	LLVMValueRef kh = cg_loop_begin(f, &lkh, cg_i64(cg, a[0]));
+	LLVMValueRef ih = iadd(f, LLVMBuildSub(f->b, imul(f, oh, cg_i64(cg, a[2])), cg_i64(cg, a[4]), ""), kh);
+	LLVMValueRef kw = cg_loop_begin(f, &lkw, cg_i64(cg, a[1]));
+	LLVMValueRef iw = iadd(f, LLVMBuildSub(f->b, imul(f, ow, cg_i64(cg, a[3])), cg_i64(cg, a[5]), ""), kw);
+	LLVMValueRef valid = LLVMBuildAnd(f->b, LLVMBuildICmp(f->b, LLVMIntULT, ih, H, ""), LLVMBuildICmp(f->b, LLVMIntULT, iw, W, ""), "");
+	LLVMValueRef xi = LLVMBuildSelect(f->b, valid, iadd(f, imul(f, iadd(f, imul(f, nc, H), ih), W), iw), cg_i64(cg, 0), "");
+	LLVMValueRef v = cg_load(f, t, in[0], xi), m = LLVMBuildLoad2(f->b, ct, best, ""), b = LLVMBuildLoad2(f->b, cg->t_i64, bi, "");
+	LLVMValueRef first = LLVMBuildICmp(f->b, LLVMIntSLT, b, cg_i64(cg, 0), "");
+	LLVMValueRef take = LLVMBuildAnd(f->b, valid, LLVMBuildOr(f->b, first, greater(f, t, v, m), ""), "");
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, v, m, ""), best);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, xi, b, ""), bi);
+	cg_loop_end(f, &lkw);
+	cg_loop_end(f, &lkh);
+	LLVMValueRef yi = iadd(f, imul(f, iadd(f, imul(f, nc, OH), oh), OW), ow);
+	if (bwd)
+		add_into(f, t, out, LLVMBuildLoad2(f->b, cg->t_i64, bi, ""), cg_load(f, t, in[1], yi));
+	else
+		cg_store(f, t, out, yi, LLVMBuildLoad2(f->b, ct, best, ""));
+	cg_loop_end(f, &lw);
+	cg_loop_end(f, &lh);
+	cg_loop_end(f, &lc);
+}
+
+/* splitmix64's finaliser, as ir/interp.c */
+static LLVMValueRef mix64(Fn *f, LLVMValueRef z)
+{
+	LLVMTypeRef i64 = f->cg->t_i64;
+	z = imul(f, LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 30, 0), ""), ""), LLVMConstInt(i64, 0xBF58476D1CE4E5B9ull, 0));
+	z = imul(f, LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 27, 0), ""), ""), LLVMConstInt(i64, 0x94D049BB133111EBull, 0));
+	return LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 31, 0), ""), "");
+}
+
+/* y = x * keep * 2^24 / (2^24 - t), keep = (mix(base + i gamma) >> 40) >= t, base = mix(salt gamma + step) */
+static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	DType t = n->type.dtype;
+	LLVMTypeRef i64 = cg->t_i64;
+	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
+	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[1], in[1]), i64, "");
+	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef thr = LLVMConstInt(i64, (unsigned long long)n->attr[1], 0);
+	LLVMValueRef scale = LLVMConstReal(cg_comp_type(cg, t), 16777216.0 / (16777216.0 - (double)n->attr[1]));
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	LLVMValueRef h = LLVMBuildLShr(f->b, mix64(f, iadd(f, base, imul(f, i, gamma))), LLVMConstInt(i64, 40, 0), "");
+	LLVMValueRef keep = LLVMBuildICmp(f->b, LLVMIntUGE, h, thr, "");
+	LLVMValueRef v = LLVMBuildFMul(f->b, cg_load(f, t, in[0], i), scale, "");
+	cg_store(f, t, out, i, LLVMBuildSelect(f->b, keep, v, tconst(cg, t, 0), ""));
+	cg_loop_end(f, &l);
+}
+
 /* ---- optimiser updates ---- */
 
 /* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel, hyper) */
@@ -1031,6 +1249,12 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_CROSS_ENTROPY] = {cg_emit_cross_entropy},
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
 	[OP_OPT_UPDATE] = {cg_emit_opt_update},
+	[OP_CONV2D] = {cg_emit_conv2d},
+	[OP_CONV2D_BWD_INPUT] = {cg_emit_conv2d},
+	[OP_CONV2D_BWD_WEIGHT] = {cg_emit_conv2d},
+	[OP_MAX_POOL2D] = {cg_emit_max_pool2d},
+	[OP_MAX_POOL2D_BWD] = {cg_emit_max_pool2d},
+	[OP_DROPOUT] = {cg_emit_dropout},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }

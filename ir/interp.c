@@ -553,6 +553,117 @@ EVAL(ev_xent_bwd)
 	return true;
 }
 
+/* ---- convolution and pooling (NCHW) ---- */
+
+/* the sizes of conv2d (x, w, y) for the attributes a = [sh, sw, ph, pw, dh, dw, groups] */
+typedef struct Conv {
+	int64_t N, C, H, W, O, Cg, Og, KH, KW, OH, OW, G;
+	const int64_t *a;
+} Conv;
+
+static Conv conv_of(const Shape *x, const Shape *w, const Shape *y, const int64_t *a)
+{
+	return (Conv){x->d[0], x->d[1], x->d[2], x->d[3], w->d[0], w->d[1], w->d[0] / a[6], w->d[2], w->d[3], y->d[2], y->d[3], a[6], a};
+}
+
+/* Visits every (x index, w index, y index) of a convolution whose input element exists (padding
+   skipped); mode 0: y += x w, 1: x += y w (input gradient), 2: w += x y (weight gradient) */
+static void conv_visit(const Conv *c, double *x, double *w, double *y, int mode)
+{
+	for (int64_t n = 0; n < c->N; n++)
+		for (int64_t o = 0; o < c->O; o++)
+			for (int64_t ci = 0; ci < c->Cg; ci++)
+				for (int64_t kh = 0; kh < c->KH; kh++)
+					for (int64_t kw = 0; kw < c->KW; kw++)
+						for (int64_t oh = 0; oh < c->OH; oh++)
+							for (int64_t ow = 0; ow < c->OW; ow++) {
+								int64_t ih = oh * c->a[0] - c->a[2] + kh * c->a[4], iw = ow * c->a[1] - c->a[3] + kw * c->a[5];
+								if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W)
+									continue;
+								int64_t chan = o / c->Og * c->Cg + ci;
+								int64_t xi = ((n * c->C + chan) * c->H + ih) * c->W + iw;
+								int64_t wi = ((o * c->Cg + ci) * c->KH + kh) * c->KW + kw;
+								int64_t yi = ((n * c->O + o) * c->OH + oh) * c->OW + ow;
+								if (mode == 0)
+									y[yi] += x[xi] * w[wi];
+								else if (mode == 1)
+									x[xi] += y[yi] * w[wi];
+								else
+									w[wi] += x[xi] * y[yi];
+							}
+}
+
+EVAL(ev_conv2d)
+{
+	memset(y, 0, sizeof *y * (size_t)YS->n);
+	if (n->op == OP_CONV2D) {
+		Conv c = conv_of(S(0), S(1), YS, n->attr);
+		conv_visit(&c, X(0), X(1), y, 0);
+	} else if (n->op == OP_CONV2D_BWD_INPUT) {
+		Conv c = conv_of(YS, S(1), S(0), n->attr);
+		conv_visit(&c, y, X(1), X(0), 1);
+	} else {
+		Conv c = conv_of(S(0), YS, S(1), n->attr);
+		conv_visit(&c, X(0), y, X(1), 2);
+	}
+	return true;
+}
+
+/* max_pool2d: y = the first maximum of each window (NaN wins); max_pool2d_bwd: dy routed to it */
+EVAL(ev_max_pool2d)
+{
+	const Shape *xs = S(0);
+	const int64_t *a = n->attr;
+	int64_t H = xs->d[2], W = xs->d[3], OH, OW;
+	bool bwd = n->op == OP_MAX_POOL2D_BWD;
+	OH = bwd ? S(1)->d[2] : YS->d[2];
+	OW = bwd ? S(1)->d[3] : YS->d[3];
+	if (bwd)
+		memset(y, 0, sizeof *y * (size_t)YS->n);
+	for (int64_t nc = 0; nc < xs->d[0] * xs->d[1]; nc++)
+		for (int64_t oh = 0; oh < OH; oh++)
+			for (int64_t ow = 0; ow < OW; ow++) {
+				double best = -INFINITY;
+				int64_t bi = -1;
+				for (int64_t kh = 0; kh < a[0]; kh++)
+					for (int64_t kw = 0; kw < a[1]; kw++) {
+						int64_t ih = oh * a[2] - a[4] + kh, iw = ow * a[3] - a[5] + kw;
+						if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+							continue;
+						int64_t i = (nc * H + ih) * W + iw;
+						double v = X(0)[i];
+						if (bi < 0 || v > best || (isnan(v) && !isnan(best)))
+							best = v, bi = i;
+					}
+				int64_t yi = (nc * OH + oh) * OW + ow;
+				if (bwd)
+					y[bi] += X(1)[yi];
+				else
+					y[yi] = best;
+			}
+	return true;
+}
+
+/* dropout's mask: splitmix64 of (salt, step), then of that plus i times the golden gamma */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+EVAL(ev_dropout)
+{
+	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(1)[0]);
+	uint64_t t = (uint64_t)n->attr[1];
+	double scale = 16777216.0 / (16777216.0 - (double)t);
+	for (int64_t i = 0; i < YS->n; i++) {
+		uint64_t h = mix64(base + (uint64_t)i * 0x9E3779B97F4A7C15ull);
+		y[i] = (h >> 40) >= t ? X(0)[i] * scale : 0;
+	}
+	return true;
+}
+
 /* ---- optimiser updates (run after all values, see ir_interp) ---- */
 
 /* PyTorch's SGD (runtime/nnd_model.h): g = grad + wd*p; with momentum mu != 0,
@@ -609,6 +720,8 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
 	[OP_OPT_UPDATE] = ev_opt_update,
+	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
+	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

@@ -386,6 +386,113 @@ RULE(shape_scatter_add)
 	return true;
 }
 
+/* ---- convolution and pooling (NCHW) ---- */
+
+/* output size of a window op along one axis; < 1 when the window does not fit */
+static int64_t window_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
+{
+	int64_t span = in + 2 * p - d * (k - 1) - 1;
+	return span < 0 ? 0 : span / s + 1;
+}
+
+static bool want_nchw(Graph *g, Type x, const char *what, char *err, size_t errlen)
+{
+	char s1[256];
+	if (x.rank != 4 || !dtype_is_float(x.dtype))
+		FAIL("%s expects a float input [N, C, H, W], found %s", what, tyname(g, x, s1));
+	for (int d = 1; d < 4; d++)
+		if (!DIM_IS_CONST(x.dim[d]))
+			FAIL("%s: C, H and W must be known at compile time, found %s", what, tyname(g, x, s1));
+	return true;
+}
+
+/* the result of conv2d(x, w) with n's attributes, into *out */
+static bool conv2d_type(Graph *g, Node *n, Type x, Type w, Type *out, char *err, size_t errlen)
+{
+	char s1[256], s2[256];
+	const int64_t *a = n->attr;
+	if (!want_nchw(g, x, "conv2d", err, errlen))
+		return false;
+	if (w.rank != 4 || w.dtype != x.dtype || !DIM_IS_CONST(w.dim[0]) || !DIM_IS_CONST(w.dim[2]) || !DIM_IS_CONST(w.dim[3]))
+		FAIL("conv2d expects a weight %s[O, C/groups, KH, KW] of known sizes, found %s", dtype_name[x.dtype], tyname(g, w, s1));
+	if (n->nattr != 7 || a[0] < 1 || a[1] < 1 || a[2] < 0 || a[3] < 0 || a[4] < 1 || a[5] < 1 || a[6] < 1)
+		FAIL("conv2d needs stride >= 1, padding >= 0, dilation >= 1 and groups >= 1");
+	int64_t C = x.dim[1], O = w.dim[0], G = a[6];
+	if (C % G || O % G)
+		FAIL("conv2d: in_channels (%lld) and out_channels (%lld) must both be divisible by groups (%lld)", (long long)C, (long long)O, (long long)G);
+	if (w.dim[1] != C / G)
+		FAIL("conv2d: given groups=%lld, weight %s expects the input %s to have %lld channels, but it has %lld",
+		     (long long)G, tyname(g, w, s1), tyname(g, x, s2), (long long)(w.dim[1] * G), (long long)C);
+	int64_t oh = window_out(x.dim[2], w.dim[2], a[0], a[2], a[4]), ow = window_out(x.dim[3], w.dim[3], a[1], a[3], a[5]);
+	if (oh < 1 || ow < 1)
+		FAIL("conv2d: the padded input (%lld x %lld) is smaller than the dilated kernel (%lld x %lld)",
+		     (long long)(x.dim[2] + 2 * a[2]), (long long)(x.dim[3] + 2 * a[3]), (long long)(a[4] * (w.dim[2] - 1) + 1),
+		     (long long)(a[5] * (w.dim[3] - 1) + 1));
+	*out = ir_type(x.dtype, 4, (Dim[]){x.dim[0], O, oh, ow});
+	return true;
+}
+
+RULE(shape_conv2d) { return conv2d_type(g, n, n->in[0]->type, n->in[1]->type, &n->type, err, errlen); }
+
+/* conv2d_bwd_input (dy, w) -> x's type; conv2d_bwd_weight (x, dy) -> w's type: the given type
+   must be the one whose convolution gives dy */
+RULE(shape_conv2d_bwd)
+{
+	char s1[256], s2[256];
+	bool inp = n->op == OP_CONV2D_BWD_INPUT;
+	Type x = inp ? n->type : n->in[0]->type, w = inp ? n->in[1]->type : n->type, dy = inp ? n->in[0]->type : n->in[1]->type, y;
+	if (!conv2d_type(g, n, x, w, &y, err, errlen))
+		return false;
+	if (!ir_type_equal(y, dy))
+		FAIL("%s: the output gradient must be %s, found %s", op_info[n->op].name, tyname(g, y, s1), tyname(g, dy, s2));
+	return true;
+}
+
+static bool pool2d_type(Graph *g, Node *n, Type x, Type *out, char *err, size_t errlen)
+{
+	const int64_t *a = n->attr;
+	if (!want_nchw(g, x, op_info[n->op].name, err, errlen))
+		return false;
+	if (n->nattr != 6 || a[0] < 1 || a[1] < 1 || a[2] < 1 || a[3] < 1 || a[4] < 0 || a[5] < 0)
+		FAIL("max_pool2d needs kernel >= 1, stride >= 1 and padding >= 0");
+	if (2 * a[4] > a[0] || 2 * a[5] > a[1])
+		FAIL("max_pool2d: padding (%lld, %lld) must be at most half the kernel (%lld, %lld)", (long long)a[4], (long long)a[5],
+		     (long long)a[0], (long long)a[1]);
+	int64_t oh = window_out(x.dim[2], a[0], a[2], a[4], 1), ow = window_out(x.dim[3], a[1], a[3], a[5], 1);
+	if (oh < 1 || ow < 1)
+		FAIL("max_pool2d: the padded input (%lld x %lld) is smaller than the kernel (%lld x %lld)", (long long)(x.dim[2] + 2 * a[4]),
+		     (long long)(x.dim[3] + 2 * a[5]), (long long)a[0], (long long)a[1]);
+	*out = ir_type(x.dtype, 4, (Dim[]){x.dim[0], x.dim[1], oh, ow});
+	return true;
+}
+
+RULE(shape_pool2d) { return pool2d_type(g, n, n->in[0]->type, &n->type, err, errlen); }
+
+RULE(shape_pool2d_bwd)
+{
+	char s1[256], s2[256];
+	Type y;
+	if (!pool2d_type(g, n, n->in[0]->type, &y, err, errlen))
+		return false;
+	if (!ir_type_equal(y, n->in[1]->type))
+		FAIL("max_pool2d_bwd: the output gradient must be %s, found %s", tyname(g, y, s1), tyname(g, n->in[1]->type, s2));
+	n->type = n->in[0]->type;
+	return true;
+}
+
+RULE(shape_dropout)
+{
+	char s1[256];
+	if (!dtype_is_float(n->in[0]->type.dtype))
+		FAIL("dropout needs a float tensor, found %s", tyname(g, n->in[0]->type, s1));
+	if (n->in[1]->type.rank != 0 || n->in[1]->type.dtype != TY_F32)
+		FAIL("dropout's step must be an f32 scalar, found %s", tyname(g, n->in[1]->type, s1));
+	if (n->nattr != 2 || n->attr[1] < 0 || n->attr[1] >= (1 << 24))
+		FAIL("dropout needs the attributes [salt, p 2^24] with p in [0, 1)");
+	n->type = n->in[0]->type;
+	return true;
+}
+
 typedef bool (*ShapeRule)(Graph *, Node *, char *, size_t);
 static const ShapeRule shape_rule[OP_COUNT] = {
 #define OP(e, text, nin, flags, shape) [OP_##e] = shape,

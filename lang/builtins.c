@@ -2,6 +2,7 @@
  * and folding of compile-time numbers. Each built-in is one row of the table at the bottom.
  */
 #include "lang/lang.h"
+#include "runtime/nnd_model.h"
 
 #include <math.h>
 #include <string.h>
@@ -282,7 +283,7 @@ static bool want_axis(Elab *e, Value *v, int rank, int64_t *out, const char *fna
 typedef Value *(*BuiltinFn)(Elab *e, int id, Value **a, Loc loc);
 typedef struct Builtin {
 	const char *name;
-	const char *spec[6];
+	const char *spec[8];
 	BuiltinFn fn;
 	int op;       /* the IR op or dtype or initialiser the handler needs */
 } Builtin;
@@ -1315,6 +1316,260 @@ static Value *b_norm(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, y);
 }
 
+/* ---- convolution, pooling, dropout (NCHW, as torch.nn.functional) ---- */
+
+/* an int or a list of n ints (torch's _pair); each >= lo */
+static bool int_pair(Elab *e, Value *v, int64_t dflt, int n, int64_t lo, int64_t *out, const char *fname, const char *arg, Loc loc)
+{
+	if (v && (v->k == V_LIST || v->k == V_TUPLE)) {
+		if (v->list.n != n) {
+			diag_error(loc, "argument '%s' of '%s' must be an int or %d ints, found %d", arg, fname, n, v->list.n);
+			return false;
+		}
+		if (int_list(e, v, out, n, fname, arg, loc) < 0)
+			return false;
+	} else {
+		if (!want_int(e, v, dflt, &out[0], fname, arg, loc))
+			return false;
+		for (int i = 1; i < n; i++)
+			out[i] = out[0];
+	}
+	for (int i = 0; i < n; i++)
+		if (out[i] < lo) {
+			diag_error(loc, "argument '%s' of '%s' must be >= %lld, found %lld", arg, fname, (long long)lo, (long long)out[i]);
+			return false;
+		}
+	return true;
+}
+
+static Node *conv_bias(Elab *e, Node *y, Value *bv, int spatial, const char *fname, Loc loc)
+{
+	if (!y || !bv || bv->k == V_BOOL) /* bias: false, or left out */
+		return y;
+	Node *b = want_float(e, bv, fname, "bias", loc);
+	if (!b)
+		return NULL;
+	if (b->type.rank != 1 || b->type.dim[0] != y->type.dim[1]) {
+		char s1[256];
+		ir_type_format(e->prog, b->type, s1, sizeof s1);
+		diag_error(loc, "'%s': bias must be [%lld] (one per output channel), found %s", fname, (long long)y->type.dim[1], s1);
+		return NULL;
+	}
+	Type t = ir_type(b->type.dtype, 1 + spatial, (Dim[]){b->type.dim[0], 1, 1});
+	return nd2(e, OP_ADD, y, ndview(e, b, t, loc), loc);
+}
+
+/* conv2d(x, weight, bias, stride: 1, padding: 0 | "valid" | "same", dilation: 1, groups: 1);
+   conv1d: the same on [N, C, L], as conv2d over [N, C, 1, L] */
+static Value *b_conv(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	int sp = builtins[id].op; /* spatial axes */
+	Node *x = want_float(e, a[0], fname, "x", loc), *w = want_float(e, a[1], fname, "weight", loc);
+	int64_t st[2], pad[2] = {0, 0}, dil[2], groups;
+	if (!x || !w || !int_pair(e, a[3], 1, sp, 1, st, fname, "stride", loc) || !int_pair(e, a[5], 1, sp, 1, dil, fname, "dilation", loc) ||
+	    !want_int(e, a[6], 1, &groups, fname, "groups", loc))
+		return val_err();
+	if (x->type.rank != sp + 2 || w->type.rank != sp + 2) {
+		char s1[256], s2[256];
+		ir_type_format(e->prog, x->type, s1, sizeof s1);
+		ir_type_format(e->prog, w->type, s2, sizeof s2);
+		diag_error(loc, "'%s' expects x [N, C, %s] and weight [O, C/groups, %s], found %s and %s", fname, sp == 2 ? "H, W" : "L",
+		           sp == 2 ? "KH, KW" : "K", s1, s2);
+		return val_err();
+	}
+	if (groups < 1) {
+		diag_error(loc, "argument 'groups' of '%s' must be >= 1, found %lld", fname, (long long)groups);
+		return val_err();
+	}
+	if (a[4] && a[4]->k == V_STR) {
+		const char *m = a[4]->s;
+		if (!strcmp(m, "same")) {
+			for (int i = 0; i < sp; i++) {
+				int64_t k = w->type.dim[w->type.rank - sp + i], tot = dil[i] * (k - 1);
+				if (st[i] != 1 || tot % 2) {
+					diag_error(loc, "'%s': padding \"same\" needs stride 1 and an odd dilated kernel here", fname);
+					return val_err();
+				}
+				pad[i] = tot / 2;
+			}
+		} else if (strcmp(m, "valid")) {
+			diag_error(loc, "argument 'padding' of '%s' must be an int, a list of ints, \"same\" or \"valid\", found \"%s\"", fname, m);
+			return val_err();
+		}
+	} else if (!int_pair(e, a[4], 0, sp, 0, pad, fname, "padding", loc))
+		return val_err();
+	int64_t attr[7] = {1, st[0], 0, pad[0], 1, dil[0], groups};
+	if (sp == 2)
+		attr[0] = st[0], attr[1] = st[1], attr[2] = pad[0], attr[3] = pad[1], attr[4] = dil[0], attr[5] = dil[1];
+	Node *in[2] = {x, w};
+	if (sp == 1) { /* [N, C, L] -> [N, C, 1, L] */
+		Type xt = ir_type(x->type.dtype, 4, (Dim[]){x->type.dim[0], x->type.dim[1], 1, x->type.dim[2]});
+		Type wt = ir_type(w->type.dtype, 4, (Dim[]){w->type.dim[0], w->type.dim[1], 1, w->type.dim[2]});
+		in[0] = ndview(e, x, xt, loc), in[1] = ndview(e, w, wt, loc);
+	}
+	Node *y = elab_node(e, OP_CONV2D, in, 2, attr, 7, NULL, loc);
+	if (y && sp == 1)
+		y = ndview(e, y, ir_type(y->type.dtype, 3, (Dim[]){y->type.dim[0], y->type.dim[1], y->type.dim[3]}), loc);
+	y = conv_bias(e, y, a[2], sp, fname, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* kernel_size, stride (default: the kernel), padding of a 2-D pooling */
+static bool pool_args(Elab *e, Value **a, int64_t *attr, const char *fname, Loc loc)
+{
+	if (!int_pair(e, a[1], 0, 2, 1, attr, fname, "kernel_size", loc))
+		return false;
+	if (!int_pair(e, a[2] && a[2]->k != V_NONE ? a[2] : NULL, attr[0], 2, 1, attr + 2, fname, "stride", loc))
+		return false;
+	if (!a[2] || a[2]->k == V_NONE)
+		attr[3] = attr[1];
+	return int_pair(e, a[3], 0, 2, 0, attr + 4, fname, "padding", loc);
+}
+
+/* max_pool2d(x, kernel_size, stride: kernel_size, padding: 0) */
+static Value *b_max_pool2d(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "max_pool2d", "x", loc);
+	int64_t attr[6];
+	if (!x || !pool_args(e, a, attr, "max_pool2d", loc))
+		return val_err();
+	Node *y = elab_node(e, OP_MAX_POOL2D, &x, 1, attr, 6, NULL, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* a CONST tensor filled with v */
+static Node *filled(Elab *e, Type t, double v, Loc loc)
+{
+	Node *c = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &t, loc);
+	if (c)
+		c->fval = v;
+	return c;
+}
+
+/* avg_pool2d: a depthwise convolution with weights 1 / (kh kw); without count_include_pad, the
+   sums divided by the number of input elements under each window */
+static Node *avg_pool(Elab *e, Node *x, const int64_t *p, bool include_pad, const char *fname, Loc loc)
+{
+	if (x->type.rank != 4 || !DIM_IS_CONST(x->type.dim[1])) {
+		char s1[256];
+		ir_type_format(e->prog, x->type, s1, sizeof s1);
+		diag_error(loc, "'%s' expects x [N, C, H, W] with C known at compile time, found %s", fname, s1);
+		return NULL;
+	}
+	if (2 * p[4] > p[0] || 2 * p[5] > p[1]) {
+		diag_error(loc, "'%s': padding (%lld, %lld) must be at most half the kernel (%lld, %lld)", fname, (long long)p[4],
+		           (long long)p[5], (long long)p[0], (long long)p[1]);
+		return NULL;
+	}
+	int64_t C = x->type.dim[1], attr[7] = {p[2], p[3], p[4], p[5], 1, 1, C};
+	DType dt = x->type.dtype;
+	Node *in[2] = {x, filled(e, ir_type(dt, 4, (Dim[]){C, 1, p[0], p[1]}), include_pad ? 1.0 / (double)(p[0] * p[1]) : 1, loc)};
+	Node *y = elab_node(e, OP_CONV2D, in, 2, attr, 7, NULL, loc);
+	if (!y || include_pad)
+		return y;
+	Node *ones[2] = {filled(e, ir_type(dt, 4, (Dim[]){1, 1, x->type.dim[2], x->type.dim[3]}), 1, loc),
+	                 filled(e, ir_type(dt, 4, (Dim[]){1, 1, p[0], p[1]}), 1, loc)};
+	attr[6] = 1;
+	return nd2(e, OP_DIV, y, elab_node(e, OP_CONV2D, ones, 2, attr, 7, NULL, loc), loc);
+}
+
+/* avg_pool2d(x, kernel_size, stride: kernel_size, padding: 0, count_include_pad: true) */
+static Value *b_avg_pool2d(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "avg_pool2d", "x", loc);
+	int64_t attr[6], inc;
+	if (!x || !pool_args(e, a, attr, "avg_pool2d", loc) || !want_int(e, a[4], 1, &inc, "avg_pool2d", "count_include_pad", loc))
+		return val_err();
+	Node *y = avg_pool(e, x, attr, inc != 0, "avg_pool2d", loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* adaptive_avg_pool2d(x, output_size): windows of H/OH x W/OW (sizes must divide) */
+static Value *b_adaptive_avg_pool2d(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "adaptive_avg_pool2d", "x", loc);
+	int64_t o[2];
+	if (!x || !int_pair(e, a[1], 1, 2, 1, o, "adaptive_avg_pool2d", "output_size", loc))
+		return val_err();
+	if (x->type.rank != 4 || !DIM_IS_CONST(x->type.dim[2]) || !DIM_IS_CONST(x->type.dim[3]) || x->type.dim[2] % o[0] ||
+	    x->type.dim[3] % o[1]) {
+		char s1[256];
+		ir_type_format(e->prog, x->type, s1, sizeof s1);
+		diag_error(loc, "adaptive_avg_pool2d to %lld x %lld needs x [N, C, H, W] with H and W multiples of it, found %s",
+		           (long long)o[0], (long long)o[1], s1);
+		return val_err();
+	}
+	int64_t kh = x->type.dim[2] / o[0], kw = x->type.dim[3] / o[1], attr[6] = {kh, kw, kh, kw, 0, 0};
+	Node *y = avg_pool(e, x, attr, true, "adaptive_avg_pool2d", loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* global_avg_pool(x [N, C, ...]) -> [N, C]: the mean over every axis after C */
+static Value *b_global_avg_pool(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "global_avg_pool", "x", loc);
+	if (!x)
+		return val_err();
+	if (x->type.rank < 3) {
+		diag_error(loc, "global_avg_pool expects x [N, C, ...] with at least one spatial axis");
+		return val_err();
+	}
+	int64_t m = (((int64_t)1 << x->type.rank) - 1) & ~(int64_t)3;
+	return val_tensor(e, ndred(e, OP_MEAN, x, m, 0, loc));
+}
+
+/* upsample(x [N, C, H, W], scale_factor, mode: "nearest"): each pixel repeated s x s times */
+static Value *b_upsample(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "upsample", "x", loc);
+	int64_t s[2];
+	const char *mode = want_str(e, a[2], "nearest", "upsample", "mode", loc);
+	if (!x || !mode || !int_pair(e, a[1], 1, 2, 1, s, "upsample", "scale_factor", loc))
+		return val_err();
+	if (strcmp(mode, "nearest")) {
+		diag_error(loc, "upsample: mode \"%s\" is not available (only \"nearest\")", mode);
+		return val_err();
+	}
+	if (x->type.rank != 4) {
+		diag_error(loc, "upsample expects x [N, C, H, W]");
+		return val_err();
+	}
+	const Dim *d = x->type.dim;
+	DType dt = x->type.dtype;
+	Node *v = ndview(e, x, ir_type(dt, 6, (Dim[]){d[0], d[1], d[2], 1, d[3], 1}), loc);
+	Type bt = ir_type(dt, 6, (Dim[]){d[0], d[1], d[2], s[0], d[3], s[1]});
+	Node *b = v ? elab_node(e, OP_BROADCAST, &v, 1, NULL, 0, &bt, loc) : NULL;
+	Prog *p = e->prog;
+	Type yt = ir_type(dt, 4, (Dim[]){d[0], d[1], ir_dim_binop(p, DE_MUL, d[2], s[0]), ir_dim_binop(p, DE_MUL, d[3], s[1])});
+	Node *y = ndview(e, b, yt, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* dropout(x, p: 0.5): x when `training` is false or p is 0; else x * keep / (1 - p) with a mask from
+   (salt, step, element index): the salt is this node's id and source position, the step
+   hyper-parameter NND_H_STEP, so the mask is the same in the backward pass and after --resume */
+static Value *b_dropout(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_float(e, a[0], "dropout", "x", loc);
+	double p;
+	if (!x || !num_arg(e, a[1], 0.5, &p, "dropout", "p", loc))
+		return val_err();
+	if (!(p >= 0 && p < 1)) {
+		diag_error(loc, "dropout probability has to be in [0, 1), found %g", p);
+		return val_err();
+	}
+	int64_t t = (int64_t)llround(p * 16777216.0);
+	if (!e->training || t == 0)
+		return val_tensor(e, x);
+	Node *step = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, (Type[]){ir_scalar_type(TY_F32)}, loc);
+	uint64_t salt = (uint64_t)e->g->next_id * 1000003u + (uint64_t)loc.line * 4099u + (uint64_t)loc.col;
+	int64_t attr[2] = {(int64_t)(salt & 0x7fffffffffffll), t};
+	Node *in[2] = {x, step};
+	Node *y = elab_node(e, OP_DROPOUT, in, 2, attr, 2, NULL, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
 #define UNARY(name, op) {name, {"x"}, b_unary, op}
 #define UNX(name, op) {name, {"x"}, b_unary_ext, op}
 #define CAST(name, t) {name, {"x"}, b_cast, t}
@@ -1396,6 +1651,14 @@ static const Builtin builtins[] = {
 	{"xavier_normal", {"gain?"}, b_init, INIT_XAVIER_NORMAL},
 	{"orthogonal", {"gain?"}, b_init, INIT_ORTHOGONAL},
 	{"idx", {"images", "labels"}, b_idx, 0},
+	{"conv2d", {"x", "weight", "bias?", "stride?", "padding?", "dilation?", "groups?"}, b_conv, 2},
+	{"conv1d", {"x", "weight", "bias?", "stride?", "padding?", "dilation?", "groups?"}, b_conv, 1},
+	{"max_pool2d", {"x", "kernel_size", "stride?", "padding?"}, b_max_pool2d, 0},
+	{"avg_pool2d", {"x", "kernel_size", "stride?", "padding?", "count_include_pad?"}, b_avg_pool2d, 0},
+	{"adaptive_avg_pool2d", {"x", "output_size"}, b_adaptive_avg_pool2d, 0},
+	{"global_avg_pool", {"x"}, b_global_avg_pool, 0},
+	{"upsample", {"x", "scale_factor", "mode?"}, b_upsample, 0},
+	{"dropout", {"x", "p?"}, b_dropout, 0},
 	{NULL, {NULL}, NULL, 0},
 };
 
@@ -1409,7 +1672,8 @@ const char *const builtin_names[] = {
 	"prod", "argmin", "variance", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "squeeze", "unsqueeze",
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
-	"cosine_similarity", "layer_norm", "rms_norm", "pow", NULL,
+	"cosine_similarity", "layer_norm", "rms_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
+	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", NULL,
 };
 
 int builtin_lookup(const char *name)

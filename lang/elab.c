@@ -407,10 +407,17 @@ static bool check_arg(Elab *e, Scope *s, Ast *pd, Value *v, Loc loc, const char 
 	return unify(e, s, ty, v->t->type, loc, what);
 }
 
+typedef struct Yield {
+	Value *v;
+	Loc loc;
+} Yield;
+typedef VEC(Yield) YieldVec;
+
 typedef struct Flow {
 	bool returned;
 	Value *ret;
-	Loc retloc; /* the return statement's expression */
+	Loc retloc;       /* the return statement's expression */
+	YieldVec *yields; /* in the body of a `for` expression: the values yielded so far, else NULL */
 } Flow;
 
 static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
@@ -769,6 +776,31 @@ static void bind_pattern(Elab *e, Scope *s, Ast *pat, Value *v, bool rebind)
 	scope_bind(e, s, pat->name, v, pat->loc);
 }
 
+/* `for name in iterable { body }`, unrolled: each iteration gets a scope of its own for the loop
+   variable, and names rebound in the body are rebound where they were bound, so they carry over */
+static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
+{
+	Value *it = elab_expr(e, s, st->a);
+	if (it->k == V_ERR)
+		return;
+	if (it->k == V_RANGE) {
+		int64_t n = it->range.hi - it->range.lo;
+		for (int64_t k = 0; k < n && !fl->returned; k++) {
+			Scope *ls = scope_new(e, s);
+			int64_t i = it->range.rev ? it->range.hi - 1 - k : it->range.lo + k;
+			scope_bind(e, ls, st->name, val_int(e, i), st->loc);
+			elab_block(e, ls, st->b, fl);
+		}
+	} else if (it->k == V_LIST || it->k == V_TUPLE) {
+		for (int k = 0; k < it->list.n && !fl->returned; k++) {
+			Scope *ls = scope_new(e, s);
+			scope_bind(e, ls, st->name, it->list.v[k], st->loc);
+			elab_block(e, ls, st->b, fl);
+		}
+	} else
+		diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
+}
+
 static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 {
 	switch (st->kind) {
@@ -815,29 +847,15 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 			elab_stmt(e, s, br, fl);
 		break;
 	}
-	case A_FOR: {
-		Value *it = elab_expr(e, s, st->a);
-		if (it->k == V_ERR)
-			break;
-		if (it->k == V_RANGE) {
-			int64_t n = it->range.hi - it->range.lo;
-			for (int64_t k = 0; k < n && !fl->returned; k++) {
-				Scope *ls = scope_new(e, s);
-				int64_t i = it->range.rev ? it->range.hi - 1 - k : it->range.lo + k;
-				scope_bind(e, ls, st->name, val_int(e, i), st->loc);
-				elab_block(e, ls, st->b, fl);
-			}
-		} else if (it->k == V_LIST || it->k == V_TUPLE) {
-			for (int k = 0; k < it->list.n && !fl->returned; k++) {
-				Scope *ls = scope_new(e, s);
-				scope_bind(e, ls, st->name, it->list.v[k], st->loc);
-				elab_block(e, ls, st->b, fl);
-			}
-		} else
-			diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
+	case A_FOR: run_for(e, s, st, fl); break;
+	case A_YIELD: {
+		Value *v = elab_expr(e, s, st->a);
+		if (!fl->yields)
+			diag_error(st->loc, "'yield' outside a 'for' expression, or in a loop not compiled yet");
+		else
+			vec_push(fl->yields, ((Yield){v, st->a->loc}));
 		break;
 	}
-	case A_YIELD: diag_error(st->loc, "'yield' outside a 'for' expression, or in a loop not compiled yet"); break;
 	case A_UPDATE: diag_error(st->loc, "state updates with ':=' are not compiled yet"); break;
 	case A_BLOCK: elab_block(e, scope_new(e, s), st, fl); break;
 	default: diag_error(st->loc, "expected a statement");
@@ -956,6 +974,312 @@ static Value *elab_list(Elab *e, Scope *s, Ast *x, VKind k)
 	return v;
 }
 
+/* ---- tensor indexing: x[i], x[a:b], x[a:b:s], x[..., i], x[idx] ----
+ * Each index takes one axis of x (`...` takes as many as are left). An int keeps one element and
+ * removes the axis; a slice with step 1 is a slice node; another step gathers arange(n)*step+start;
+ * an int tensor gathers along the axis (numpy take). Bounds follow Python: ints must be in range,
+ * slices are clipped to the axis. An axis whose size is a run-time size can only be taken whole.
+ */
+
+static bool index_int(Elab *e, Scope *s, Ast *x, int64_t dflt, int64_t *out)
+{
+	if (!x) {
+		*out = dflt;
+		return true;
+	}
+	Value *v = elab_expr(e, s, x);
+	if (v->k == V_INT) {
+		*out = v->i;
+		return true;
+	}
+	if (v->k != V_ERR)
+		diag_error(x->loc, "a slice bound must be a compile-time int, found %s", val_describe(e, v));
+	return false;
+}
+
+/* start, length and step of a slice of an axis of size n (Python's rules); false after an error */
+static bool slice_bounds(Elab *e, Scope *s, Ast *sl, int64_t n, int64_t *start, int64_t *len, int64_t *step)
+{
+	int64_t st, sp;
+	if (!index_int(e, s, sl->c, 1, step))
+		return false;
+	if (*step == 0) {
+		diag_error(sl->c->loc, "a slice step cannot be zero");
+		return false;
+	}
+	bool up = *step > 0;
+	if (!index_int(e, s, sl->a, up ? 0 : n - 1, &st) || !index_int(e, s, sl->b, up ? n : -1, &sp))
+		return false;
+	int64_t lo = up ? 0 : -1, hi = up ? n : n - 1;
+	if (sl->a && st < 0)
+		st += n;
+	if (sl->b && sp < 0)
+		sp += n;
+	st = st < lo ? lo : st > hi ? hi : st;
+	sp = sp < lo ? lo : sp > hi ? hi : sp;
+	*start = st;
+	*len = up ? (st < sp ? (sp - st - 1) / *step + 1 : 0) : (sp < st ? (st - sp - 1) / -*step + 1 : 0);
+	return true;
+}
+
+static Node *take_range(Elab *e, Node *x, int ax, int64_t start, int64_t len, int64_t step, Loc loc)
+{
+	Type ty = x->type;
+	if (start == 0 && len == ty.dim[ax] && step == 1)
+		return x;
+	if (step == 1 || len == 1) {
+		int64_t attr[2] = {ax, start};
+		ty.dim[ax] = len;
+		return elab_node(e, OP_SLICE, &x, 1, attr, 2, &ty, loc);
+	}
+	Type it = {.dtype = TY_I64, .rank = 1, .dim = {len}};
+	Node *idx = elab_node(e, OP_ARANGE, NULL, 0, NULL, 0, &it, loc);
+	Node *in[2] = {idx, ir_const(e->g, TY_I64, (double)step, loc)};
+	idx = elab_node(e, OP_MUL, in, 2, NULL, 0, NULL, loc);
+	if (start) {
+		in[0] = idx;
+		in[1] = ir_const(e->g, TY_I64, (double)start, loc);
+		idx = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, loc);
+	}
+	in[0] = x;
+	in[1] = idx;
+	int64_t a = ax;
+	return elab_node(e, OP_GATHER, in, 2, &a, 1, NULL, loc);
+}
+
+static Value *index_tensor(Elab *e, Scope *s, Ast *x, Node *t)
+{
+	int nidx = 0, ell = 0, rank = t->type.rank;
+	for (int i = 0; i < x->list.n; i++) {
+		if (x->list.v[i]->kind == A_ELLIPSIS)
+			ell++;
+		else
+			nidx++;
+	}
+	if (ell > 1) {
+		diag_error(x->loc, "an index can have only one '...'");
+		return val_err();
+	}
+	if (nidx > rank) {
+		diag_error(x->loc, "too many indices: %s has %d ax%s, given %d", type_text(e, t->type), rank,
+		           rank == 1 ? "is" : "es", nidx);
+		return val_err();
+	}
+	bool drop[MAX_RANK] = {0};
+	int cur = 0, ax = 0; /* the axis of the result so far, the axis of the input */
+	for (int i = 0; i < x->list.n && t; i++) {
+		Ast *ix = x->list.v[i];
+		if (ix->kind == A_ELLIPSIS) {
+			cur += rank - nidx;
+			ax += rank - nidx;
+			continue;
+		}
+		Dim n = t->type.dim[cur];
+		char nb[128];
+		ir_dim_format(e->prog, n, nb, sizeof nb);
+		if (ix->kind == A_SLICE) {
+			if (!ix->a && !ix->b && !ix->c) { /* `:` takes the whole axis */
+				cur++, ax++;
+				continue;
+			}
+			if (!DIM_IS_CONST(n)) {
+				diag_error(ix->loc, "cannot slice axis %d of %s: its size %s is only known at run time", ax,
+				           type_text(e, t->type), nb);
+				return val_err();
+			}
+			int64_t start, len, step;
+			if (!slice_bounds(e, s, ix, n, &start, &len, &step))
+				return val_err();
+			if (len == 0) {
+				diag_error(ix->loc, "the slice is empty: axis %d of %s has size %lld", ax, type_text(e, t->type), (long long)n);
+				return val_err();
+			}
+			t = take_range(e, t, cur, start, len, step, ix->loc);
+			cur++, ax++;
+			continue;
+		}
+		Value *v = elab_expr(e, s, ix);
+		if (v->k == V_ERR)
+			return v;
+		if (v->k == V_TENSOR && dtype_is_int(v->t->type.dtype)) {
+			Node *in[2] = {t, v->t};
+			int64_t a = cur;
+			t = elab_node(e, OP_GATHER, in, 2, &a, 1, NULL, ix->loc);
+			cur += v->t->type.rank, ax++;
+			continue;
+		}
+		if (v->k != V_INT) {
+			diag_error(ix->loc, "a tensor index must be a compile-time int, a slice or an int tensor, found %s", val_describe(e, v));
+			return val_err();
+		}
+		if (!DIM_IS_CONST(n)) {
+			diag_error(ix->loc, "cannot index axis %d of %s: its size %s is only known at run time", ax, type_text(e, t->type), nb);
+			return val_err();
+		}
+		int64_t k = v->i < 0 ? v->i + n : v->i;
+		if (k < 0 || k >= n) {
+			diag_error(ix->loc, "index %lld is out of range for axis %d of %s (size %lld)", (long long)v->i, ax,
+			           type_text(e, t->type), (long long)n);
+			return val_err();
+		}
+		t = take_range(e, t, cur, k, 1, 1, ix->loc);
+		drop[cur] = true;
+		cur++, ax++;
+	}
+	if (!t)
+		return val_err();
+	Type r = {.dtype = t->type.dtype};
+	bool any = false;
+	for (int d = 0; d < t->type.rank; d++) {
+		if (d < MAX_RANK && drop[d])
+			any = true;
+		else
+			r.dim[r.rank++] = t->type.dim[d];
+	}
+	if (any)
+		t = elab_node(e, OP_RESHAPE, &t, 1, NULL, 0, &r, x->loc);
+	return val_tensor(e, t);
+}
+
+/* ---- `for` and `if` as expressions ---- */
+
+/* The yielded values stacked along a new axis 0; tuples are stacked element by element */
+static Value *stack_yields(Elab *e, Yield *ys, int n, Loc loc)
+{
+	Value *first = ys[0].v;
+	for (int i = 0; i < n; i++)
+		if (ys[i].v->k == V_ERR)
+			return val_err();
+	if (first->k == V_TUPLE) {
+		Value *r = val_new(e, V_TUPLE);
+		r->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(first->list.n + 1));
+		Yield *col = arena_alloc(e->arena, sizeof(Yield) * (size_t)n);
+		for (int j = 0; j < first->list.n; j++) {
+			for (int i = 0; i < n; i++) {
+				if (ys[i].v->k != V_TUPLE || ys[i].v->list.n != first->list.n) {
+					diag_error(ys[i].loc, "every 'yield' of a 'for' must give the same kind of value: %s here, %s first",
+					           val_describe(e, ys[i].v), val_describe(e, first));
+					diag_note(ys[0].loc, "the first value yielded");
+					return val_err();
+				}
+				col[i] = (Yield){ys[i].v->list.v[j], ys[i].loc};
+			}
+			if ((r->list.v[r->list.n++] = stack_yields(e, col, n, loc))->k == V_ERR)
+				return val_err();
+		}
+		return r;
+	}
+	Value *list = val_new(e, V_LIST);
+	list->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)n);
+	Node *t0 = NULL;
+	for (int i = 0; i < n; i++) {
+		Value *v = ys[i].v;
+		DType like = v->k == V_INT ? TY_I64 : TY_F32;
+		Node *t = v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL ? elab_to_tensor(e, v, like, ys[i].loc) : NULL;
+		if (!t) {
+			diag_error(ys[i].loc, "a 'for' expression stacks tensors; 'yield' gives %s", val_describe(e, v));
+			return val_err();
+		}
+		if (t0 && !ir_type_equal(t->type, t0->type)) {
+			diag_error(ys[i].loc, "every 'yield' of a 'for' must give the same type: %s here, %s first",
+			           type_text(e, t->type), type_text(e, t0->type));
+			diag_note(ys[0].loc, "the first value yielded");
+			return val_err();
+		}
+		t0 = t0 ? t0 : t;
+		list->list.v[list->list.n++] = val_tensor(e, t);
+	}
+	return builtin_call(e, builtin_lookup("stack"), &list, 1, NULL, NULL, 0, loc);
+}
+
+static Value *elab_for_expr(Elab *e, Scope *s, Ast *x)
+{
+	if (!e->g) {
+		diag_error(x->loc, "a 'for' expression computes tensors: it is only allowed inside a function");
+		return val_err();
+	}
+	YieldVec ys = {0};
+	Flow fl = {.yields = &ys};
+	int errs = diag_error_count();
+	run_for(e, s, x, &fl);
+	Value *r = val_err();
+	if (fl.returned)
+		diag_error(fl.retloc, "'return' inside a 'for' expression: the loop's value is what it yields");
+	else if (ys.n)
+		r = stack_yields(e, ys.v, ys.n, x->loc);
+	else if (diag_error_count() == errs)
+		diag_error(x->loc, "this 'for' expression yields nothing: it needs at least one iteration that runs 'yield'");
+	free(ys.v);
+	return r;
+}
+
+/* The value of a block used as an expression: its statements, then its last expression */
+static Value *block_value(Elab *e, Scope *s, Ast *blk)
+{
+	Flow fl = {0};
+	int n = blk->list.n;
+	for (int i = 0; i + 1 < n && !fl.returned; i++)
+		elab_stmt(e, s, blk->list.v[i], &fl);
+	if (fl.returned) {
+		diag_error(fl.retloc, "'return' inside an 'if' used as a value; give the value as the branch's last line");
+		return val_err();
+	}
+	Ast *last = n ? blk->list.v[n - 1] : NULL;
+	if (last && last->kind == A_EXPRSTMT)
+		return elab_expr(e, s, last->a);
+	if (last && (last->kind == A_IF || last->kind == A_FOR))
+		return elab_expr(e, s, last);
+	diag_error(last ? last->loc : blk->loc, "a branch of an 'if' used as a value must end with an expression");
+	return val_err();
+}
+
+static Value *elab_if_expr(Elab *e, Scope *s, Ast *x)
+{
+	Value *c = elab_expr(e, s, x->a);
+	if (c->k == V_ERR)
+		return c;
+	if (!x->c) {
+		diag_error(x->loc, "an 'if' used as a value needs an 'else'");
+		return val_err();
+	}
+	if (c->k != V_BOOL) {
+		if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
+			diag_error(x->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
+		else
+			diag_error(x->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+		return val_err();
+	}
+	Ast *br = c->i ? x->b : x->c;
+	return br->kind == A_BLOCK ? block_value(e, scope_new(e, s), br) : elab_expr(e, s, br);
+}
+
+/* reverse(0..n) and reverse(list) */
+static Value *elab_reverse(Elab *e, Scope *s, Ast *x)
+{
+	if (x->list.n != 1 || x->list2.n) {
+		diag_error(x->loc, "'reverse' takes 1 argument (a range or a list)");
+		return val_err();
+	}
+	Value *v = elab_expr(e, s, x->list.v[0]);
+	if (v->k == V_RANGE) {
+		Value *r = val_new(e, V_RANGE);
+		r->range = v->range;
+		r->range.rev = !v->range.rev;
+		return r;
+	}
+	if (v->k == V_LIST || v->k == V_TUPLE) {
+		Value *r = val_new(e, v->k);
+		r->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(v->list.n + 1));
+		for (int i = 0; i < v->list.n; i++)
+			r->list.v[i] = v->list.v[v->list.n - 1 - i];
+		r->list.n = v->list.n;
+		return r;
+	}
+	if (v->k != V_ERR)
+		diag_error(x->list.v[0]->loc, "'reverse' needs a range or a list, found %s", val_describe(e, v));
+	return val_err();
+}
+
 static Value *elab_index(Elab *e, Scope *s, Ast *x)
 {
 	Value *b = elab_expr(e, s, x->a);
@@ -976,7 +1300,9 @@ static Value *elab_index(Elab *e, Scope *s, Ast *x)
 		}
 		return b->list.v[k];
 	}
-	diag_error(x->loc, "indexing and slicing tensors is not compiled yet");
+	if (b->k == V_TENSOR)
+		return index_tensor(e, s, x, b->t);
+	diag_error(x->a->loc, "%s cannot be indexed", val_describe(e, b));
 	return val_err();
 }
 
@@ -998,6 +1324,8 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 	}
 	case A_UNARY: return elab_unary(e, x->op, elab_expr(e, s, x->a), x->loc);
 	case A_CALL: {
+		if (x->a->kind == A_IDENT && x->a->name == str_intern("reverse") && !scope_lookup(s, x->a->name))
+			return elab_reverse(e, s, x);
 		const char *saved_path = next_path; /* arguments do not take the submodule's path */
 		next_path = NULL;
 		Value *callee = elab_expr(e, s, x->a);
@@ -1021,6 +1349,11 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *lo = elab_expr(e, s, x->a), *hi = elab_expr(e, s, x->b);
 		if (lo->k == V_ERR || hi->k == V_ERR)
 			return val_err();
+		if ((lo->k == V_INT || lo->k == V_DIM) && hi->k == V_DIM) {
+			diag_error(x->loc, "a loop over a run-time size (%s) is not compiled yet: ranges need compile-time ints",
+			           val_describe(e, hi));
+			return val_err();
+		}
 		if (lo->k != V_INT || hi->k != V_INT) {
 			diag_error(x->loc, "a range needs compile-time ints, found %s..%s", val_describe(e, lo), val_describe(e, hi));
 			return val_err();
@@ -1043,13 +1376,14 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		v->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(n + 1));
 		for (int64_t k = 0; k < n; k++) {
 			Scope *ls = scope_new(e, s);
-			scope_bind(e, ls, x->name, r->k == V_RANGE ? val_int(e, r->range.lo + k) : r->list.v[k], x->loc);
+			int64_t i = r->range.rev ? r->range.hi - 1 - k : r->range.lo + k;
+			scope_bind(e, ls, x->name, r->k == V_RANGE ? val_int(e, i) : r->list.v[k], x->loc);
 			v->list.v[v->list.n++] = elab_expr(e, ls, x->a);
 		}
 		return v;
 	}
-	case A_FOR: diag_error(x->loc, "'for' as an expression (with 'yield') is not compiled yet"); return val_err();
-	case A_IF: diag_error(x->loc, "'if' as an expression is not compiled yet"); return val_err();
+	case A_FOR: return elab_for_expr(e, s, x);
+	case A_IF: return elab_if_expr(e, s, x);
 	default: diag_error(x->loc, "expected an expression"); return val_err();
 	}
 }

@@ -424,9 +424,88 @@ static Graph *loss_graph(Elab *e, Scope *rs, Ast *loss, Inst *model, const char 
 	return g;
 }
 
+/* A path under the model, `model.backbone.fc1` or `model.layers[0]`, as a parameter-name prefix
+   ("backbone.fc1", "layers.0"); NULL after an error */
+static const char *model_path(Elab *e, Ast *x, const char *field)
+{
+	const char *up;
+	switch (x->kind) {
+	case A_IDENT:
+		if (!strcmp(x->name, "model"))
+			return "";
+		break;
+	case A_FIELD_ACCESS:
+		if (!(up = model_path(e, x->a, field)))
+			return NULL;
+		return *up ? arena_printf(e->arena, "%s.%s", up, x->name) : x->name;
+	case A_INDEX:
+		if (x->list.n != 1 || x->list.v[0]->kind != A_INT)
+			break;
+		if (!(up = model_path(e, x->a, field)))
+			return NULL;
+		return arena_printf(e->arena, "%s%s%lld", up, *up ? "." : "", (long long)x->list.v[0]->ival);
+	default:
+		break;
+	}
+	diag_error(x->loc, "'%s' lists parts of the model, as in [model.backbone, model.head]; expected a path "
+	           "starting with 'model'", field);
+	return NULL;
+}
+
+/* freeze = [PATH, ...]: the params under each path are not trained; train_only = [PATH, ...]:
+   only those are. Either list must name at least one param per path. */
+static bool recipe_freeze(Elab *e, Ast *f, bool only)
+{
+	Prog *p = e->prog;
+	if (f->a->kind != A_LIST || !f->a->list.n) {
+		diag_error(f->a->loc, "'%s' must be a list of parts of the model, as in [model.backbone, model.head]", f->name);
+		return false;
+	}
+	bool *listed = arena_alloc(e->arena, sizeof(bool) * (size_t)(p->params.n + 1));
+	memset(listed, 0, sizeof(bool) * (size_t)(p->params.n + 1));
+	for (int i = 0; i < f->a->list.n; i++) {
+		Ast *x = f->a->list.v[i];
+		const char *path = model_path(e, x, f->name);
+		if (!path)
+			return false;
+		size_t n = strlen(path);
+		int hits = 0;
+		for (int k = 0; k < p->params.n; k++) {
+			const char *name = p->params.v[k].name;
+			if (p->params.v[k].kind == PK_PARAM && (!n || (!strncmp(name, path, n) && (!name[n] || name[n] == '.'))))
+				listed[k] = true, hits++;
+		}
+		if (!hits) {
+			diag_error(x->loc, "'%s': model.%s names no parameter of the model (its parameters: %s%s)", f->name, path,
+			           p->params.n ? p->params.v[0].name : "none", p->params.n > 1 ? ", ..." : "");
+			return false;
+		}
+	}
+	for (int k = 0; k < p->params.n; k++)
+		if (p->params.v[k].kind == PK_PARAM && listed[k] != only)
+			p->params.v[k].trainable = false;
+	return true;
+}
+
+static bool field_num(Elab *e, Scope *s, Ast *train, const char *name, double *out)
+{
+	Ast *f = find_field(train, name);
+	if (!f)
+		return true;
+	double v;
+	if (!num_value(e, elab_expr(e, s, f->a), &v, arena_printf(e->arena, "recipe field '%s'", name), f->a->loc))
+		return false;
+	if (!(v > 0)) {
+		diag_error(f->a->loc, "recipe field '%s' must be greater than 0, found %g", name, v);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 static const char *const known_fields[] = {"model", "data", "valid", "batch", "epochs", "steps", "seed", "optimizer",
-                                           "schedule", "loss", NULL};
-static const char *const later_fields[] = {"teacher", "clip_grad_norm", "grad_noise", "freeze", "train_only", NULL};
+                                           "schedule", "loss", "freeze", "train_only", "clip_grad_norm", NULL};
+static const char *const later_fields[] = {"teacher", "grad_noise", NULL};
 
 static bool recipe(Elab *e, Ast *train, Scope *globals)
 {
@@ -455,7 +534,8 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 			return false;
 		}
 		if (!known) {
-			diag_error(f->loc, "unknown recipe field '%s' (expected one of model, data, valid, batch, epochs, steps, seed, optimizer, schedule, loss)",
+			diag_error(f->loc, "unknown recipe field '%s' (expected one of model, data, valid, batch, epochs, steps, seed, optimizer, schedule, "
+			           "clip_grad_norm, freeze, train_only, loss)",
 			           f->name);
 			return false;
 		}
@@ -487,6 +567,11 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		ok &= recipe_source(e, rs, f, &r->data);
 	if ((f = find_field(train, "valid")))
 		ok &= recipe_source(e, rs, f, &r->valid);
+	ok = ok && field_num(e, rs, train, "clip_grad_norm", &r->clip_grad_norm);
+	if (ok && (f = find_field(train, "train_only")))
+		ok &= recipe_freeze(e, f, true);
+	if (ok && (f = find_field(train, "freeze")))
+		ok &= recipe_freeze(e, f, false);
 	if (!ok)
 		return false;
 	if (!loss->a || loss->a->kind != A_TYPE || loss->a->list.n != 0 || dtype_from_name(loss->a->name) < 0 ||

@@ -399,6 +399,34 @@ static void rule_index_add(AD *ad, Node *y, Node *dy) /* x: dy; src: dy gathered
 	}
 }
 
+/* ---- convolution, pooling, dropout ---- */
+
+static void rule_conv2d(AD *ad, Node *y, Node *dy)
+{
+	Node *x = y->in[0], *w = y->in[1];
+	if (ad->needs[x->id]) {
+		Node *in[2] = {dy, w};
+		acc(ad, x, with_attrs(ad, OP_CONV2D_BWD_INPUT, in, 2, y->attr, y->nattr, &x->type));
+	}
+	if (ad->needs[w->id]) {
+		Node *in[2] = {x, dy};
+		acc(ad, w, with_attrs(ad, OP_CONV2D_BWD_WEIGHT, in, 2, y->attr, y->nattr, &w->type));
+	}
+}
+
+static void rule_max_pool2d(AD *ad, Node *y, Node *dy)
+{
+	Node *in[2] = {y->in[0], dy};
+	acc(ad, y->in[0], with_attrs(ad, OP_MAX_POOL2D_BWD, in, 2, y->attr, y->nattr, NULL));
+}
+
+/* dropout is x times a mask that depends on (salt, step, index) only: the same op applied to dy */
+static void rule_dropout(AD *ad, Node *y, Node *dy)
+{
+	Node *in[2] = {dy, y->in[1]};
+	acc(ad, y->in[0], with_attrs(ad, OP_DROPOUT, in, 2, y->attr, y->nattr, NULL));
+}
+
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
 	[OP_CAST] = rule_cast, [OP_RESHAPE] = rule_reshape, [OP_TRANSPOSE] = rule_transpose,
@@ -422,6 +450,7 @@ static const Rule rule[OP_COUNT] = {
 	[OP_CONCAT] = rule_concat, [OP_SLICE] = rule_slice, [OP_PAD] = rule_pad,
 	[OP_GATHER] = rule_gather, [OP_TAKE_ALONG] = rule_gather,
 	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
+	[OP_CONV2D] = rule_conv2d, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }

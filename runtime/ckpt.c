@@ -6,11 +6,16 @@
  *             AdamW: exp_avg, exp_avg_sq; RMSprop: square_avg, momentum_buffer, grad_avg;
  *             Adagrad: sum; Lion: exp_avg), and the same
  *             model and step in __metadata__ so that a mismatched pair is refused.
+ * A save writes FILE.opt.next, then FILE, then renames FILE.opt.next to FILE.opt (each write
+ * atomic), so a process killed at any point leaves FILE with a FILE.opt or FILE.opt.next of the
+ * same step; the loader takes whichever matches.
  * step = optimiser steps done; epoch = the epoch in progress (0-based); pos = examples of it
  * already consumed; rng = the shuffle generator's state at the start of that epoch. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runtime/rt.h"
 
@@ -74,11 +79,11 @@ opt_tensors_free(RtTensor *t, int n)
 }
 
 static char *
-opt_path(const char *path)
+opt_path(const char *path, const char *suffix)
 {
-	char *s = rt_alloc(strlen(path) + 5);
+	char *s = rt_alloc(strlen(path) + strlen(suffix) + 5);
 
-	sprintf(s, "%s.opt", path);
+	sprintf(s, "%s.opt%s", path, suffix);
 	return s;
 }
 
@@ -97,18 +102,38 @@ rt_ckpt_save(const char *path, const NndModel *m, const float *params, const flo
 	snprintf(seed, sizeof seed, "%" PRIu64, st->seed);
 	snprintf(rng, sizeof rng, "%016" PRIx64 "%016" PRIx64 "%016" PRIx64 "%016" PRIx64,
 	         st->rng.s[0], st->rng.s[1], st->rng.s[2], st->rng.s[3]);
+	char *op = NULL, *next = NULL;
 	if (opt && m->opt_slots > 0) {
-		/* the optimiser file first: a crash between the two leaves a step mismatch, refused */
-		char *op = opt_path(path);
+		op = opt_path(path, "");
+		next = opt_path(path, ".next");
 		RtTensor *ot = opt_tensors(m, (float *)opt, &nopt);
 		RtKV okv[] = {{"format", "nnd-optimizer-1"}, {"model", m->name}, {"step", step}};
-		rt_st_write(op, ot, nopt, okv, 3);
+		rt_st_write(next, ot, nopt, okv, 3);
 		opt_tensors_free(ot, nopt);
-		rt_free(op);
 	}
 	RtTensor *t = param_tensors(m, (float *)params);
 	rt_st_write(path, t, m->nparams, kv, sizeof kv / sizeof kv[0]);
 	rt_free(t);
+	if (op && rename(next, op) != 0)
+		rt_die("%s: cannot rename %s into place: %s", op, next, strerror(errno));
+	rt_free(op);
+	rt_free(next);
+}
+
+/* Reads an optimiser file into opt; 1 if its step is `want` */
+static int
+opt_read(const char *op, const NndModel *m, float *opt, const char *want, char *found, size_t n)
+{
+	int nopt;
+	RtTensor *ot = opt_tensors(m, opt, &nopt);
+	void *om = rt_st_read(op, ot, nopt, 0);
+	const char *os = rt_st_meta(om, "step");
+	int ok = os && !strcmp(os, want);
+
+	snprintf(found, n, "%s", os ? os : "(none)");
+	rt_st_meta_free(om);
+	opt_tensors_free(ot, nopt);
+	return ok;
 }
 
 static int64_t
@@ -158,18 +183,14 @@ rt_ckpt_load(const char *path, const NndModel *m, float *params, float *opt, RtT
 	rt_st_meta_free(meta);
 
 	if (m->opt_slots > 0) {
-		char *op = opt_path(path);
-		int nopt;
-		RtTensor *ot = opt_tensors(m, opt, &nopt);
-		void *om = rt_st_read(op, ot, nopt, 0);
-		const char *os = rt_st_meta(om, "step");
-		char want[24];
+		/* FILE.opt.next: a save killed before its last rename */
+		char *op = opt_path(path, ""), *next = opt_path(path, ".next"), want[24], found[24];
 		snprintf(want, sizeof want, "%" PRId64, st->step);
-		if (!os || strcmp(os, want))
+		if ((access(next, F_OK) != 0 || !opt_read(next, m, opt, want, found, sizeof found)) &&
+		    !opt_read(op, m, opt, want, found, sizeof found))
 			rt_die("%s: optimiser state is from step %s but %s is from step %s; the pair does "
-			       "not belong together", op, os ? os : "(none)", path, want);
-		rt_st_meta_free(om);
-		opt_tensors_free(ot, nopt);
+			       "not belong together", op, found, path, want);
 		rt_free(op);
+		rt_free(next);
 	}
 }

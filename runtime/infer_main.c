@@ -1,12 +1,13 @@
 /* runtime/infer_main.c: main() of NAME-infer. Loads --weights, reads examples (--idx IDX file or
  * --input .npy) and either writes the predict entry's output (--output y.npy), evaluates every
- * loss and metric against --labels (--eval), or prints the argmax of each output row. */
+ * loss and metric against --labels (--eval), prints the argmax of each output row, or times the
+ * predict entry (--bench: latency at batch 1, throughput at batch 64, with percentiles). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/rt.h"
 
-enum { F_WEIGHTS, F_IDX, F_INPUT, F_OUTPUT, F_LABELS, F_EVAL, F_BATCH, F_THREADS, F_HELP, F_COUNT };
+enum { F_WEIGHTS, F_IDX, F_INPUT, F_OUTPUT, F_LABELS, F_EVAL, F_BENCH, F_BATCH, F_THREADS, F_HELP, F_COUNT };
 static const RtFlag flags[F_COUNT] = {
 	[F_WEIGHTS] = {"weights", "FILE", "safetensors weights (required)"},
 	[F_IDX] = {"idx", "FILE", "examples from an IDX file (gzip or plain)"},
@@ -14,6 +15,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_OUTPUT] = {"output", "FILE.npy", "write the model's output as npy"},
 	[F_LABELS] = {"labels", "FILE", "labels (IDX or .npy) for --eval"},
 	[F_EVAL] = {"eval", NULL, "print the loss and every metric over the data"},
+	[F_BENCH] = {"bench", NULL, "time the model: latency (batch 1) and throughput (batch 64) over the data"},
 	[F_BATCH] = {"batch", "N", "examples per call (default 256)"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
 	[F_HELP] = {"help", NULL, "show this help"},
@@ -43,12 +45,59 @@ arena_need(const NndEntry *e, int64_t *syms, int bsym, int64_t n, int64_t batch,
 	return need;
 }
 
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Calls of the predict entry on batches of b examples taken in turn from the data (wrapping
+   around), for about a second after a warm-up (at least 20 calls, at most 100000); prints the
+   percentiles of the call times. Returns the median in seconds. */
+static double
+bench(const NndEntry *e, NndCall *call, const RtArray *a, void *buf, int64_t *syms, int bsym,
+      int64_t b, const char *what)
+{
+	enum { MAXN = 100000 };
+	double *t = rt_alloc(sizeof(double) * MAXN), start, sum = 0;
+	int64_t *idx = rt_alloc(sizeof(int64_t) * b), n = a->dims[0], next = 0, calls = 0;
+
+	syms[bsym] = b;
+	for (int warm = 1; warm >= 0; warm--) {
+		start = rt_now();
+		for (calls = 0; calls < (warm ? 5 : MAXN) && (calls < 20 || rt_now() - start < 1.0); calls++) {
+			for (int64_t i = 0; i < b; i++)
+				idx[i] = next++ % n;
+			rt_array_gather(a, idx, b, buf);
+			double t0 = rt_now();
+			e->fn(call);
+			t[calls] = rt_now() - t0;
+		}
+	}
+	for (int64_t i = 0; i < calls; i++)
+		sum += t[i];
+	qsort(t, (size_t)calls, sizeof *t, cmp_double);
+	double p50 = t[calls / 2], p90 = t[calls * 9 / 10], p99 = t[calls * 99 / 100];
+	double unit = p99 < 1e-3 ? 1e6 : 1e3; /* microseconds or milliseconds */
+	const char *u = p99 < 1e-3 ? "us" : "ms";
+	printf("%s (batch %lld): p50 %.4g %s  p90 %.4g %s  p99 %.4g %s  mean %.4g %s  over %lld calls", what,
+	       (long long)b, unit * p50, u, unit * p90, u, unit * p99, u, unit * sum / (double)calls, u,
+	       (long long)calls);
+	if (b > 1)
+		printf("  = %.0f examples/s (%.0f at p50)", (double)b * (double)calls / sum, (double)b / p50);
+	printf("\n");
+	rt_free(t);
+	rt_free(idx);
+	return p50;
+}
+
 int
 main(int argc, char **argv)
 {
 	const NndModel *m = &nnd_model;
 	const char *weights = NULL, *idx = NULL, *input = NULL, *output = NULL, *labels = NULL;
-	int eval = 0;
+	int eval = 0, benchmark = 0;
 	int64_t batch = 256;
 	char namebuf[256];
 
@@ -67,6 +116,7 @@ main(int argc, char **argv)
 		case F_OUTPUT: output = v; break;
 		case F_LABELS: labels = v; break;
 		case F_EVAL: eval = 1; break;
+		case F_BENCH: benchmark = 1; break;
 		case F_BATCH: batch = rt_parse_count("batch", v, 0); break;
 		case F_THREADS: openblas_set_num_threads((int)rt_parse_count("threads", v, 0)); break;
 		case F_HELP:
@@ -85,6 +135,10 @@ main(int argc, char **argv)
 		rt_usage("--eval needs --labels FILE");
 	if (labels && !eval)
 		rt_usage("--labels is only used with --eval");
+	if (benchmark && (eval || output))
+		rt_usage("--bench times the model alone; it takes no --eval or --output");
+	if (benchmark)
+		batch = 64;
 	const NndEntry *e = eval ? &m->eval : &m->predict;
 	if (!e->fn)
 		rt_die("the model has no %s entry", eval ? "eval" : "predict");
@@ -156,6 +210,18 @@ main(int argc, char **argv)
 		}
 	}
 	NndCall call = {params, NULL, NULL, arena, (const void *const *)bufs, syms, hyper, outp};
+	if (benchmark) {
+		void *arena64 = rt_alloc_aligned(arena_need(e, syms, bsym, 64, 64, 0));
+		void *y64 = rt_alloc_aligned(64 * ex * rt_dtype_size(y.dtype));
+		call.arena = arena64;
+		outp[0] = y64;
+		printf("%s on %lld examples of %s\n", m->name, (long long)n, src);
+		bench(e, &call, &a[0], bufs[0], syms, bsym, 1, "latency");
+		bench(e, &call, &a[0], bufs[0], syms, bsym, 64, "throughput");
+		rt_free_aligned(arena64);
+		rt_free_aligned(y64);
+		n = 0; /* nothing more to run */
+	}
 	for (int64_t s = 0; s < n; s += batch) {
 		int64_t b = n - s < batch ? n - s : batch;
 		for (int i = 0; i < e->ninputs; i++)
@@ -173,7 +239,7 @@ main(int argc, char **argv)
 		printf("\n");
 	} else if (output) {
 		rt_npy_write(output, &y);
-	} else {
+	} else if (!benchmark) {
 		const float *p = y.data;
 		for (int64_t i = 0; i < n * ex; i += k) {
 			int64_t best = 0;

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 2
+#define NND_ABI_VERSION 3
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -26,11 +26,12 @@ enum {
 
 /* Run-time hyper-parameters: generated code reads them from NndCall.hyper. The last two are
    computed in double by the runtime for each step t = NND_H_STEP + 1, as torch.optim does in
-   Python: STEP_SIZE = lr / (1 - beta1^t), BIAS2_SQRT = sqrt(1 - beta2^t) (Adam, AdamW). */
+   Python: STEP_SIZE = lr / (1 - beta1^t), BIAS2_SQRT = sqrt(1 - beta2^t) (Adam, AdamW).
+   CLIP is the max norm of clip_grad_norm (read only by recipes that have one). */
 enum {
 	NND_H_LR, NND_H_MOMENTUM, NND_H_WEIGHT_DECAY, NND_H_DAMPENING, NND_H_NESTEROV,
 	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_ALPHA, NND_H_CENTERED,
-	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_COUNT
+	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_CLIP, NND_H_COUNT
 };
 
 /* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks,
@@ -108,6 +109,7 @@ typedef struct NndRecipe {
 	int64_t step_every;                 /* NND_SCHED_STEP: decay every this many steps */
 	double gamma;                       /* NND_SCHED_STEP, NND_SCHED_EXPONENTIAL */
 	double max_lr, pct_start, div_factor, final_div_factor; /* NND_SCHED_ONECYCLE */
+	double clip_grad_norm;              /* 0: the step does not clip (NND_H_CLIP unused) */
 } NndRecipe;
 
 typedef struct NndModel {
@@ -143,5 +145,12 @@ void nnd_rt_sgd_update(float *p, const float *grad, float *mom, int64_t n, const
 /* A run-time data error found by generated code (a label outside [0, C)): prints
    "error: " and the message to stderr and exits with status 1. */
 _Noreturn void nnd_rt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* --check-numerics: generated code tests `nnd_rt_check_numerics` (0 or 1, set by the runtime)
+   after every float-valued kernel and, when it is set, calls nnd_rt_check_f32/_f64 with the
+   node's result, element count and "op at file.nnd:line:col". The first NaN or Inf prints
+   "error: non-finite value (nan) in the result of OP at FILE:LINE:COL" and exits with status 1. */
+extern int32_t nnd_rt_check_numerics;
+void nnd_rt_check_f32(const float *x, int64_t n, const char *where);
+void nnd_rt_check_f64(const double *x, int64_t n, const char *where);
 
 #endif

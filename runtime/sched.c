@@ -92,4 +92,5 @@ rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step)
 	h[NND_H_INIT_ACC] = (float)r->initial_accumulator_value;
 	h[NND_H_STEP_SIZE] = (float)(lr / (1.0 - pow(r->beta1, t)));
 	h[NND_H_BIAS2_SQRT] = (float)sqrt(1.0 - pow(r->beta2, t));
+	h[NND_H_CLIP] = (float)r->clip_grad_norm;
 }

@@ -1,7 +1,8 @@
 /* runtime/train_main.c: main() of NAME-train. Reads the command line (every scalar of the
  * recipe can be overridden), initialises or resumes the parameters, loads the data, runs the
  * epoch loop (seeded shuffle, batches of --batch, the last one smaller), validates after every
- * epoch, shows progress, writes checkpoints (each epoch, at the end, on SIGINT). */
+ * epoch, shows progress, writes checkpoints (each epoch, every --checkpoint-every N steps, at
+ * the end, on SIGINT). */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@ enum {
 	F_EPOCHS, F_STEPS, F_BATCH, F_LR, F_MOMENTUM, F_WD, F_DAMPENING, F_NESTEROV, F_BETA1,
 	F_BETA2, F_EPS, F_ALPHA, F_CENTERED, F_LR_DECAY, F_INIT_ACC, F_SCHEDULE, F_WARMUP, F_MIN_LR,
 	F_STEP_EVERY, F_GAMMA, F_MAX_LR, F_PCT_START, F_DIV_FACTOR, F_FINAL_DIV, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
-	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_HELP, F_COUNT
+	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_CLIP, F_CHECK_NUMERICS, F_CKPT_EVERY, F_HELP, F_COUNT
 };
 static const RtFlag flags[F_COUNT] = {
 	[F_EPOCHS] = {"epochs", "N", "epochs to train"},
@@ -49,6 +50,9 @@ static const RtFlag flags[F_COUNT] = {
 	[F_QUIET] = {"quiet", NULL, "print only the validation line of each epoch"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
 	[F_TIMING] = {"timing", NULL, "at the end, print the step function's median and mean time"},
+	[F_CLIP] = {"clip-grad-norm", "X", "max norm of clip_grad_norm (the recipe must clip)"},
+	[F_CHECK_NUMERICS] = {"check-numerics", NULL, "stop at the first NaN or Inf, naming the operation"},
+	[F_CKPT_EVERY] = {"checkpoint-every", "N", "also save the checkpoint every N steps"},
 	[F_HELP] = {"help", NULL, "show this help"},
 };
 
@@ -172,6 +176,7 @@ main(int argc, char **argv)
 	NndRecipe r = m->recipe;
 	const char *datap[5], *validp[5], *out = NULL, *resume = NULL, *logpath = NULL;
 	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0, timing = 0;
+	int64_t ckpt_every = 0;
 	char namebuf[256];
 
 	snprintf(namebuf, sizeof namebuf, "%s-train", m->name);
@@ -231,6 +236,16 @@ main(int argc, char **argv)
 		case F_QUIET: quiet = 1; break;
 		case F_TIMING: timing = 1; break;
 		case F_THREADS: threads = (int)rt_parse_count("threads", v, 0); break;
+		case F_CLIP:
+			r.clip_grad_norm = rt_parse_real("clip-grad-norm", v, 0);
+			if (!(r.clip_grad_norm > 0))
+				rt_usage("--clip-grad-norm must be greater than 0");
+			if (!(m->recipe.clip_grad_norm > 0))
+				rt_usage("--clip-grad-norm: the recipe does not clip gradients; add "
+				         "`clip_grad_norm = %g` to it and recompile", r.clip_grad_norm);
+			break;
+		case F_CHECK_NUMERICS: nnd_rt_check_numerics = 1; break;
+		case F_CKPT_EVERY: ckpt_every = rt_parse_count("checkpoint-every", v, 0); break;
 		case F_HELP: help(m);
 		}
 	}
@@ -378,6 +393,8 @@ main(int argc, char **argv)
 			st.pos += b;
 			st.step++;
 			rt_progress_step(&prog, st.step, st.epoch, nepochs, outv, b, lr);
+			if (ckpt_every && st.step % ckpt_every == 0 && st.pos < n && st.step < total)
+				rt_ckpt_save(out, m, params, opt, &st); /* the epoch's end saves below */
 		}
 		int done = st.step >= total, full = st.pos >= n;
 		if (interrupted && !(done || full)) {

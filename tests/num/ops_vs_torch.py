@@ -73,6 +73,19 @@ CASES = [
     ("grad_scale", "grad_scale(a, 0.3) * b", None), ("grad_reverse", "grad_reverse(a, scale: 2.0) * b", None),
     ("layer_norm", "layer_norm(a, b, b)", None),
     ("layer_norm_nw", "layer_norm(a * 3.0)", lambda a, b, y: F.layer_norm(a * 3, (5,))),
+    ("conv2d", "conv2d(a, b, padding: 1, stride: 2)", lambda a, b, y: F.conv2d(a, b, padding=1, stride=2), (2, 3, 6, 6), (4, 3, 3, 3)),
+    ("conv2d_groups", "conv2d(a, b, padding: [1, 0], dilation: 2, groups: 2)",
+     lambda a, b, y: F.conv2d(a, b, padding=(1, 0), dilation=2, groups=2), (2, 4, 7, 7), (6, 2, 3, 2)),
+    ("conv2d_same", "conv2d(a, b, padding: \"same\")", lambda a, b, y: F.conv2d(a, b, padding="same"), (1, 2, 5, 5), (3, 2, 3, 3)),
+    ("conv1d", "conv1d(a, b, stride: 2)", lambda a, b, y: F.conv1d(a, b, stride=2), (2, 3, 9), (4, 3, 3)),
+    ("max_pool2d", "max_pool2d(a, 2)", lambda a, b, y: F.max_pool2d(a, 2), (2, 3, 6, 5), B),
+    ("max_pool2d_pad", "max_pool2d(a, 3, stride: 2, padding: 1)", lambda a, b, y: F.max_pool2d(a, 3, 2, 1), (2, 2, 7, 6), B),
+    ("avg_pool2d", "avg_pool2d(a, 2)", lambda a, b, y: F.avg_pool2d(a, 2), (2, 3, 6, 4), B),
+    ("avg_pool2d_pad", "avg_pool2d(a, 3, stride: 2, padding: 1, count_include_pad: false)",
+     lambda a, b, y: F.avg_pool2d(a, 3, 2, 1, count_include_pad=False), (2, 2, 7, 6), B),
+    ("adaptive_avg_pool2d", "adaptive_avg_pool2d(a, [2, 1])", lambda a, b, y: F.adaptive_avg_pool2d(a, (2, 1)), (2, 3, 6, 4), B),
+    ("global_avg_pool", "global_avg_pool(a)", lambda a, b, y: a.mean((2, 3)), (2, 3, 4, 5), B),
+    ("upsample", "upsample(a, 2)", lambda a, b, y: F.interpolate(a, scale_factor=2, mode="nearest"), (2, 3, 3, 4), B),
     ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
 ]
 
@@ -124,7 +137,7 @@ def main():
     failed, worst_f, worst_b = [], 0.0, 0.0
     for case in CASES:
         name, expr, fn = case[0], case[1], case[2]
-        sa, sb, dom = (case[3], case[4], case[5]) if len(case) > 3 else (A, B, (-2, 2))
+        sa, sb, dom = (case[3], case[4], case[5] if len(case) > 5 else (-2, 2)) if len(case) > 3 else (A, B, (-2, 2))
         if name in SPECIAL:
             sp = SPECIAL[name]
             expr = sp[0] or expr

@@ -8,6 +8,9 @@ max|nnd - torch| / max|torch|; all must be below 1e-5. Reads safetensors with js
 
   optim_vs_torch.py INIT AFTER images.gz labels.gz STEPS OPTIMIZER key=value...
   (values as torch takes them: betas=0.9,0.999  centered=1)
+Two keys are not the optimiser's: clip=X runs torch.nn.utils.clip_grad_norm_(params, X) before
+each step (and requires that it clipped at least once); frozen=fc1,fc2 trains only the other
+layers in torch and requires nnd's frozen tensors to be bit-identical to INIT.
 """
 import gzip, json, struct, sys
 import numpy as np
@@ -69,7 +72,10 @@ def parse_kwargs(args):
 
 def main():
     init, after, images, labels, steps, name = sys.argv[1:7]
-    kw = parse_kwargs(sys.argv[7:])
+    kw = parse_kwargs([a for a in sys.argv[7:] if not a.startswith(("clip=", "frozen="))])
+    extra = dict(a.split("=") for a in sys.argv[7:] if a.startswith(("clip=", "frozen=")))
+    clip = float(extra.get("clip", 0))
+    frozen = [f for f in extra.get("frozen", "").split(",") if f]
     steps = int(steps)
     w0, w1 = load_safetensors(init), load_safetensors(after)
     torch.set_default_dtype(torch.float64)
@@ -80,20 +86,36 @@ def main():
     names = {"0.weight": "fc1.weight", "0.bias": "fc1.bias", "2.weight": "fc2.weight",
              "2.bias": "fc2.bias", "4.weight": "fc3.weight", "4.bias": "fc3.bias"}
     model.load_state_dict({k: torch.from_numpy(w0[v].astype(np.float64)) for k, v in names.items()})
-    opt = OPTIMIZERS[name](model.parameters(), **kw)
+    for k, p in model.named_parameters():
+        p.requires_grad_(names[k].split(".")[0] not in frozen)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    opt = OPTIMIZERS[name](trained, **kw)
+    clipped = 0
     for _ in range(steps):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
+        if clip:
+            clipped += float(torch.nn.utils.clip_grad_norm_(trained, clip)) > clip
         opt.step()
+    if clip and not clipped:
+        print(f"FAIL: the gradient norm never exceeded {clip}: clipping is not tested")
+        sys.exit(1)
     worst, moved = 0.0, 0.0
     for k, v in names.items():
+        if v.split(".")[0] in frozen:
+            if not np.array_equal(w1[v].view(np.uint32), w0[v].view(np.uint32)):
+                print(f"FAIL: frozen {v} changed")
+                sys.exit(1)
+            continue
         ref = model.state_dict()[k].numpy()
         rel = np.abs(w1[v] - ref).max() / np.abs(ref).max()
         worst = max(worst, rel)
         moved = max(moved, np.abs(ref - w0[v]).max() / np.abs(ref).max())
     desc = " ".join(sys.argv[7:])
     print(f"{name} {desc}: worst relative difference {worst:.3g} after {steps} steps "
-          f"(the weights moved by up to {moved:.3g})")
+          f"(the weights moved by up to {moved:.3g}"
+          + (f"; clipped in {clipped} of {steps} steps" if clip else "")
+          + (f"; {','.join(frozen)} bit-identical" if frozen else "") + ")")
     if not worst < 1e-5:
         print(f"FAIL: nnd's {name} differs from PyTorch's by more than 1e-5")
         sys.exit(1)

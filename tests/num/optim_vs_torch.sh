@@ -19,21 +19,25 @@ trap 'rm -rf "$t"' EXIT
 cd "$t"
 steps=20
 
-# check OPTIMIZER 'RECIPE CALL' 'FLAGS' TORCH-ARGS...: builds once per optimiser, trains, compares
+# check OPTIMIZER 'RECIPE CALL' 'FLAGS' TORCH-ARGS...: builds once per optimiser (and $extra, a
+# recipe line added before the loss: clipping, freezing), trains, compares
+extra=
 check() {
 	name=$1 call=$2 flags=$3
 	shift 3
 	if [ ! -x "$name/small-train" ]; then
 		mkdir -p "$name"
-		sed "s/optimizer = sgd(.*)/optimizer = $call/" "$root/tests/num/sgd_small.nnd" >"$name/small.nnd"
+		sed "s/optimizer = sgd(.*)/optimizer = $call/; s/^  loss(/  $extra\n  loss(/" \
+			"$root/tests/num/sgd_small.nnd" >"$name/small.nnd"
 		grep -qF "optimizer = $call" "$name/small.nnd"
+		grep -qF -- "$extra" "$name/small.nnd"
 		"$root/nndc" build "$name/small.nnd" -o "$name"
 		ln -sf ../data-images.gz ../data-labels.gz "$name/"
 		(cd "$name" && ./small-train --steps 0 --out init.safetensors --quiet)
 	fi
 	(cd "$name" && ./small-train --steps $steps --out after.safetensors --quiet $flags)
 	/usr/bin/python3 "$root/tests/num/optim_vs_torch.py" "$name/init.safetensors" "$name/after.safetensors" \
-		data-images.gz data-labels.gz $steps "$name" "$@"
+		data-images.gz data-labels.gz $steps "${name%%-*}" "$@"
 }
 
 check sgd 'sgd(lr: 0.1, momentum: 0.9, nesterov: true)' '' lr=0.1 momentum=0.9 nesterov=1
@@ -58,3 +62,15 @@ check lion 'lion(lr: 1e-5)' '' lr=1e-5
 # few in fc1.weight: differences of 6e-4).
 check lion 'lion(lr: 1e-5)' '--beta1 0.95 --beta2 0.98' lr=1e-5 betas=0.95,0.98
 check lion 'lion(lr: 1e-5)' '--beta1 0.8 --beta2 0.9 --weight-decay 0.5' lr=1e-5 betas=0.8,0.9 weight_decay=0.5
+
+# clip_grad_norm (torch.nn.utils.clip_grad_norm_ before each step), its flag, and freezing. Adam
+# with eps 1e-5: with 1e-8 its update of an element whose gradient is float32 noise (borders of
+# the images) is +-lr either way, as for Lion above.
+extra='clip_grad_norm = 0.5'
+check sgd-clip 'sgd(lr: 0.1, momentum: 0.9)' '' lr=0.1 momentum=0.9 clip=0.5
+check sgd-clip 'sgd(lr: 0.1, momentum: 0.9)' '--clip-grad-norm 0.1' lr=0.1 momentum=0.9 clip=0.1
+check adam-clip 'adam(lr: 1e-4, eps: 1e-5)' '--clip-grad-norm 0.1' lr=1e-4 eps=1e-5 clip=0.1
+extra='freeze = [model.fc1]'
+check sgd-freeze 'sgd(lr: 0.1, momentum: 0.9)' '' lr=0.1 momentum=0.9 frozen=fc1
+extra='train_only = [model.fc3]'
+check adam-only 'adam(lr: 1e-4)' '' lr=1e-4 frozen=fc1,fc2

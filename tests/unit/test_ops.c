@@ -53,6 +53,7 @@ typedef struct Row {
 } Row;
 
 #define F(r, a, b, c, lo, hi) {TY_F32, r, {a, b, c}, lo, hi}
+#define F4(a, b, c, d) {TY_F32, 4, {a, b, c, d}, -2, 2}
 #define I(t, r, a, b, lo, hi) {t, r, {a, b}, lo, hi}
 #define M23 F(2, 2, 3, 0, -2, 2)
 #define P23 F(2, 2, 3, 0, 0.2, 3)
@@ -137,6 +138,19 @@ static Node *b_where(Graph *g, Node **x)
 	Node *in[3] = {ir_op2(g, OP_GT, x[0], x[1], L0), x[0], x[1]};
 	return ir_op(g, OP_WHERE, in, 3, NULL, 0, NULL, L0);
 }
+/* conv2d attributes: stride h w, padding h w, dilation h w, groups */
+static Node *b_conv(Graph *g, Node **x, const int64_t *a) { return attr_op(g, OP_CONV2D, x, 2, a, 7, NULL); }
+static Node *b_conv_p1(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){1, 1, 1, 1, 1, 1, 1}); }
+static Node *b_conv_sdg(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){2, 1, 0, 1, 2, 1, 2}); }
+static Node *b_conv_1x1(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){1, 1, 0, 0, 1, 1, 1}); }
+static Node *b_conv_dw(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){2, 2, 1, 1, 1, 1, 3}); }
+static Node *b_maxpool(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x, 1, (int64_t[]){2, 2, 2, 2, 0, 0}, 6, NULL); }
+static Node *b_maxpool_p(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x, 1, (int64_t[]){3, 2, 2, 1, 1, 1}, 6, NULL); }
+static Node *b_dropout(Graph *g, Node **x)
+{
+	Node *in[2] = {x[0], ir_const(g, TY_F32, 7, L0)};
+	return attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
+}
 
 static const Row rows[] = {
 	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
@@ -190,6 +204,13 @@ static const Row rows[] = {
 	{OP_SCATTER_ADD, "", 3, {F(2, 3, 4, 0, -2, 2), I(TY_I32, 2, 3, 5, 0, 4), F(2, 3, 5, 0, -2, 2)}, b_scatter},
 	{OP_MATMUL, "a @ b.T", 2, {F(2, 3, 4, 0, -2, 2), F(2, 2, 4, 0, -2, 2)}, b_matmul},
 	{OP_CROSS_ENTROPY, "", 2, {F(2, 4, 5, 0, -3, 3), I(TY_I32, 1, 4, 0, 0, 5)}},
+	{OP_CONV2D, "3x3 padding 1", 2, {F4(2, 3, 5, 5), F4(4, 3, 3, 3)}, b_conv_p1},
+	{OP_CONV2D, "stride (2, 1) padding (0, 1) dilation (2, 1) groups 2", 2, {F4(1, 4, 7, 6), F4(6, 2, 2, 3)}, b_conv_sdg},
+	{OP_CONV2D, "1x1 direct", 2, {F4(2, 3, 4, 4), F4(5, 3, 1, 1)}, b_conv_1x1},
+	{OP_CONV2D, "depthwise stride 2 padding 1", 2, {F4(1, 3, 5, 5), F4(3, 1, 3, 3)}, b_conv_dw},
+	{OP_MAX_POOL2D, "2x2 stride 2", 1, {F4(2, 2, 5, 5)}, b_maxpool},
+	{OP_MAX_POOL2D, "3x2 stride (2, 1) padding 1", 1, {F4(1, 2, 5, 4)}, b_maxpool_p},
+	{OP_DROPOUT, "p 0.3 step 7", 1, {F(2, 4, 6, 0, -2, 2)}, b_dropout},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
 
@@ -198,6 +219,8 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_INPUT, "every row"}, {OP_PARAM, "every row"}, {OP_CONST, "pad, leaky_relu rows"},
 	{OP_HYPER, "test_codegen mlp_step"}, {OP_OPT_UPDATE, "test_codegen mlp_step, test_interp"},
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
+	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
+	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"},
 };
 
 /* ---- random operands ---- */
@@ -248,7 +271,10 @@ static int run(const char **argv)
 static const char *stubs_c =
 	"#include <stdio.h>\n#include <stdlib.h>\n#include <stdarg.h>\n"
 	"__attribute__((weak)) void nnd_rt_error(const char *f, ...) { va_list a; va_start(a, f);"
-	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n";
+	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n"
+	"__attribute__((weak)) int nnd_rt_check_numerics;\n"
+	"__attribute__((weak)) void nnd_rt_check_f32(const float *x, long n, const char *w) {}\n"
+	"__attribute__((weak)) void nnd_rt_check_f64(const double *x, long n, const char *w) {}\n";
 
 static void *build(Prog *p)
 {
@@ -303,6 +329,8 @@ static double from_buffer(DType t, const void *b, int64_t i)
 
 /* ---- one row ---- */
 
+enum { MAX_PARAMS = 512 }; /* float operand elements of one row */
+
 typedef struct Setup {
 	Prog *p;
 	Graph *loss, *grad;
@@ -318,7 +346,7 @@ static Setup setup(const Row *r)
 	s.p = ir_prog_new(arena_new());
 	Graph *g = s.loss = ir_graph_new(s.p, "loss");
 	Node *x[3];
-	s.params = calloc(64, sizeof(double));
+	s.params = calloc(MAX_PARAMS, sizeof(double));
 	for (int k = 0; k < r->n; k++) {
 		const Operand *o = &r->in[k];
 		Type t = ir_type(o->t, o->rank, o->d);
@@ -328,7 +356,7 @@ static Setup setup(const Row *r)
 			x[k] = ir_param(g, idx, L0);
 			v = s.params + s.nparams;
 			s.nparams += numel(t);
-			ck_assert_int_le(s.nparams, 64);
+			ck_assert_int_le(s.nparams, MAX_PARAMS);
 		} else {
 			x[k] = ir_input(g, t, "idx", L0);
 			v = s.inputs[s.ninputs++] = calloc((size_t)numel(t) + 1, sizeof(double));
@@ -494,6 +522,41 @@ START_TEST(every_op_is_complete)
 END_TEST
 
 /* an index out of range stops the compiled program with a message (exit status 1) */
+/* dropout's mask: about 1 - p kept, kept values scaled by 1 / (1 - p), a function of the step */
+static double *dropout_run(double step, int64_t n, const double *x)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "loss");
+	Node *in[2] = {ir_input(g, ir_type(TY_F32, 1, (Dim[]){n}), "x", L0), ir_const(g, TY_F32, step, L0)};
+	ir_graph_output(g, "y", attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){99, 5033165 /* p = 0.3 */}, 2, NULL));
+	double *out[1];
+	const double *ins[1] = {x};
+	char err[256];
+	InterpArgs a = {.inputs = ins, .outputs = out};
+	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
+	return out[0];
+}
+
+START_TEST(dropout_mask)
+{
+	enum { N = 20000 };
+	static double x[N];
+	for (int i = 0; i < N; i++)
+		x[i] = 1 + urand();
+	double *a = dropout_run(3, N, x), *b = dropout_run(3, N, x), *c = dropout_run(4, N, x);
+	int kept = 0, differ = 0;
+	for (int i = 0; i < N; i++) {
+		ck_assert(a[i] == b[i]);
+		ck_assert(a[i] == 0 || fabs(a[i] - x[i] / (1 - 5033165 / 16777216.0)) < 1e-12);
+		kept += a[i] != 0;
+		differ += (a[i] != 0) != (c[i] != 0);
+	}
+	ck_assert_msg(kept > 0.68 * N && kept < 0.72 * N, "kept %d of %d with p 0.3", kept, N);
+	ck_assert_msg(differ > 0.3 * N, "steps 3 and 4 share %d of %d mask bits", N - differ, N);
+	free(a), free(b), free(c);
+}
+END_TEST
+
 START_TEST(bad_index_exits)
 {
 	Prog *p = ir_prog_new(arena_new());
@@ -521,6 +584,7 @@ int main(void)
 	TCase *t = tcase_create("ops");
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, every_op_is_complete);
+	tcase_add_test(t, dropout_mask);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
 	suite_add_tcase(s, t);
