@@ -346,7 +346,7 @@ static Setup setup(const Row *r)
 	s.p = ir_prog_new(arena_new());
 	Graph *g = s.loss = ir_graph_new(s.p, "loss");
 	Node *x[3];
-	s.params = calloc(MAX_PARAMS, sizeof(double));
+	s.params = arena_alloc(s.p->arena, MAX_PARAMS * sizeof(double)); /* arenas live until exit */
 	for (int k = 0; k < r->n; k++) {
 		const Operand *o = &r->in[k];
 		Type t = ir_type(o->t, o->rank, o->d);
@@ -359,7 +359,7 @@ static Setup setup(const Row *r)
 			ck_assert_int_le(s.nparams, MAX_PARAMS);
 		} else {
 			x[k] = ir_input(g, t, "idx", L0);
-			v = s.inputs[s.ninputs++] = calloc((size_t)numel(t) + 1, sizeof(double));
+			v = s.inputs[s.ninputs++] = arena_alloc(s.p->arena, ((size_t)numel(t) + 1) * sizeof(double));
 		}
 		for (int64_t i = 0; i < numel(t); i++)
 			v[i] = draw(r, o);
@@ -376,7 +376,7 @@ static Setup setup(const Row *r)
 		yf = ir_op(g, OP_CAST, &y, 1, NULL, 0, &t, L0);
 	}
 	Node *rw = ir_input(g, yf->type, "r", L0);
-	double *rv = s.inputs[s.ninputs++] = calloc((size_t)numel(yf->type) + 1, sizeof(double));
+	double *rv = s.inputs[s.ninputs++] = arena_alloc(s.p->arena, ((size_t)numel(yf->type) + 1) * sizeof(double));
 	for (int64_t i = 0; i < numel(yf->type); i++)
 		rv[i] = (double)(float)(urand() * 2 - 1);
 	int64_t attr[2] = {((int64_t)1 << yf->type.rank) - 1, 0};
