@@ -1164,6 +1164,15 @@ static void cg_emit_opt_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *i
 	cg_libcall(f, "nnd_rt_opt_update", cg->t_void, pt, 7, args, 7, false);
 }
 
+/* `s := e`: copy the value into the state's place in the parameter block (in[0], the PARAM view) */
+static void cg_emit_assign(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	(void)out;
+	Cg *cg = f->cg;
+	int64_t bytes = (int64_t)ir_type_numel(cg->p, n->in[1]->type) * (int64_t)dtype_size(n->in[1]->type.dtype);
+	LLVMBuildMemCpy(f->b, in[0], 4, in[1], 4, cg_i64(cg, bytes));
+}
+
 /* ---- the table ---- */
 
 #define EW(op) {cg_emit_elemwise, cg_scalar_##op, false}
@@ -1249,6 +1258,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_CROSS_ENTROPY] = {cg_emit_cross_entropy},
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
 	[OP_OPT_UPDATE] = {cg_emit_opt_update},
+	[OP_ASSIGN] = {cg_emit_assign},
 	[OP_CONV2D] = {cg_emit_conv2d},
 	[OP_CONV2D_BWD_INPUT] = {cg_emit_conv2d},
 	[OP_CONV2D_BWD_WEIGHT] = {cg_emit_conv2d},

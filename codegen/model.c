@@ -26,7 +26,7 @@ CgTypes cg_model_types(LLVMContextRef ctx)
 	LLVMTypeRef f64 = LLVMDoubleTypeInContext(ctx), ptr = LLVMPointerTypeInContext(ctx, 0);
 	t.tensor = named(ctx, "NndTensorInfo", (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType2(i64, 8)}, 4);
 	t.param = named(ctx, "NndParam",
-	                (LLVMTypeRef[]){t.tensor, i64, i64, i32, i32, i32, LLVMArrayType2(f64, 4), i64, i64}, 9);
+	                (LLVMTypeRef[]){t.tensor, i64, i64, i32, i32, i32, LLVMArrayType2(f64, 4), i64, i64, ptr, ptr}, 11);
 	t.entry = named(ctx, "NndEntry", (LLVMTypeRef[]){ptr, i32, i32, ptr, ptr, ptr, ptr}, 7);
 	t.source = named(ctx, "NndDataSource",
 	                 (LLVMTypeRef[]){i32, i32, LLVMArrayType2(ptr, 4), LLVMArrayType2(ptr, 4), ptr, i64}, 6);
@@ -108,7 +108,7 @@ static LLVMValueRef entry(Cg *cg, CgTypes *T, Graph *g, LLVMValueRef *fns)
 	return LLVMConstNamedStruct(T->entry, f, 7);
 }
 
-static LLVMValueRef param(Cg *cg, CgTypes *T, const Param *pr, int64_t off)
+static LLVMValueRef param(Cg *cg, CgTypes *T, const Param *pr, int index, int64_t off)
 {
 	Type t = pr->type;
 	int64_t numel = 1, rf = 1;
@@ -122,12 +122,13 @@ static LLVMValueRef param(Cg *cg, CgTypes *T, const Param *pr, int64_t off)
 	LLVMValueRef args[4];
 	for (int i = 0; i < 4; i++)
 		args[i] = f64c(cg, pr->init_args[i]);
-	LLVMValueRef f[9] = {
+	LLVMValueRef f[11] = {
 		tensor_info(cg, T, pr->name, t, "parameter", pr->loc), cg_i64(cg, off), cg_i64(cg, numel),
 		i32c(cg, pr->kind == PK_STATE), i32c(cg, pr->trainable), i32c(cg, pr->init),
 		LLVMConstArray2(cg->t_f64, args, 4), cg_i64(cg, fan_in), cg_i64(cg, fan_out),
+		cg_cstr(cg, pr->from), cg_cstr(cg, pr->from_name),
 	};
-	return LLVMConstNamedStruct(T->param, f, 9);
+	return LLVMConstNamedStruct(T->param, f, 11);
 }
 
 static LLVMValueRef source(Cg *cg, CgTypes *T, const DataSource *d)
@@ -183,7 +184,7 @@ void cg_model_emit(Cg *cg, const CgOptions *o, LLVMValueRef fns[3][2])
 	LLVMValueRef *prm = arena_alloc(p->arena, sizeof(LLVMValueRef) * (size_t)(np + p->syms.n + 1));
 	LLVMValueRef *syms = prm + np;
 	for (int i = 0; i < np; i++)
-		prm[i] = param(cg, &T, &p->params.v[i], cg_param_offset(p, i));
+		prm[i] = param(cg, &T, &p->params.v[i], i, cg_param_offset(p, i));
 	for (int i = 0; i < p->syms.n; i++)
 		syms[i] = cg_cstr(cg, p->syms.v[i]);
 	LLVMValueRef gp = np ? const_global(cg, LLVMConstArray2(T.param, prm, (uint64_t)np), "nnd.params") : LLVMConstPointerNull(cg->t_ptr);

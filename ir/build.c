@@ -116,6 +116,14 @@ const DimExpr *ir_dim_expr(const Prog *p, Dim d)
 
 Dim ir_dim_sym(Prog *p, int sym) { return dim_intern(p, (DimExpr){DE_SYM, sym, 0, 0}); }
 
+/* A key that orders the factors of a product the same way whatever was created first: size
+   variables by their index in Prog.syms (B*T, not T*B when T came first), then other expressions */
+static int64_t dim_order(const Prog *p, Dim d)
+{
+	const DimExpr *e = ir_dim_expr(p, d);
+	return e->op == DE_SYM ? e->sym : (int64_t)p->syms.n + (-d - 1);
+}
+
 /* Folds constants and keeps products and sums in one canonical shape, (symbolic op constant),
    so that B*28*28 and B*784 are the same Dim. */
 Dim ir_dim_binop(Prog *p, DimOp op, Dim a, Dim b)
@@ -155,7 +163,7 @@ Dim ir_dim_binop(Prog *p, DimOp op, Dim a, Dim b)
 			return ir_dim_binop(p, DE_MUL, ir_dim_binop(p, DE_MUL, ea->a, b), ea->b);
 		if (eb->op == DE_MUL && DIM_IS_CONST(eb->b))
 			return ir_dim_binop(p, DE_MUL, ir_dim_binop(p, DE_MUL, a, eb->a), eb->b);
-		if (a > b) { /* order symbolic factors */
+		if (dim_order(p, a) > dim_order(p, b)) { /* order symbolic factors */
 			Dim t = a;
 			a = b;
 			b = t;

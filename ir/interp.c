@@ -2,7 +2,7 @@
  *
  * Each node's value is a dense row-major array of doubles (integers and bools are stored as
  * their values, bools as 0/1). Values live in an array indexed by node id and are freed at the
- * end. Effects (optimiser updates) run after every value has been computed, in g->effects order,
+ * end. Effects (optimiser updates, state assignments) run after every value has been computed, in g->effects order,
  * so they see the parameters as they were on entry. One evaluation function per op, in a table
  * indexed by Op: every kernel is tested against this file, so it stays plain and slow.
  */
@@ -693,6 +693,16 @@ EVAL(ev_opt_update)
 	return true;
 }
 
+/* `s := e`: the state's elements become the value's (every read of the state saw the old value) */
+EVAL(ev_assign)
+{
+	if (!it->a->params)
+		FAIL("assign needs params");
+	memcpy(it->a->params + it->poff[n->attr[0]], X(1), sizeof(double) * (size_t)S(1)->n);
+	y[0] = 0;
+	return true;
+}
+
 typedef bool (*EvalFn)(Interp *, const Node *, double *);
 static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_INPUT] = ev_input, [OP_PARAM] = ev_param, [OP_CONST] = ev_const, [OP_HYPER] = ev_hyper,
@@ -719,7 +729,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_TAKE_ALONG] = ev_take_along, [OP_SCATTER_ADD] = ev_take_along,
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
-	[OP_OPT_UPDATE] = ev_opt_update,
+	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign,
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 };

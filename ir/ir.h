@@ -159,6 +159,8 @@ typedef struct Param {
 	InitKind init;
 	double init_args[4]; /* CONSTANT: value; NORMAL: mean, std; UNIFORM: lo, hi; KAIMING_*: a; XAVIER_*: gain */
 	bool trainable;    /* false for state and frozen parameters */
+	const char *from;      /* NULL, or the safetensors file its value is loaded from when a run starts (frozen models) */
+	const char *from_name; /* its tensor's name in that file */
 	Loc loc;           /* the declaration */
 } Param;
 

@@ -104,6 +104,8 @@ static void print_param(FILE *f, const Prog *p, const Param *q)
 		fputs(" frozen", f);
 	if (q->kind == PK_STATE && q->trainable)
 		fputs(" trainable", f);
+	if (q->from)
+		fprintf(f, " from \"%s\" \"%s\"", q->from, q->from_name ? q->from_name : "");
 	print_comment(f, NULL, q->loc);
 	fputc('\n', f);
 }

@@ -290,6 +290,10 @@ static void param(Reader *r, ParamKind kind)
 		q.trainable = false;
 	else if (accept_word(r, "trainable"))
 		q.trainable = true;
+	if (accept_word(r, "from")) { /* from "file" "name in the file" */
+		q.from = quoted(r);
+		q.from_name = quoted(r);
+	}
 	const char *unused;
 	comment(r, &unused, &q.loc);
 	ir_param_add(r->p, q);
@@ -471,9 +475,7 @@ Prog *ir_prog_read(Arena *a, const char *name, const char *text, char *err, size
 			for (int i = 0; i < r.p->syms.n; i++)
 				if (r.p->syms.v[i] == s)
 					fail(&r, "size variable '%s' is declared twice", s);
-			/* interned now, in declaration order: symbolic factors are ordered by when their
-			   Dim was made, and the compiler makes each size variable's Dim when it adds it */
-			ir_dim_sym(r.p, ir_sym_add(r.p, s));
+			ir_sym_add(r.p, s); /* products order their factors by this index (ir_dim_binop) */
 			end_line(&r);
 		} else if (accept_word(&r, "param"))
 			param(&r, PK_PARAM);

@@ -48,6 +48,17 @@ RULE(shape_effect)
 	return true;
 }
 
+RULE(shape_assign)
+{
+	char s1[256], s2[256];
+	if (n->nattr < 1 || n->in[0]->op != OP_PARAM || n->in[0]->attr[0] != n->attr[0])
+		FAIL("assign: input 0 must be the PARAM node of param %lld", (long long)(n->nattr ? n->attr[0] : -1));
+	if (!ir_type_equal(n->in[0]->type, n->in[1]->type))
+		FAIL("the new value must have the state's type %s, found %s", tyname(g, n->in[0]->type, s1), tyname(g, n->in[1]->type, s2));
+	n->type = ir_scalar_type(TY_F32);
+	return true;
+}
+
 RULE(shape_unary)
 {
 	n->type = n->in[0]->type;

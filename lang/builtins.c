@@ -283,7 +283,7 @@ static bool want_axis(Elab *e, Value *v, int rank, int64_t *out, const char *fna
 typedef Value *(*BuiltinFn)(Elab *e, int id, Value **a, Loc loc);
 typedef struct Builtin {
 	const char *name;
-	const char *spec[8];
+	const char *spec[9]; /* at most 8 arguments, NULL-terminated */
 	BuiltinFn fn;
 	int op;       /* the IR op or dtype or initialiser the handler needs */
 } Builtin;
@@ -1316,6 +1316,97 @@ static Value *b_norm(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, y);
 }
 
+/* a per-channel tensor [C] as [1, C, 1, ...] of rank r, to broadcast against NC... */
+static Node *channel_view(Elab *e, Node *v, int r, Loc loc)
+{
+	if (!v)
+		return NULL;
+	Type t = {.dtype = v->type.dtype, .rank = r};
+	for (int d = 0; d < r; d++)
+		t.dim[d] = d == 1 ? v->type.dim[0] : 1;
+	return ndview(e, v, t, loc);
+}
+
+/* batch_norm(x, running_mean, running_var, weight, bias, training: <the graph's>, momentum: 0.1,
+   eps: 1e-5) as F.batch_norm on x [N, C, ...] with per-channel statistics over every axis but 1.
+   Training: x is normalised with the batch's mean and biased variance; eval: with the running
+   statistics. Returns (y, new running_mean, new running_var): in training (1 - momentum) * running
+   + momentum * batch statistic, the variance unbiased (n / (n - 1), n = N * H * W, as torch);
+   in eval the running statistics unchanged. The caller stores them with `:=` (std.nn BatchNorm2d). */
+static Value *b_batch_norm(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_float(e, a[0], fname, "x", loc);
+	Node *rm = want_float(e, a[1], fname, "running_mean", loc), *rv = want_float(e, a[2], fname, "running_var", loc);
+	int64_t train;
+	double mom, eps;
+	if (!x || !rm || !rv || !want_int(e, a[5], e->training, &train, fname, "training", loc) ||
+	    !num_arg(e, a[6], 0.1, &mom, fname, "momentum", loc) || !num_arg(e, a[7], 1e-5, &eps, fname, "eps", loc))
+		return val_err();
+	int r = x->type.rank;
+	if (r < 2) {
+		diag_error(loc, "'%s' needs x of rank 2 or more ([N, C, ...]), found %s", fname, val_describe(e, a[0]));
+		return val_err();
+	}
+	Node *st[4] = {rm, rv, NULL, NULL};
+	const char *nm[4] = {"running_mean", "running_var", "weight", "bias"};
+	for (int k = 2; k < 4; k++)
+		if (a[k + 1] && a[k + 1]->k != V_NONE && a[k + 1]->k != V_BOOL && !(st[k] = want_float(e, a[k + 1], fname, nm[k], loc)))
+			return val_err();
+	for (int k = 0; k < 4; k++)
+		if (st[k] && (st[k]->type.rank != 1 || st[k]->type.dim[0] != x->type.dim[1] || st[k]->type.dtype != x->type.dtype)) {
+			char want[256];
+			ir_type_format(e->prog, (Type){.dtype = x->type.dtype, .rank = 1, .dim = {x->type.dim[1]}}, want, sizeof want);
+			diag_error(loc, "argument '%s' of '%s' must be %s (one per channel of x: %s), found %s", nm[k], fname, want,
+			           val_describe(e, a[0]), val_describe(e, val_tensor(e, st[k])));
+			return val_err();
+		}
+	int64_t mask = (((int64_t)1 << r) - 1) & ~(int64_t)2;
+	Node *mean, *var, *y, *nm_out = rm, *nv_out = rv;
+	if (train) {
+		mean = ndred(e, OP_MEAN, x, mask, 1, loc);
+		Node *c = nd2(e, OP_SUB, x, mean, loc);
+		Node *sq = nd1(e, OP_SQUARE, c, loc);
+		var = ndred(e, OP_MEAN, sq, mask, 1, loc);
+		y = nd2(e, OP_MUL, c, nd1(e, OP_RSQRT, nd2(e, OP_ADD, var, ndc(e, var, eps, loc), loc), loc), loc);
+		/* the count n of the reduced axes: a number, or sum(1) over them when N is a run-time size */
+		Type one = x->type;
+		one.dim[1] = 1;
+		int64_t n = 1;
+		for (int d = 0; d < r && n > 0; d++)
+			n = d == 1 ? n : DIM_IS_CONST(one.dim[d]) ? n * one.dim[d] : -1;
+		Node *cnt;
+		if (n > 0)
+			cnt = ndc(e, x, (double)n, loc);
+		else {
+			Node *c1 = ndc(e, x, 1, loc);
+			cnt = ndall(e, OP_SUM, c1 ? elab_node(e, OP_BROADCAST, &c1, 1, NULL, 0, &one, loc) : NULL, loc);
+		}
+		/* unbiased variance = sum(sq) / (n - 1) */
+		Node *uvar = nd2(e, OP_DIV, ndred(e, OP_SUM, sq, mask, 0, loc), nd2(e, OP_SUB, cnt, ndc(e, x, 1, loc), loc), loc);
+		Type ct = rm->type;
+		Node *m1 = ndc(e, x, 1 - mom, loc), *m2 = ndc(e, x, mom, loc);
+		nm_out = nd2(e, OP_ADD, nd2(e, OP_MUL, m1, rm, loc), nd2(e, OP_MUL, m2, ndview(e, mean, ct, loc), loc), loc);
+		nv_out = nd2(e, OP_ADD, nd2(e, OP_MUL, m1, rv, loc), nd2(e, OP_MUL, m2, uvar, loc), loc);
+	} else {
+		Node *inv = nd1(e, OP_RSQRT, nd2(e, OP_ADD, rv, ndc(e, rv, eps, loc), loc), loc);
+		y = nd2(e, OP_MUL, nd2(e, OP_SUB, x, channel_view(e, rm, r, loc), loc), channel_view(e, inv, r, loc), loc);
+	}
+	if (st[2])
+		y = nd2(e, OP_MUL, y, channel_view(e, st[2], r, loc), loc);
+	if (st[3])
+		y = nd2(e, OP_ADD, y, channel_view(e, st[3], r, loc), loc);
+	if (!y || !nm_out || !nv_out)
+		return val_err();
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 3);
+	t->list.v[0] = val_tensor(e, y);
+	t->list.v[1] = val_tensor(e, nm_out);
+	t->list.v[2] = val_tensor(e, nv_out);
+	t->list.n = 3;
+	return t;
+}
+
 /* ---- convolution, pooling, dropout (NCHW, as torch.nn.functional) ---- */
 
 /* an int or a list of n ints (torch's _pair); each >= lo */
@@ -1642,6 +1733,7 @@ static const Builtin builtins[] = {
 	{"cosine_similarity", {"a", "b", "axis?", "eps?"}, b_cosine, 0},
 	{"layer_norm", {"x", "weight?", "bias?", "eps?"}, b_norm, 0},
 	{"rms_norm", {"x", "weight?", "eps?"}, b_norm, 1},
+	{"batch_norm", {"x", "running_mean", "running_var", "weight?", "bias?", "training?", "momentum?", "eps?"}, b_batch_norm, 0},
 	{"constant", {"value"}, b_init, INIT_CONSTANT},
 	{"normal", {"std?", "mean?"}, b_init, INIT_NORMAL},
 	{"uniform", {"lo?", "hi?"}, b_init, INIT_UNIFORM},
@@ -1672,7 +1764,7 @@ const char *const builtin_names[] = {
 	"prod", "argmin", "variance", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "squeeze", "unsqueeze",
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
-	"cosine_similarity", "layer_norm", "rms_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
+	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", NULL,
 };
 
@@ -1687,7 +1779,7 @@ int builtin_lookup(const char *name)
 Value *builtin_call(Elab *e, int id, Value **args, int nargs, Ast **named, Value **namedv, int nnamed, Loc loc)
 {
 	const Builtin *b = &builtins[id];
-	Value *a[8];
+	Value *a[9];
 	if (!match_args(e, b->name, b->spec, a, args, nargs, named, namedv, nnamed, loc))
 		return val_err();
 	for (int i = 0; b->spec[i]; i++) {

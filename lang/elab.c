@@ -801,6 +801,61 @@ static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
 		diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
 }
 
+/* `s := e`: an ASSIGN effect writing e into the state s (a name or a field such as bn.running_mean).
+   Every read of s in the graph sees its value on entry; the update runs after the last of them
+   (codegen/entry.c), so at most one update per state and graph. The value's type must be the
+   state's exactly (no broadcasting or conversion). */
+static void elab_update(Elab *e, Scope *s, Ast *st)
+{
+	Ast *tgt = st->a;
+	const char *name = tgt->kind == A_IDENT || tgt->kind == A_FIELD ? tgt->name : "this expression";
+	if (!e->g) {
+		diag_error(st->loc, "':=' is only allowed inside a function");
+		return;
+	}
+	Binding *b = tgt->kind == A_IDENT ? scope_lookup(s, tgt->name) : NULL;
+	Value *t = b && b->v->k != V_PARAMREF ? b->v : elab_expr(e, s, tgt);
+	Value *v = elab_expr(e, s, st->b);
+	if (t->k == V_ERR || v->k == V_ERR)
+		return;
+	Node *pn = t->k == V_TENSOR ? t->t : NULL;
+	if (!pn || pn->op != OP_PARAM || (b && b->v->k != V_PARAMREF)) {
+		diag_error(tgt->loc, "':=' updates a 'state' of a module; '%s' is %s", name, val_describe(e, t));
+		if (b)
+			diag_note(b->loc, "'%s' is bound here; use '%s = ...' to rebind a name", name, name);
+		return;
+	}
+	Param *prm = &e->prog->params.v[pn->attr[0]];
+	if (prm->kind != PK_STATE) {
+		diag_error(tgt->loc, "':=' updates a 'state'; '%s' is a trainable 'param' (%s), changed only by the optimiser",
+		           prm->name, val_describe(e, t));
+		diag_note(prm->loc, "'%s' is declared here", prm->name);
+		return;
+	}
+	Node *x = elab_to_tensor(e, v, pn->type.dtype, st->b->loc);
+	if (!x)
+		return;
+	if (!ir_type_equal(x->type, pn->type)) {
+		diag_error(st->b->loc, "the new value of state '%s' must be %s, found %s", prm->name, val_describe(e, t),
+		           val_describe(e, v));
+		diag_note(prm->loc, "'%s' is declared here", prm->name);
+		return;
+	}
+	for (int i = 0; i < e->g->effects.n; i++)
+		if (e->g->effects.v[i]->op == OP_ASSIGN && e->g->effects.v[i]->attr[0] == pn->attr[0]) {
+			diag_error(st->loc, "state '%s' is already updated in this graph (every read sees its value on entry)",
+			           prm->name);
+			diag_note(e->g->effects.v[i]->loc, "the first update is here");
+			return;
+		}
+	if (x == pn)
+		return; /* s := s */
+	Node *in[2] = {pn, x};
+	Node *a = elab_node(e, OP_ASSIGN, in, 2, &pn->attr[0], 1, NULL, st->loc);
+	if (a)
+		ir_graph_effect(e->g, a);
+}
+
 static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 {
 	switch (st->kind) {
@@ -856,7 +911,7 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 			vec_push(fl->yields, ((Yield){v, st->a->loc}));
 		break;
 	}
-	case A_UPDATE: diag_error(st->loc, "state updates with ':=' are not compiled yet"); break;
+	case A_UPDATE: elab_update(e, s, st); break;
 	case A_BLOCK: elab_block(e, scope_new(e, s), st, fl); break;
 	default: diag_error(st->loc, "expected a statement");
 	}

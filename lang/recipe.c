@@ -503,9 +503,60 @@ static bool field_num(Elab *e, Scope *s, Ast *train, const char *name, double *o
 	return true;
 }
 
+/* ---- frozen models: `teacher = Big(...) from "teacher.safetensors" frozen` ----
+   Their params are named "teacher.<path>", are not trained, and are loaded from the file (under
+   "<path>": Param.from, Param.from_name) when a run starts. */
+
+static bool recipe_frozen(Elab *e, Scope *rs, Ast *f)
+{
+	Prog *p = e->prog;
+	const char *form = arena_printf(e->arena, "%s = Module(...) from \"file.safetensors\" frozen", f->name);
+	if (!f->sval) {
+		diag_error(f->loc, "a frozen model needs its weights: expected %s", form);
+		return false;
+	}
+	if (!f->ival) {
+		diag_error(f->loc, "a second model that is trained is not compiled yet; a model loaded from a file must be "
+		           "frozen: expected %s", form);
+		return false;
+	}
+	int n0 = p->params.n;
+	Value *v = elab_expr(e, rs, f->a);
+	if (v->k != V_INST) {
+		if (v->k != V_ERR)
+			diag_error(f->a->loc, "'%s' must be a module, such as Mlp(hidden: 512), found %s", f->name, val_describe(e, v));
+		return false;
+	}
+	int n = p->params.n - n0;
+	if (!n) {
+		diag_error(f->a->loc, "'%s' has no parameters to load from \"%s\"", f->name, f->sval);
+		return false;
+	}
+	for (int k = n0; k < p->params.n; k++) {
+		Param *q = &p->params.v[k];
+		if (q->kind == PK_STATE) {
+			diag_error(q->loc, "frozen model '%s' has the state tensor '%s': not supported yet (training would "
+			           "update it)", f->name, q->name);
+			return false;
+		}
+		q->from = f->sval;
+		q->from_name = q->name;
+		q->name = str_intern(arena_printf(e->arena, "%s.%s", f->name, q->name));
+		q->trainable = false;
+		for (int j = 0; j < n0; j++)
+			if (p->params.v[j].name == q->name) {
+				diag_error(f->loc, "frozen model '%s' names its parameter '%s', as the model's parameter declared at %s:%d",
+				           f->name, q->name, p->params.v[j].loc.file, p->params.v[j].loc.line);
+				return false;
+			}
+	}
+	scope_bind(e, rs, str_intern(f->name), v, f->loc);
+	return true;
+}
+
 static const char *const known_fields[] = {"model", "data", "valid", "batch", "epochs", "steps", "seed", "optimizer",
                                            "schedule", "loss", "freeze", "train_only", "clip_grad_norm", NULL};
-static const char *const later_fields[] = {"teacher", "grad_noise", NULL};
+static const char *const later_fields[] = {"grad_noise", NULL};
 
 static bool recipe(Elab *e, Ast *train, Scope *globals)
 {
@@ -529,14 +580,15 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 			known |= !strcmp(known_fields[k], f->name);
 		for (int k = 0; later_fields[k]; k++)
 			later |= !strcmp(later_fields[k], f->name);
-		if (later || f->b || f->sval) {
-			diag_error(f->loc, "recipe field '%s' is not compiled yet", f->name);
+		if (later || f->b || (known && (f->sval || f->ival))) {
+			diag_error(f->loc, "recipe field '%s'%s is not compiled yet", f->name,
+			           f->b ? " for a part of the model" : f->sval || f->ival ? " from a file or frozen" : "");
 			return false;
 		}
-		if (!known) {
+		if (!known && !f->sval && !f->ival) {
 			diag_error(f->loc, "unknown recipe field '%s' (expected one of model, data, valid, batch, epochs, steps, seed, optimizer, schedule, "
-			           "clip_grad_norm, freeze, train_only, loss)",
-			           f->name);
+			           "clip_grad_norm, freeze, train_only, loss, or a frozen model: %s = Module(...) from \"file.safetensors\" frozen)",
+			           f->name, f->name);
 			return false;
 		}
 	}
@@ -556,6 +608,11 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		return false;
 	}
 	scope_bind(e, rs, str_intern("model"), model, mf->loc);
+	for (int i = 0; i < train->list.n; i++) {
+		Ast *x = train->list.v[i];
+		if (x->kind == A_FIELD && (x->sval || x->ival) && !recipe_frozen(e, rs, x))
+			return false;
+	}
 	bool ok = field_int(e, rs, train, "batch", &r->batch, 1) && field_int(e, rs, train, "epochs", &r->epochs, 0) &&
 	          field_int(e, rs, train, "steps", &r->steps, 0) && field_int(e, rs, train, "seed", &r->seed, 0);
 	Ast *f;

@@ -8,6 +8,7 @@
  *   orthogonal(g):      rows = dims[0], cols = the rest; Gram-Schmidt on a normal matrix, times g
  */
 #include <math.h>
+#include <string.h>
 
 #include "runtime/rt.h"
 
@@ -110,4 +111,25 @@ rt_params_init(const NndModel *m, float *block, uint64_t seed)
 			       q->t.name, q->init);
 		}
 	}
+}
+
+void
+rt_params_from(const NndModel *m, float *block)
+{
+	RtTensor *t = rt_alloc(sizeof(RtTensor) * (m->nparams ? m->nparams : 1));
+	for (int i = 0; i < m->nparams; i++) {
+		const char *file = m->params[i].from;
+		int seen = 0, n = 0;
+		for (int j = 0; j < i && file && !seen; j++)
+			seen = m->params[j].from && !strcmp(m->params[j].from, file);
+		if (!file || seen)
+			continue; /* each file is read once, for all of its params */
+		for (int j = i; j < m->nparams; j++) {
+			const NndParam *q = &m->params[j];
+			if (q->from && !strcmp(q->from, file))
+				t[n++] = (RtTensor){q->from_name, q->t.rank, q->t.dims, block + q->offset};
+		}
+		rt_st_meta_free(rt_st_read(file, t, n, 1));
+	}
+	rt_free(t);
 }

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 3
+#define NND_ABI_VERSION 4
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -62,6 +62,9 @@ typedef struct NndParam {
 	int32_t init;        /* NND_INIT_* */
 	double init_args[4]; /* see the compiler's Param.init_args */
 	int64_t fan_in, fan_out;
+	const char *from;    /* NULL, or the safetensors file the value is loaded from at the start of a
+	                        run (a frozen model of the recipe: `teacher = M() from "f" frozen`) */
+	const char *from_name; /* its tensor name in that file ("fc1.weight" for "teacher.fc1.weight") */
 } NndParam;
 
 /* The arguments of every entry function */

@@ -51,6 +51,9 @@ void rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step); /* NND
 
 /* runtime/init.c */
 void rt_params_init(const NndModel *m, float *block, uint64_t seed);
+/* Loads every param with a `from` file from that file (by from_name; other tensors in the file
+   are ignored); a missing tensor or a wrong dtype or shape dies naming the file and the tensor */
+void rt_params_from(const NndModel *m, float *block);
 
 /* runtime/array.c: N examples of one shape, read from a file and bound to an entry input */
 typedef struct RtArray {

@@ -277,6 +277,7 @@ main(int argc, char **argv)
 	} else {
 		st.seed = (uint64_t)r.seed;
 		rt_params_init(m, params, st.seed);
+		rt_params_from(m, params); /* frozen models' weights (a checkpoint holds them: not on resume) */
 		rt_rng_seed(&st.rng, st.seed ^ 0x53687566666c6521ull); /* the shuffle stream */
 	}
 	if (set_steps && r.steps == 0) {

@@ -127,6 +127,7 @@ START_TEST(descriptor_layout)
 	OFF(param, 0, NndParam, t); OFF(param, 1, NndParam, offset); OFF(param, 2, NndParam, numel);
 	OFF(param, 3, NndParam, is_state); OFF(param, 4, NndParam, trainable); OFF(param, 5, NndParam, init);
 	OFF(param, 6, NndParam, init_args); OFF(param, 7, NndParam, fan_in); OFF(param, 8, NndParam, fan_out);
+	OFF(param, 9, NndParam, from); OFF(param, 10, NndParam, from_name);
 	SIZE(entry, NndEntry);
 	OFF(entry, 0, NndEntry, name); OFF(entry, 1, NndEntry, ninputs); OFF(entry, 2, NndEntry, noutputs);
 	OFF(entry, 3, NndEntry, inputs); OFF(entry, 4, NndEntry, outputs); OFF(entry, 5, NndEntry, fn);

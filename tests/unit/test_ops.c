@@ -220,7 +220,7 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_HYPER, "test_codegen mlp_step"}, {OP_OPT_UPDATE, "test_codegen mlp_step, test_interp"},
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
 	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
-	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"},
+	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
 };
 
 /* ---- random operands ---- */
@@ -557,6 +557,53 @@ START_TEST(dropout_mask)
 }
 END_TEST
 
+/* `s := x + w` (OP_ASSIGN) before y = s * x in node order: y reads the state's old value, in the
+   interpreter and in compiled code (codegen/entry.c runs the effect after the last reader); then
+   the state holds x + w and w is untouched. The shape rule refuses a value of another type. */
+START_TEST(assign_effect)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "predict");
+	Type t = ir_type(TY_F32, 1, (Dim[]){3});
+	int si = ir_param_add(p, (Param){.name = "s", .kind = PK_STATE, .type = t});
+	int wi = ir_param_add(p, (Param){.name = "w", .type = t, .trainable = true});
+	Node *x = ir_input(g, t, "x", L0), *sn = ir_param(g, si, L0);
+	Node *in[2] = {sn, ir_op2(g, OP_ADD, x, ir_param(g, wi, L0), L0)};
+	char err[256];
+	Node *bad[2] = {sn, x};
+	bad[1] = ir_input(g, ir_type(TY_F32, 1, (Dim[]){4}), "z", L0);
+	ck_assert(!ir_node_new(g, OP_ASSIGN, bad, 2, (int64_t[]){si}, 1, NULL, L0, err, sizeof err));
+	ck_assert_msg(strstr(err, "must have the state's type f32[3], found f32[4]"), "%s", err);
+	ir_graph_effect(g, attr_op(g, OP_ASSIGN, in, 2, (int64_t[]){si}, 1, NULL));
+	ir_graph_output(g, "y", ir_op2(g, OP_MUL, sn, x, L0));
+	ck_assert_int_eq(ir_graph_verify(g, "assign"), 0);
+	double prm[6] = {1, 2, 3, 10, 20, 30}, xv[3] = {0.5, -1, 2}, z[4] = {0}, *outs[1] = {0};
+	const double *ins[2] = {xv, z};
+	InterpArgs a = {.params = prm, .inputs = ins, .outputs = outs};
+	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
+	float pf[6] = {1, 2, 3, 10, 20, 30}, xf[3] = {0.5, -1, 2}, zf[4] = {0}, y[3];
+	void *h = build(p);
+	const void *cin[2] = {xf, zf};
+	void *cout[1] = {y};
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
+	ck_assert(entry && arena);
+	int64_t syms[1] = {0};
+	void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
+	NndCall c = {pf, NULL, NULL, mem, cin, syms, NULL, cout};
+	entry(&c);
+	for (int i = 0; i < 3; i++) {
+		double old = i + 1.0, want = xv[i] + 10 * (i + 1);
+		ck_assert_msg(outs[0][i] == old * xv[i] && y[i] == (float)(old * xv[i]), "y[%d]: interp %g, kernel %g, want %g",
+		              i, outs[0][i], y[i], old * xv[i]);
+		ck_assert_msg(prm[i] == want && pf[i] == (float)want, "s[%d]: interp %g, kernel %g, want %g", i, prm[i], pf[i], want);
+		ck_assert(prm[3 + i] == 10 * (i + 1) && pf[3 + i] == 10 * (i + 1));
+	}
+	free(outs[0]);
+	free(mem);
+}
+END_TEST
+
 START_TEST(bad_index_exits)
 {
 	Prog *p = ir_prog_new(arena_new());
@@ -585,6 +632,7 @@ int main(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, every_op_is_complete);
 	tcase_add_test(t, dropout_mask);
+	tcase_add_test(t, assign_effect);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
 	suite_add_tcase(s, t);
