@@ -12,6 +12,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/nnd_model.h"
+
 typedef LLVMValueRef (*ScalarFn)(Fn *f, Node *n, LLVMValueRef *a);
 static const struct KernelRow {
 	KernelFn emit;
@@ -1146,7 +1148,8 @@ static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 
 /* ---- optimiser updates ---- */
 
-/* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel, hyper) */
+/* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel,
+   hyper + group * NND_H_COUNT), the group in attr[2] (absent: 0) */
 static void cg_emit_opt_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
@@ -1155,6 +1158,10 @@ static void cg_emit_opt_update(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *i
 	for (int d = 0; d < cg->p->params.v[pi].type.rank; d++)
 		numel *= cg->p->params.v[pi].type.dim[d];
 	LLVMValueRef opt = cg_call_field(f, 2), hyper = cg_call_field(f, 6);
+	if (n->nattr > 2 && n->attr[2] > 0) { /* a parameter group's hyper-parameters: row attr[2] */
+		LLVMValueRef row = cg_i64(cg, n->attr[2] * NND_H_COUNT);
+		hyper = LLVMBuildGEP2(f->b, cg->t_f32, hyper, &row, 1, "");
+	}
 	LLVMValueRef null = LLVMConstPointerNull(cg->t_ptr), o = cg_i64(cg, off);
 	LLVMValueRef mom = LLVMBuildSelect(f->b, LLVMBuildICmp(f->b, LLVMIntEQ, opt, null, ""), null,
 	                                   LLVMBuildGEP2(f->b, cg->t_f32, opt, &o, 1, ""), "");

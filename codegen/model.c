@@ -9,6 +9,7 @@
 
 #include "runtime/nnd_model.h"
 
+
 static LLVMTypeRef named(LLVMContextRef ctx, const char *name, LLVMTypeRef *f, int n)
 {
 	LLVMTypeRef t = LLVMGetTypeByName2(ctx, name);
@@ -26,7 +27,7 @@ CgTypes cg_model_types(LLVMContextRef ctx)
 	LLVMTypeRef f64 = LLVMDoubleTypeInContext(ctx), ptr = LLVMPointerTypeInContext(ctx, 0);
 	t.tensor = named(ctx, "NndTensorInfo", (LLVMTypeRef[]){ptr, i32, i32, LLVMArrayType2(i64, 8)}, 4);
 	t.param = named(ctx, "NndParam",
-	                (LLVMTypeRef[]){t.tensor, i64, i64, i32, i32, i32, LLVMArrayType2(f64, 4), i64, i64, ptr, ptr}, 11);
+	                (LLVMTypeRef[]){t.tensor, i64, i64, i32, i32, i32, LLVMArrayType2(f64, 4), i64, i64, ptr, ptr, i32}, 12);
 	t.entry = named(ctx, "NndEntry", (LLVMTypeRef[]){ptr, i32, i32, ptr, ptr, ptr, ptr}, 7);
 	t.source = named(ctx, "NndDataSource",
 	                 (LLVMTypeRef[]){i32, i32, LLVMArrayType2(ptr, 4), LLVMArrayType2(ptr, 4), ptr, i64}, 6);
@@ -34,7 +35,7 @@ CgTypes cg_model_types(LLVMContextRef ctx)
 	                 (LLVMTypeRef[]){i64, i64, i64, i64, i32, i32, f64, f64, f64, f64, f64, f64, f64, i32, i64, f64,
 	                                 t.source, t.source, f64, i32, f64, f64, i64, f64, f64, f64, f64, f64, f64}, 29);
 	t.model = named(ctx, "NndModel",
-	                (LLVMTypeRef[]){i32, ptr, ptr, i32, ptr, i64, i32, i32, ptr, t.entry, t.entry, t.entry, t.recipe}, 13);
+	                (LLVMTypeRef[]){i32, ptr, ptr, i32, ptr, i64, i32, i32, ptr, t.entry, t.entry, t.entry, t.recipe, i32, ptr}, 15);
 	return t;
 }
 
@@ -122,13 +123,13 @@ static LLVMValueRef param(Cg *cg, CgTypes *T, const Param *pr, int index, int64_
 	LLVMValueRef args[4];
 	for (int i = 0; i < 4; i++)
 		args[i] = f64c(cg, pr->init_args[i]);
-	LLVMValueRef f[11] = {
+	LLVMValueRef f[12] = {
 		tensor_info(cg, T, pr->name, t, "parameter", pr->loc), cg_i64(cg, off), cg_i64(cg, numel),
 		i32c(cg, pr->kind == PK_STATE), i32c(cg, pr->trainable), i32c(cg, pr->init),
 		LLVMConstArray2(cg->t_f64, args, 4), cg_i64(cg, fan_in), cg_i64(cg, fan_out),
-		cg_cstr(cg, pr->from), cg_cstr(cg, pr->from_name),
+		cg_cstr(cg, pr->from), cg_cstr(cg, pr->from_name), i32c(cg, pr->group),
 	};
-	return LLVMConstNamedStruct(T->param, f, 11);
+	return LLVMConstNamedStruct(T->param, f, 12);
 }
 
 static LLVMValueRef source(Cg *cg, CgTypes *T, const DataSource *d)
@@ -143,12 +144,10 @@ static LLVMValueRef source(Cg *cg, CgTypes *T, const DataSource *d)
 	return LLVMConstNamedStruct(T->source, f, 6);
 }
 
-static LLVMValueRef recipe(Cg *cg, CgTypes *T)
+static LLVMValueRef recipe(Cg *cg, CgTypes *T, const Recipe *r)
 {
-	Prog *p = cg->p;
-	if (!p->has_recipe)
+	if (!cg->p->has_recipe)
 		return LLVMConstNull(T->recipe);
-	const Recipe *r = &p->recipe;
 	LLVMValueRef f[29] = {
 		cg_i64(cg, r->batch), cg_i64(cg, r->epochs), cg_i64(cg, r->steps), cg_i64(cg, r->seed),
 		i32c(cg, r->opt), i32c(cg, r->sched),
@@ -190,15 +189,22 @@ void cg_model_emit(Cg *cg, const CgOptions *o, LLVMValueRef fns[3][2])
 	LLVMValueRef gp = np ? const_global(cg, LLVMConstArray2(T.param, prm, (uint64_t)np), "nnd.params") : LLVMConstPointerNull(cg->t_ptr);
 	LLVMValueRef gs = p->syms.n ? const_global(cg, LLVMConstArray2(cg->t_ptr, syms, (uint64_t)p->syms.n), "nnd.syms")
 	                            : LLVMConstPointerNull(cg->t_ptr);
+	int ng = p->has_recipe ? p->groups.n : 0;
+	LLVMValueRef *grp = arena_alloc(p->arena, sizeof(LLVMValueRef) * (size_t)(ng + 1));
+	for (int g = 0; g < ng; g++)
+		grp[g] = recipe(cg, &T, &p->groups.v[g]);
+	LLVMValueRef gg = ng ? const_global(cg, LLVMConstArray2(T.recipe, grp, (uint64_t)ng), "nnd.groups")
+	                     : LLVMConstPointerNull(cg->t_ptr);
 	const char *name = p->has_recipe && p->recipe.name ? p->recipe.name : "model";
-	LLVMValueRef f[13] = {
+	LLVMValueRef f[15] = {
 		i32c(cg, NND_ABI_VERSION), cg_cstr(cg, name), cg_cstr(cg, o->source ? o->source : ""),
 		i32c(cg, np), gp, cg_i64(cg, ir_prog_param_numel(p)),
 		i32c(cg, opt_slots(ir_prog_graph(p, "step"))), i32c(cg, p->syms.n), gs,
 		entry(cg, &T, ir_prog_graph(p, "step"), fns[0]), entry(cg, &T, ir_prog_graph(p, "eval"), fns[1]),
-		entry(cg, &T, ir_prog_graph(p, "predict"), fns[2]), recipe(cg, &T),
+		entry(cg, &T, ir_prog_graph(p, "predict"), fns[2]), recipe(cg, &T, &p->recipe),
+		i32c(cg, ng), gg,
 	};
 	LLVMValueRef g = LLVMAddGlobal(cg->mod, T.model, "nnd_model");
-	LLVMSetInitializer(g, LLVMConstNamedStruct(T.model, f, 13));
+	LLVMSetInitializer(g, LLVMConstNamedStruct(T.model, f, 15));
 	LLVMSetGlobalConstant(g, 1);
 }

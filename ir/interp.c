@@ -671,6 +671,8 @@ EVAL(ev_dropout)
 EVAL(ev_opt_update)
 {
 	const double *h = it->a->hyper;
+	if (h && n->nattr > 2)
+		h += n->attr[2] * NND_H_COUNT; /* the parameter group's row */
 	if (n->attr[1] != OPT_SGD)
 		FAIL("the interpreter has only the SGD update (optimiser %lld)", (long long)n->attr[1]);
 	if (!h || !it->a->params || !it->a->opt)

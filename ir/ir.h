@@ -161,6 +161,7 @@ typedef struct Param {
 	bool trainable;    /* false for state and frozen parameters */
 	const char *from;      /* NULL, or the safetensors file its value is loaded from when a run starts (frozen models) */
 	const char *from_name; /* its tensor's name in that file */
+	int group;             /* parameter group: 0 is the recipe's optimizer, g >= 1 is Prog.groups.v[g-1] */
 	Loc loc;           /* the declaration */
 } Param;
 
@@ -212,6 +213,7 @@ typedef struct Prog {
 	VEC(Graph *) graphs;
 	Recipe recipe;
 	bool has_recipe;
+	VEC(Recipe) groups;       /* parameter groups 1..n: their optimiser and schedule settings */
 } Prog;
 
 /* ---- ir/build.c: building programs and graphs ----------------------------------------------- */

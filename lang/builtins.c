@@ -1661,6 +1661,337 @@ static Value *b_dropout(Elab *e, int id, Value **a, Loc loc)
 	return y ? val_tensor(e, y) : val_err();
 }
 
+/* ---- attention, einsum, repeat/tile, group/instance norm: composites of the ops above ---- */
+
+static Node *ndperm(Elab *e, Node *x, const int64_t *perm, Loc loc)
+{
+	bool id = true;
+	for (int i = 0; x && i < x->type.rank; i++)
+		id = id && perm[i] == i;
+	return !x || id ? x : elab_node(e, OP_TRANSPOSE, &x, 1, perm, x->type.rank, NULL, loc);
+}
+
+/* attention(q, k, v, mask:, causal: false, scale: 1/sqrt(D)) as F.scaled_dot_product_attention:
+   softmax(q k^T * scale + mask) v on q [.., L, D], k [.., S, D], v [.., S, Dv]. A bool mask keeps
+   the places that are true (the others get -inf), a float mask is added; causal keeps j <= i. */
+static Value *b_attention(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = "attention";
+	Node *q = want_float(e, a[0], fname, "q", loc), *k = want_float(e, a[1], fname, "k", loc), *v = want_float(e, a[2], fname, "v", loc);
+	int64_t causal;
+	if (!q || !k || !v || !want_int(e, a[4], 0, &causal, fname, "causal", loc))
+		return val_err();
+	if (q->type.rank < 2 || k->type.rank < 2 || v->type.rank < 2) {
+		diag_error(loc, "attention needs q, k and v of rank 2 or more ([.., L, D]), found %s, %s and %s",
+		           val_describe(e, a[0]), val_describe(e, a[1]), val_describe(e, a[2]));
+		return val_err();
+	}
+	Dim D = q->type.dim[q->type.rank - 1], L = q->type.dim[q->type.rank - 2], S = k->type.dim[k->type.rank - 2];
+	double scale;
+	if (!a[5] && !DIM_IS_CONST(D)) {
+		diag_error(loc, "attention: the size of q's last axis is not known at compile time; give 'scale'");
+		return val_err();
+	}
+	if (!num_arg(e, a[5], a[5] ? 0 : 1 / sqrt((double)D), &scale, fname, "scale", loc))
+		return val_err();
+	k = elab_cast(e, k, q->type.dtype, loc);
+	v = elab_cast(e, v, q->type.dtype, loc);
+	Node *in[2] = {q, k};
+	Node *s = elab_node(e, OP_MATMUL, in, 2, (int64_t[]){0, 1}, 2, NULL, loc);
+	s = nd2(e, OP_MUL, s, ndc(e, q, scale, loc), loc);
+	if (!s)
+		return val_err();
+	Node *ninf = ndc(e, s, -INFINITY, loc);
+	if (causal) {
+		Type t = {.dtype = TY_F32, .rank = 2, .dim = {L, S}};
+		Node *keep = nd2(e, OP_GT, elab_node(e, OP_TRIL, (Node *[]){filled(e, t, 1, loc)}, 1, (int64_t[]){0, 0}, 2, NULL, loc),
+		                 filled(e, (Type){.dtype = TY_F32}, 0.5, loc), loc);
+		s = elab_node(e, OP_WHERE, (Node *[]){keep, s, ninf}, 3, NULL, 0, NULL, loc);
+	}
+	if (a[3] && a[3]->k != V_BOOL) {
+		Node *m = want_tensor(e, a[3], fname, "mask", loc);
+		if (!m)
+			return val_err();
+		if (m->type.dtype == TY_BOOL)
+			s = elab_node(e, OP_WHERE, (Node *[]){m, s, ninf}, 3, NULL, 0, NULL, loc);
+		else
+			s = nd2(e, OP_ADD, s, elab_cast(e, m, s->type.dtype, loc), loc);
+	}
+	if (!s)
+		return val_err();
+	Node *p = elab_node(e, OP_SOFTMAX, &s, 1, (int64_t[]){s->type.rank - 1}, 1, NULL, loc);
+	return val_tensor(e, elab_node(e, OP_MATMUL, (Node *[]){p, v}, 2, (int64_t[]){0, 0}, 2, NULL, loc));
+}
+
+/* einsum's letters of one operand; false (reported) when the text is not a-z letters */
+static bool ein_letters(const char *s, int n, char *out, int max, Loc loc)
+{
+	if (n > max) {
+		diag_error(loc, "einsum: an operand has %d letters, at most %d allowed", n, max);
+		return false;
+	}
+	for (int i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z')) {
+			diag_error(loc, "einsum: expected lower-case letters, found '%c' in the equation (no '...')", s[i]);
+			return false;
+		}
+	memcpy(out, s, n);
+	out[n] = 0;
+	return true;
+}
+
+/* rank-2 x with the letters "ii": the diagonal (x * I summed along axis 1), letters becomes "i" */
+static Node *ein_diag(Elab *e, Node *x, char *let, Loc loc)
+{
+	if (x->type.rank != 2 || let[0] != let[1]) {
+		diag_error(loc, "einsum: a letter repeated in one operand is only supported as \"ii\" (trace or diagonal)");
+		return NULL;
+	}
+	if (x->type.dim[0] != x->type.dim[1]) {
+		diag_error(loc, "einsum: \"%s\" needs a square matrix, found %s", let, "a rectangular one");
+		return NULL;
+	}
+	Type t = x->type;
+	Node *eye = elab_node(e, OP_TRIL, (Node *[]){filled(e, t, 1, loc)}, 1, (int64_t[]){0, 0}, 2, NULL, loc);
+	eye = elab_node(e, OP_TRIL, &eye, 1, (int64_t[]){0, 1}, 2, NULL, loc);
+	let[1] = 0;
+	return ndred(e, OP_SUM, nd2(e, OP_MUL, x, eye, loc), 2, 0, loc);
+}
+
+/* sum x over the letters not in keep1 or keep2 (rank, letters updated) */
+static Node *ein_sum_unused(Elab *e, Node *x, char *let, const char *keep1, const char *keep2, Loc loc)
+{
+	int64_t mask = 0;
+	int n = 0;
+	char kept[MAX_RANK + 1];
+	for (int i = 0; let[i]; i++)
+		if (!strchr(keep1, let[i]) && !(keep2 && strchr(keep2, let[i])))
+			mask |= (int64_t)1 << i;
+		else
+			kept[n++] = let[i];
+	kept[n] = 0;
+	strcpy(let, kept);
+	return mask ? ndred(e, OP_SUM, x, mask, 0, loc) : x;
+}
+
+/* einsum("bqd,bkd->bqk", a, b): one or two operands, lower-case letters, no "...". Letters left out of
+   the output are summed; two operands meet in one batched matmul ([batch, free a, shared] @
+   [batch, shared, free b]); without "->" the output is the letters seen once, in alphabetical order. */
+static Value *b_einsum(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *eq = want_str(e, a[0], NULL, "einsum", "equation", loc);
+	if (!eq)
+		return val_err();
+	char let[2][MAX_RANK + 1], out[MAX_RANK + 1], buf[64];
+	int j = 0;
+	for (const char *c = eq; *c && j < 63; c++)
+		if (*c != ' ')
+			buf[j++] = *c;
+	buf[j] = 0;
+	const char *arrow = strstr(buf, "->"), *comma = strchr(buf, ',');
+	int nop = comma ? 2 : 1;
+	const char *end0 = comma ? comma : arrow ? arrow : buf + strlen(buf);
+	if (!ein_letters(buf, (int)(end0 - buf), let[0], MAX_RANK, loc))
+		return val_err();
+	if (comma) {
+		const char *end1 = arrow ? arrow : buf + strlen(buf);
+		if (end1 < comma || !ein_letters(comma + 1, (int)(end1 - comma - 1), let[1], MAX_RANK, loc))
+			return val_err();
+	}
+	if ((nop == 2) != (a[2] != NULL)) {
+		diag_error(loc, "einsum: the equation \"%s\" has %d operand%s, given %d", eq, nop, nop == 1 ? "" : "s", a[2] ? 2 : 1);
+		return val_err();
+	}
+	if (arrow) {
+		if (!ein_letters(arrow + 2, (int)strlen(arrow + 2), out, MAX_RANK, loc))
+			return val_err();
+	} else {
+		int n = 0;
+		for (char c = 'a'; c <= 'z'; c++) {
+			int cnt = 0;
+			for (int o = 0; o < nop; o++)
+				for (int i = 0; let[o][i]; i++)
+					cnt += let[o][i] == c;
+			if (cnt == 1)
+				out[n++] = c;
+		}
+		out[n] = 0;
+	}
+	Node *x[2];
+	Dim size[26];
+	bool seen[26] = {0};
+	for (int o = 0; o < nop; o++) {
+		if (!(x[o] = want_float(e, a[1 + o], "einsum", o ? "b" : "a", loc)))
+			return val_err();
+		if ((int)strlen(let[o]) != x[o]->type.rank) {
+			diag_error(loc, "einsum: operand %d has rank %d but \"%s\" names %d axes", o + 1, x[o]->type.rank, let[o], (int)strlen(let[o]));
+			return val_err();
+		}
+		for (int i = 0; let[o][i]; i++) {
+			int c = let[o][i] - 'a';
+			if (seen[c] && size[c] != x[o]->type.dim[i]) {
+				char d1[64], d2[64];
+				ir_dim_format(e->prog, size[c], d1, sizeof d1);
+				ir_dim_format(e->prog, x[o]->type.dim[i], d2, sizeof d2);
+				diag_error(loc, "einsum: letter '%c' stands for axes of different sizes (%s, then %s)", let[o][i], d1, d2);
+				return val_err();
+			}
+			seen[c] = true;
+			size[c] = x[o]->type.dim[i];
+		}
+		bool dup = false;
+		for (int i = 0; let[o][i]; i++)
+			dup = dup || strchr(let[o] + i + 1, let[o][i]);
+		if (dup)
+			x[o] = ein_diag(e, x[o], let[o], loc);
+		if (!x[o])
+			return val_err();
+	}
+	for (int i = 0; out[i]; i++)
+		if (!seen[out[i] - 'a'] || strchr(out + i + 1, out[i])) {
+			diag_error(loc, "einsum: output letter '%c' %s", out[i], seen[out[i] - 'a'] ? "appears twice" : "is in no operand");
+			return val_err();
+		}
+	if (nop == 2 && x[1]->type.dtype != x[0]->type.dtype)
+		x[1] = elab_cast(e, x[1], x[0]->type.dtype, loc);
+	x[0] = ein_sum_unused(e, x[0], let[0], out, nop == 2 ? let[1] : NULL, loc);
+	if (nop == 2)
+		x[1] = ein_sum_unused(e, x[1], let[1], out, let[0], loc);
+	char cur[3 * MAX_RANK + 1]; /* the letters of the result before the final transpose */
+	Node *r = x[0];
+	if (nop == 2) {
+		/* batch: in a, b and out; shared: in a and b only; fa / fb: in one of them and out */
+		char grp[4][MAX_RANK + 1];
+		int ng[4] = {0};
+		for (int i = 0; let[0][i]; i++) {
+			char c = let[0][i];
+			int g = strchr(let[1], c) ? (strchr(out, c) ? 0 : 1) : 2;
+			grp[g][ng[g]++] = c;
+		}
+		for (int i = 0; let[1][i]; i++)
+			if (!strchr(let[0], let[1][i]))
+				grp[3][ng[3]++] = let[1][i];
+		Dim prod[4];
+		for (int g = 0; g < 4; g++) {
+			grp[g][ng[g]] = 0;
+			prod[g] = 1;
+			for (int i = 0; i < ng[g]; i++)
+				prod[g] = ir_dim_binop(e->prog, DE_MUL, prod[g], size[grp[g][i] - 'a']);
+		}
+		static const int order[2][3] = {{0, 2, 1}, {0, 1, 3}};
+		Node *m[2];
+		for (int o = 0; o < 2; o++) {
+			int64_t perm[MAX_RANK];
+			int n = 0;
+			for (int gi = 0; gi < 3; gi++)
+				for (int i = 0; i < ng[order[o][gi]]; i++)
+					perm[n++] = strchr(let[o], grp[order[o][gi]][i]) - let[o];
+			Type t = {.dtype = x[0]->type.dtype, .rank = 3, .dim = {prod[0], prod[order[o][1]], prod[order[o][2]]}};
+			m[o] = ndview(e, ndperm(e, x[o], perm, loc), t, loc);
+		}
+		r = elab_node(e, OP_MATMUL, m, 2, (int64_t[]){0, 0}, 2, NULL, loc);
+		snprintf(cur, sizeof cur, "%s%s%s", grp[0], grp[2], grp[3]);
+		Type t = {.dtype = x[0]->type.dtype, .rank = (int)strlen(cur)};
+		if (t.rank > MAX_RANK) {
+			diag_error(loc, "einsum: the result has more than %d axes", MAX_RANK);
+			return val_err();
+		}
+		for (int i = 0; cur[i]; i++)
+			t.dim[i] = size[cur[i] - 'a'];
+		r = ndview(e, r, t, loc);
+	} else
+		strcpy(cur, let[0]);
+	int64_t perm[MAX_RANK];
+	for (int i = 0; out[i]; i++)
+		perm[i] = strchr(cur, out[i]) - cur;
+	return val_tensor(e, ndperm(e, r, perm, loc));
+}
+
+/* repeat(x, repeats) as torch.Tensor.repeat (len(repeats) >= rank, new leading axes) and tile(x,
+   reps) as torch.tile (reps padded with leading 1s): x viewed as [1, d, ..], broadcast to
+   [r, d, ..] and viewed as [r d, ..] for each axis repeated */
+static Value *b_repeat(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_tensor(e, a[0], fname, "x", loc);
+	int64_t r[MAX_RANK], rr[MAX_RANK];
+	int n;
+	if (!x || (n = int_list(e, a[1], r, MAX_RANK, fname, "repeats", loc)) < 0)
+		return val_err();
+	int rank = x->type.rank;
+	if (n < rank) {
+		if (!builtins[id].op) {
+			diag_error(loc, "repeat: %d repeats given for a tensor of rank %d (at least %d needed)", n, rank, rank);
+			return val_err();
+		}
+		for (int i = 0; i < rank; i++)
+			rr[i] = i < rank - n ? 1 : r[i - (rank - n)];
+		memcpy(r, rr, sizeof r);
+		n = rank;
+	}
+	Type v = {.dtype = x->type.dtype}, b = v, o = v;
+	for (int i = 0; i < n; i++) {
+		if (r[i] < 0) {
+			diag_error(loc, "%s: repeats must be >= 0, found %lld", fname, (long long)r[i]);
+			return val_err();
+		}
+		Dim d = i < n - rank ? 1 : x->type.dim[i - (n - rank)];
+		if (r[i] != 1 && d != 1) {
+			v.dim[v.rank++] = 1;
+			b.dim[b.rank++] = r[i];
+		}
+		v.dim[v.rank++] = d;
+		b.dim[b.rank++] = d == 1 ? r[i] : d;
+		o.dim[o.rank++] = ir_dim_binop(e->prog, DE_MUL, d, r[i]);
+		if (v.rank > MAX_RANK) {
+			diag_error(loc, "%s: too many repeated axes (at most %d intermediate axes)", fname, MAX_RANK);
+			return val_err();
+		}
+	}
+	Node *y = ndview(e, x, v, loc);
+	if (!ir_type_equal(v, b))
+		y = elab_node(e, OP_BROADCAST, &y, 1, NULL, 0, &b, loc);
+	return val_tensor(e, ndview(e, y, o, loc));
+}
+
+/* group_norm(x, groups, weight, bias, eps: 1e-5) as F.group_norm on x [N, C, ..]: statistics over
+   each group of C / groups channels and the spatial axes; instance_norm(x, weight, bias, eps) is
+   group_norm with one channel a group (F.instance_norm without running statistics) */
+static Value *b_group_norm(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	bool inst = builtins[id].op;
+	Node *x = want_float(e, a[0], fname, "x", loc);
+	int64_t G = 0;
+	double eps;
+	Value *wv = a[inst ? 1 : 2], *bv = a[inst ? 2 : 3];
+	if (!x || (!inst && !want_int(e, a[1], 0, &G, fname, "groups", loc)) || !num_arg(e, a[inst ? 3 : 4], 1e-5, &eps, fname, "eps", loc))
+		return val_err();
+	Type t = x->type;
+	if (t.rank < 2 || !DIM_IS_CONST(t.dim[1]) || (inst && t.rank < 3)) {
+		diag_error(loc, "%s needs x [N, C%s] with C known at compile time, found %s", fname, inst ? ", L, .." : ", ..", val_describe(e, a[0]));
+		return val_err();
+	}
+	if (inst)
+		G = t.dim[1];
+	if (G <= 0 || t.dim[1] % G) {
+		diag_error(loc, "group_norm: %lld channels cannot be divided into %lld groups", (long long)t.dim[1], (long long)G);
+		return val_err();
+	}
+	Type g = {.dtype = t.dtype, .rank = 3, .dim = {t.dim[0], G, t.dim[1] / G}};
+	for (int d = 2; d < t.rank; d++)
+		g.dim[2] = ir_dim_binop(e->prog, DE_MUL, g.dim[2], t.dim[d]);
+	Node *xg = ndview(e, x, g, loc);
+	Node *c = nd2(e, OP_SUB, xg, ndred(e, OP_MEAN, xg, 4, 1, loc), loc);
+	Node *var = ndred(e, OP_MEAN, nd1(e, OP_SQUARE, c, loc), 4, 1, loc);
+	Node *y = ndview(e, nd2(e, OP_MUL, c, nd1(e, OP_RSQRT, nd2(e, OP_ADD, var, ndc(e, var, eps, loc), loc), loc), loc), t, loc);
+	if (wv && wv->k != V_BOOL)
+		y = nd2(e, OP_MUL, y, channel_view(e, want_float(e, wv, fname, "weight", loc), t.rank, loc), loc);
+	if (bv && bv->k != V_BOOL)
+		y = nd2(e, OP_ADD, y, channel_view(e, want_float(e, bv, fname, "bias", loc), t.rank, loc), loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
 #define UNARY(name, op) {name, {"x"}, b_unary, op}
 #define UNX(name, op) {name, {"x"}, b_unary_ext, op}
 #define CAST(name, t) {name, {"x"}, b_cast, t}
@@ -1751,6 +2082,12 @@ static const Builtin builtins[] = {
 	{"global_avg_pool", {"x"}, b_global_avg_pool, 0},
 	{"upsample", {"x", "scale_factor", "mode?"}, b_upsample, 0},
 	{"dropout", {"x", "p?"}, b_dropout, 0},
+	{"attention", {"q", "k", "v", "mask?", "causal?", "scale?"}, b_attention, 0},
+	{"einsum", {"equation", "a", "b?"}, b_einsum, 0},
+	{"repeat", {"x", "repeats"}, b_repeat, 0},
+	{"tile", {"x", "reps"}, b_repeat, 1},
+	{"group_norm", {"x", "groups", "weight?", "bias?", "eps?"}, b_group_norm, 0},
+	{"instance_norm", {"x", "weight?", "bias?", "eps?"}, b_group_norm, 1},
 	{NULL, {NULL}, NULL, 0},
 };
 
@@ -1765,7 +2102,8 @@ const char *const builtin_names[] = {
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
 	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
-	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", NULL,
+	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "attention",
+	"einsum", "repeat", "tile", "group_norm", "instance_norm", NULL,
 };
 
 int builtin_lookup(const char *name)

@@ -447,8 +447,12 @@ static const char *model_path(Elab *e, Ast *x, const char *field)
 	default:
 		break;
 	}
-	diag_error(x->loc, "'%s' lists parts of the model, as in [model.backbone, model.head]; expected a path "
-	           "starting with 'model'", field);
+	if (!strcmp(field, "optimizer") || !strcmp(field, "schedule"))
+		diag_error(x->loc, "'%s PATH = ...' sets a parameter group, as in %s model.fc1 = %s; expected a path "
+		           "starting with 'model'", field, field, *field == 'o' ? "sgd(lr: 0.1)" : "cosine(warmup: 100)");
+	else
+		diag_error(x->loc, "'%s' lists parts of the model, as in [model.backbone, model.head]; expected a path "
+		           "starting with 'model'", field);
 	return NULL;
 }
 
@@ -554,6 +558,100 @@ static bool recipe_frozen(Elab *e, Scope *rs, Ast *f)
 	return true;
 }
 
+/* ---- parameter groups: `optimizer model.fc1 = sgd(lr: 0.1)`, `schedule model.fc1 = step(...)` ----
+   Group 0 is the recipe's own optimizer and schedule: every parameter no group names. Group g >= 1
+   starts as a copy of the recipe's settings; its `optimizer PATH` replaces the optimiser and its
+   hyper-parameters, its `schedule PATH` the schedule (without one it follows the recipe's). Groups
+   may not overlap. While the recipe is read they are collected here; assign_groups leaves them in
+   Prog.groups and Param.group. */
+#define MAX_GROUPS 32
+static struct {
+	const Prog *prog;
+	int n;                        /* groups beyond group 0 */
+	const char *path[MAX_GROUPS]; /* parameter-name prefix ("fc1") */
+	Loc loc[MAX_GROUPS];
+	bool has_opt[MAX_GROUPS], has_sched[MAX_GROUPS];
+	Recipe r[MAX_GROUPS];         /* group g is r[g - 1] */
+	int *param_group;             /* per param */
+} groups;
+
+static bool under(const char *name, const char *path)
+{
+	size_t n = strlen(path);
+	return !n || (!strncmp(name, path, n) && (!name[n] || name[n] == '.'));
+}
+
+static bool recipe_group(Elab *e, Scope *s, Ast *f)
+{
+	Prog *p = e->prog;
+	bool is_opt = !strcmp(f->name, "optimizer");
+	const char *path = model_path(e, f->b, f->name);
+	if (!path)
+		return false;
+	int g = 0;
+	for (int i = 0; i < groups.n && !g; i++)
+		if (!strcmp(groups.path[i], path))
+			g = i + 1;
+	if (!g) {
+		if (groups.n == MAX_GROUPS) {
+			diag_error(f->loc, "too many parameter groups (at most %d)", MAX_GROUPS);
+			return false;
+		}
+		g = ++groups.n;
+		groups.path[g - 1] = path;
+		groups.loc[g - 1] = f->b->loc;
+		groups.has_opt[g - 1] = groups.has_sched[g - 1] = false;
+		groups.r[g - 1] = p->recipe;
+	}
+	bool *has = is_opt ? &groups.has_opt[g - 1] : &groups.has_sched[g - 1];
+	if (*has) {
+		diag_error(f->loc, "'%s model%s%s' is given twice", f->name, *path ? "." : "", path);
+		return false;
+	}
+	*has = true;
+	Recipe *r = &groups.r[g - 1];
+	if (is_opt)
+		return recipe_optimizer(e, s, f, r);
+	r->warmup = r->step_every = 0; /* the group's schedule alone: none of the recipe's arguments */
+	r->min_lr = r->gamma = r->max_lr = 0;
+	return recipe_schedule(e, s, f, r);
+}
+
+/* Each group's parameters; an error for a group that names none or one that overlaps another */
+static bool assign_groups(Elab *e)
+{
+	Prog *p = e->prog;
+	groups.param_group = arena_alloc(e->arena, sizeof(int) * (size_t)(p->params.n + 1));
+	memset(groups.param_group, 0, sizeof(int) * (size_t)(p->params.n + 1));
+	for (int g = 1; g <= groups.n; g++) {
+		int hits = 0;
+		for (int k = 0; k < p->params.n; k++) {
+			Param *q = &p->params.v[k];
+			if (q->kind != PK_PARAM || !under(q->name, groups.path[g - 1]))
+				continue;
+			int other = groups.param_group[k];
+			if (other) {
+				diag_error(groups.loc[g - 1], "parameter groups model%s%s and model%s%s overlap: both hold '%s' "
+				           "(a parameter belongs to one group)", *groups.path[other - 1] ? "." : "",
+				           groups.path[other - 1], *groups.path[g - 1] ? "." : "", groups.path[g - 1], q->name);
+				return false;
+			}
+			groups.param_group[k] = g;
+			hits++;
+		}
+		if (!hits) {
+			diag_error(groups.loc[g - 1], "parameter group model.%s names no parameter of the model (its parameters: %s%s)",
+			           groups.path[g - 1], p->params.n ? p->params.v[0].name : "none", p->params.n > 1 ? ", ..." : "");
+			return false;
+		}
+	}
+	for (int k = 0; k < p->params.n; k++)
+		p->params.v[k].group = groups.param_group[k];
+	for (int g = 1; g <= groups.n; g++)
+		vec_push(&p->groups, groups.r[g - 1]);
+	return true;
+}
+
 static const char *const known_fields[] = {"model", "data", "valid", "batch", "epochs", "steps", "seed", "optimizer",
                                            "schedule", "loss", "freeze", "train_only", "clip_grad_norm", NULL};
 static const char *const later_fields[] = {"grad_noise", NULL};
@@ -566,6 +664,9 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	              .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .alpha = 0.99,
 	              .pct_start = 0.3, .div_factor = 25, .final_div_factor = 1e4}; /* torch OneCycleLR's */
 	p->has_recipe = true;
+	groups.prog = p;
+	groups.n = 0;
+	groups.param_group = NULL;
 	Scope *rs = scope_new(e, globals);
 	Ast *loss = NULL;
 	for (int i = 0; i < train->list.n; i++) {
@@ -580,7 +681,8 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 			known |= !strcmp(known_fields[k], f->name);
 		for (int k = 0; later_fields[k]; k++)
 			later |= !strcmp(later_fields[k], f->name);
-		if (later || f->b || (known && (f->sval || f->ival))) {
+		bool grouped = f->b && (!strcmp(f->name, "optimizer") || !strcmp(f->name, "schedule"));
+		if (later || (f->b && !grouped) || (known && (f->sval || f->ival))) {
 			diag_error(f->loc, "recipe field '%s'%s is not compiled yet", f->name,
 			           f->b ? " for a part of the model" : f->sval || f->ival ? " from a file or frozen" : "");
 			return false;
@@ -625,6 +727,12 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	if ((f = find_field(train, "valid")))
 		ok &= recipe_source(e, rs, f, &r->valid);
 	ok = ok && field_num(e, rs, train, "clip_grad_norm", &r->clip_grad_norm);
+	for (int i = 0; ok && i < train->list.n; i++) {
+		Ast *x = train->list.v[i];
+		if (x->kind == A_FIELD && x->b)
+			ok &= recipe_group(e, rs, x);
+	}
+	ok = ok && assign_groups(e);
 	if (ok && (f = find_field(train, "train_only")))
 		ok &= recipe_freeze(e, f, true);
 	if (ok && (f = find_field(train, "freeze")))

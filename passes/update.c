@@ -1,8 +1,9 @@
 /* passes/update.c: lowers gradients to optimiser updates.
  *
  * Each output "grad.<param>" of the step graph (from pass_autodiff) becomes an effect
- * OPT_UPDATE(param, grad) with attr[0] = the param's index and attr[1] = the recipe's optimiser,
- * and the output is removed. The update's hyper-parameters (lr, momentum, betas, weight decay,
+ * OPT_UPDATE(param, grad) with attr[0] = the param's index and attr[1] = the optimiser of its
+ * parameter group, and the output is removed. A param in a group g >= 1 (`optimizer model.fc1 =
+ * ...`, lang/recipe.c) also has attr[2] = g: its hyper-parameters are row g of NND_H_*. The update's hyper-parameters (lr, momentum, betas, weight decay,
  * step ...) are read at run time from NND_H_*; its state (momentum, moments) lives in the
  * optimiser block at the param's offset, one slot per state tensor.
  *
@@ -19,6 +20,7 @@
 #include "runtime/nnd_model.h"
 
 #include <string.h>
+
 
 static int param_index(const Prog *p, const char *name)
 {
@@ -90,8 +92,9 @@ void pass_update(Graph *step)
 		if (index < 0)
 			BUG("pass_update: output %s names no param", o.name);
 		Node *in[2] = {param_node(step, index), o.node};
-		int64_t attr[2] = {index, p->recipe.opt};
-		Node *u = ir_op(step, OP_OPT_UPDATE, in, 2, attr, 2, NULL, o.node->loc);
+		int group = p->params.v[index].group;
+		int64_t attr[3] = {index, group ? p->groups.v[group - 1].opt : p->recipe.opt, group};
+		Node *u = ir_op(step, OP_OPT_UPDATE, in, 2, attr, group ? 3 : 2, NULL, o.node->loc);
 		u->name = p->params.v[index].name;
 		ir_graph_effect(step, u);
 	}

@@ -19,9 +19,10 @@
 
 #include "runtime/rt.h"
 
-/* torch.optim's names for each optimiser's state, slot by slot (NND_OPT_SLOTS) */
+/* torch.optim's names for the state of p's optimiser (its parameter group's), slot by slot
+   (NND_OPT_SLOTS) */
 static const char *
-slot_name(const NndModel *m, int slot)
+slot_name(const NndModel *m, const NndParam *p, int slot)
 {
 	static const char *const names[NND_OPT_COUNT][3] = {
 		[NND_OPT_SGD] = {"momentum_buffer"},
@@ -32,7 +33,7 @@ slot_name(const NndModel *m, int slot)
 		[NND_OPT_LION] = {"exp_avg"},
 	};
 	static char buf[16];
-	int k = m->recipe.optimizer;
+	int k = p->group > 0 && p->group <= m->ngroups ? m->groups[p->group - 1].optimizer : m->recipe.optimizer;
 
 	if (k >= 0 && k < NND_OPT_COUNT && slot < 3 && names[k][slot])
 		return names[k][slot];
@@ -64,7 +65,7 @@ opt_tensors(const NndModel *m, float *opt, int *n)
 			if (!p->trainable)
 				continue;
 			char *name = rt_alloc(strlen(p->t.name) + 20);
-			sprintf(name, "%s.%s", slot_name(m, s), p->t.name);
+			sprintf(name, "%s.%s", slot_name(m, p, s), p->t.name);
 			t[(*n)++] = (RtTensor){name, p->t.rank, p->t.dims, opt + s * m->param_numel + p->offset};
 		}
 	return t;

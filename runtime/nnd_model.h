@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 4
+#define NND_ABI_VERSION 5
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -65,6 +65,7 @@ typedef struct NndParam {
 	const char *from;    /* NULL, or the safetensors file the value is loaded from at the start of a
 	                        run (a frozen model of the recipe: `teacher = M() from "f" frozen`) */
 	const char *from_name; /* its tensor name in that file ("fc1.weight" for "teacher.fc1.weight") */
+	int32_t group;       /* its parameter group: 0 the recipe's own, g >= 1 NndModel.groups[g - 1] */
 } NndParam;
 
 /* The arguments of every entry function */
@@ -75,7 +76,8 @@ typedef struct NndCall {
 	void *arena;               /* scratch of arena_size(syms) bytes, 64-byte aligned */
 	const void *const *inputs; /* entry inputs, in NndEntry.inputs order, dense row-major */
 	const int64_t *syms;       /* value of each run-time size variable */
-	const float *hyper;        /* NND_H_* */
+	const float *hyper;        /* NND_H_*: one row of NND_H_COUNT floats per parameter group
+	                              (1 + NndModel.ngroups rows; row g for group g) */
 	void *const *outputs;      /* caller-allocated buffers, one per NndEntry.outputs */
 } NndCall;
 
@@ -128,7 +130,11 @@ typedef struct NndModel {
 	NndEntry step;             /* training step: forward, backward, optimiser update; outputs loss, metrics */
 	NndEntry eval;             /* loss and metrics with training false, no update */
 	NndEntry predict;          /* the loss's inputs that the model needs -> the model's output */
-	NndRecipe recipe;
+	NndRecipe recipe;          /* also parameter group 0: every parameter no group names */
+	int32_t ngroups;           /* parameter groups beyond group 0 (`optimizer model.fc1 = ...`) */
+	const NndRecipe *groups;   /* group g >= 1 is groups[g - 1]: its optimizer, its hyper-parameters and
+	                              its schedule fields (the recipe's when it has no `schedule PATH`);
+	                              the other fields are copies of the recipe's */
 } NndModel;
 
 extern const NndModel nnd_model;

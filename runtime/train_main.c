@@ -20,7 +20,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_EPOCHS] = {"epochs", "N", "epochs to train"},
 	[F_STEPS] = {"steps", "N", "optimiser steps to train (0: write the initial weights and stop)"},
 	[F_BATCH] = {"batch", "N", "examples per step"},
-	[F_LR] = {"lr", "X", "learning rate"},
+	[F_LR] = {"lr", "X", "learning rate (parameter group 0)"},
 	[F_MOMENTUM] = {"momentum", "X", "SGD momentum"},
 	[F_WD] = {"weight-decay", "X", "weight decay"},
 	[F_DAMPENING] = {"dampening", "X", "SGD dampening"},
@@ -330,6 +330,8 @@ main(int argc, char **argv)
 		total = r.epochs * spe;
 	int64_t nepochs = (total + spe - 1) / spe;
 	check_schedule(&r, total);
+	for (int g = 0; g < m->ngroups; g++)
+		check_schedule(&m->groups[g], total);
 	if (st.step >= total) {
 		printf("nothing to do: %s is at step %lld of %lld\n", resume, (long long)st.step,
 		       (long long)total);
@@ -352,7 +354,8 @@ main(int argc, char **argv)
 	int64_t *perm = rt_alloc(sizeof(int64_t) * n);
 	int64_t ntimes = 0, maxtimes = total - st.step < (1 << 20) ? total - st.step : (1 << 20);
 	double *times = timing ? rt_alloc(sizeof(double) * (size_t)maxtimes) : NULL;
-	float hyper[NND_H_COUNT], outv[64];
+	/* one row of hyper-parameters per parameter group: row 0 the recipe's (and the flags') */
+	float *hyper = rt_alloc(sizeof(float) * NND_H_COUNT * (1 + m->ngroups)), outv[64];
 	void *outp[64];
 	double vavg[64];
 	if (m->step.noutputs > 64 || m->eval.noutputs > 64)
@@ -385,6 +388,10 @@ main(int argc, char **argv)
 			syms[bsym] = b;
 			double lr = rt_schedule_lr(&r, st.step, total);
 			rt_hyper_set(hyper, &r, lr, st.step);
+			for (int g = 0; g < m->ngroups; g++) {
+				const NndRecipe *gr = &m->groups[g];
+				rt_hyper_set(hyper + (g + 1) * NND_H_COUNT, gr, rt_schedule_lr(gr, st.step, total), st.step);
+			}
 			call.inputs = (const void *const *)bufs;
 			call.outputs = outp;
 			double t0 = timing ? rt_now() : 0;

@@ -3,6 +3,7 @@
 # - --check-numerics stops at the log of a negative number (tests/e2e/rt/numerics.nnd:16:50),
 #   naming the operation and its place; without the flag the run goes on;
 # - freeze/train_only paths that name nothing, or are not paths, are compile errors;
+# - parameter groups that name nothing, overlap, or repeat are compile errors;
 # - clip_grad_norm must be > 0; --clip-grad-norm needs a recipe that clips.
 # (The weights themselves: tests/num/optim_vs_torch.sh compares clipping and freezing with torch.)
 set -e
@@ -33,6 +34,14 @@ expect 'freeze = [model.fc9]' "e.nnd:21:13: error: 'freeze': model.fc9 names no 
 expect 'train_only = [model.fc1.weight, model.fc4]' "'train_only': model.fc4 names no parameter"
 expect 'freeze = [fc1]' "'freeze' lists parts of the model, as in [model.backbone, model.head]"
 expect 'freeze = model.fc1' "'freeze' must be a list of parts of the model"
+# parameter groups (their training: tests/num/optim_vs_torch.sh)
+expect 'optimizer model.fc9 = sgd(lr: 0.1)' "e.nnd:21:13: error: parameter group model.fc9 names no parameter of the model"
+expect 'optimizer fc1 = sgd(lr: 0.1)' "'optimizer PATH = ...' sets a parameter group, as in optimizer model.fc1 = sgd(lr: 0.1)"
+expect 'optimizer model.fc1 = sgd(lr: 0.1)\n  schedule model.fc1.bias = cosine' \
+	"parameter groups model.fc1 and model.fc1.bias overlap: both hold 'fc1.bias'"
+expect 'optimizer model.fc1 = adam\n  optimizer model.fc1 = sgd(lr: 0.1)' "'optimizer model.fc1' is given twice"
+expect 'schedule model.fc2 = step(gamma: 0.5)' "schedule 'step' needs 'every'"
+expect 'batch model.fc1 = 3' "recipe field 'batch' for a part of the model is not compiled yet"
 expect 'clip_grad_norm = 0' "recipe field 'clip_grad_norm' must be greater than 0, found 0"
 
 "$root/nndc" build "$root/tests/num/sgd_small.nnd" -o .

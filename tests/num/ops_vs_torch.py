@@ -11,6 +11,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
+    """F.scaled_dot_product_attention's definition (this torch may predate it)"""
+    s = q @ k.transpose(-2, -1) * (scale if scale is not None else 1 / math.sqrt(q.shape[-1]))
+    if is_causal:
+        s = s.masked_fill(~torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril(), float("-inf"))
+    if attn_mask is not None:
+        s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else s + attn_mask
+    return torch.softmax(s, -1) @ v
+
 # name, expression, torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b
 A, B = (4, 5), (4, 5)
 CASES = [
@@ -92,6 +101,27 @@ CASES = [
     ("adaptive_avg_pool2d", "adaptive_avg_pool2d(a, [2, 1])", lambda a, b, y: F.adaptive_avg_pool2d(a, (2, 1)), (2, 3, 6, 4), B),
     ("global_avg_pool", "global_avg_pool(a)", lambda a, b, y: a.mean((2, 3)), (2, 3, 4, 5), B),
     ("upsample", "upsample(a, 2)", lambda a, b, y: F.interpolate(a, scale_factor=2, mode="nearest"), (2, 3, 3, 4), B),
+    ("attention", "attention(a, b, b * 2.0)", lambda a, b, y: sdpa(a, b, b * 2), (2, 3, 4), (2, 5, 4)),
+    ("attention_causal", "attention(a, b, b, causal: true, scale: 0.7)",
+     lambda a, b, y: sdpa(a, b, b, is_causal=True, scale=0.7), (2, 5, 4), (2, 5, 4)),
+    ("attention_bool_mask", "attention(a, b, b, mask: triu(full([3, 5], 1.0)) > 0.5)",
+     lambda a, b, y: sdpa(a, b, b, attn_mask=torch.ones(3, 5).triu() > 0.5), (2, 3, 4), (2, 5, 4)),
+    ("attention_float_mask", "attention(a, b, b, mask: tril(full([3, 5], -1.5)))",
+     lambda a, b, y: sdpa(a, b, b, attn_mask=torch.full((3, 5), -1.5).tril()), (2, 3, 4), (2, 5, 4)),
+    ("einsum_bmm", "einsum(\"bqd,bkd->bqk\", a, b)", lambda a, b, y: torch.einsum("bqd,bkd->bqk", a, b), (2, 3, 4), (2, 5, 4)),
+    ("einsum_outer", "einsum(\"ij,kj->jki\", a, b)", lambda a, b, y: torch.einsum("ij,kj->jki", a, b), (3, 4), (2, 4)),
+    ("einsum_implicit", "einsum(\"ijk,jl\", a, b)", lambda a, b, y: torch.einsum("ijk,jl", a, b), (2, 3, 4), (3, 5)),
+    ("einsum_sum_free", "einsum(\"ij,kl->ik\", a, b)", lambda a, b, y: torch.einsum("ij,kl->ik", a, b), (3, 4), (2, 5)),
+    ("einsum_transpose", "einsum(\"ijk->kij\", a)", lambda a, b, y: torch.einsum("ijk->kij", a), (2, 3, 4), B),
+    ("einsum_sum", "einsum(\"ijk->j\", a)", lambda a, b, y: torch.einsum("ijk->j", a), (2, 3, 4), B),
+    ("einsum_trace", "einsum(\"ii->\", a)", lambda a, b, y: torch.einsum("ii->", a), (4, 4), B),
+    ("einsum_diag", "einsum(\"ii->i\", a)", lambda a, b, y: torch.einsum("ii->i", a), (4, 4), B),
+    ("repeat", "repeat(a, [2, 1, 3])", lambda a, b, y: a.repeat(2, 1, 3), (4, 5), B),
+    ("repeat_ones", "repeat(a, [1, 1])", lambda a, b, y: a.repeat(1, 1)),
+    ("tile", "tile(a, [3])", lambda a, b, y: torch.tile(a, (3,)), (2, 1, 3), B),
+    ("group_norm", "group_norm(a, 2, b, b * 0.5)", lambda a, b, y: F.group_norm(a, 2, b, b * 0.5), (3, 4, 2, 3), (4,)),
+    ("group_norm_nw", "group_norm(a * 3.0, 1, eps: 1e-3)", lambda a, b, y: F.group_norm(a * 3, 1, eps=1e-3), (2, 6, 5), B),
+    ("instance_norm", "instance_norm(a, b, b)", lambda a, b, y: F.instance_norm(a, weight=b, bias=b), (2, 3, 4, 3), (3,)),
     ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
 ]
 

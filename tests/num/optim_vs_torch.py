@@ -8,7 +8,11 @@ max|nnd - torch| / max|torch|; all must be below 1e-5. Reads safetensors with js
 
   optim_vs_torch.py INIT AFTER images.gz labels.gz STEPS OPTIMIZER key=value...
   (values as torch takes them: betas=0.9,0.999  centered=1)
-Two keys are not the optimiser's: clip=X runs torch.nn.utils.clip_grad_norm_(params, X) before
+group=fc1/sgd/lr=0.1/momentum=0.9[/step=EVERY:GAMMA] puts the layers named (fc1, or fc1+fc2)
+in a parameter group of their own, with its optimiser, its arguments and optionally a step
+schedule (the others keep OPTIMIZER and key=value): one torch optimiser with param groups when
+every group uses the same optimiser, one optimiser per group otherwise; schedules by LambdaLR.
+Two more keys are not the optimiser's: clip=X runs torch.nn.utils.clip_grad_norm_(params, X) before
 each step (and requires that it clipped at least once); frozen=fc1,fc2 trains only the other
 layers in torch and requires nnd's frozen tensors to be bit-identical to INIT.
 """
@@ -72,8 +76,10 @@ def parse_kwargs(args):
 
 def main():
     init, after, images, labels, steps, name = sys.argv[1:7]
-    kw = parse_kwargs([a for a in sys.argv[7:] if not a.startswith(("clip=", "frozen="))])
-    extra = dict(a.split("=") for a in sys.argv[7:] if a.startswith(("clip=", "frozen=")))
+    special = ("clip=", "frozen=", "group=")
+    kw = parse_kwargs([a for a in sys.argv[7:] if not a.startswith(special)])
+    extra = dict(a.split("=", 1) for a in sys.argv[7:] if a.startswith(("clip=", "frozen=")))
+    groups = [a[len("group="):].split("/") for a in sys.argv[7:] if a.startswith("group=")]
     clip = float(extra.get("clip", 0))
     frozen = [f for f in extra.get("frozen", "").split(",") if f]
     steps = int(steps)
@@ -89,14 +95,37 @@ def main():
     for k, p in model.named_parameters():
         p.requires_grad_(names[k].split(".")[0] not in frozen)
     trained = [p for p in model.parameters() if p.requires_grad]
-    opt = OPTIMIZERS[name](trained, **kw)
+    # (layers, optimiser, kwargs, step schedule or None); the first is every layer no group names
+    spec = [(None, name, kw, None)]
+    for g in groups:
+        step = [a[len("step="):] for a in g[2:] if a.startswith("step=")]
+        spec.append((g[0].split("+"), g[1], parse_kwargs([a for a in g[2:] if not a.startswith("step=")]),
+                     tuple(float(v) for v in step[0].split(":")) if step else None))
+    grouped = {l for s in spec[1:] for l in s[0]}
+    def members(layers):
+        return [p for k, p in model.named_parameters() if p.requires_grad and
+                (names[k].split(".")[0] in layers if layers else names[k].split(".")[0] not in grouped)]
+    def factor(sched):
+        return (lambda t: sched[1] ** (t // int(sched[0]))) if sched else (lambda t: 1.0)
+    if len({s[1] for s in spec}) == 1:
+        # kw as the defaults too: torch's Adagrad fills its state from the constructor's argument
+        opts = [OPTIMIZERS[name]([dict(params=members(s[0]), **s[2]) for s in spec], **kw)]
+        scheds = [torch.optim.lr_scheduler.LambdaLR(opts[0], [factor(s[3]) for s in spec])
+                  if any(s[3] for s in spec) else None]
+    else:
+        opts = [OPTIMIZERS[s[1]](members(s[0]), **s[2]) for s in spec]
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, factor(s[3])) if s[3] else None for o, s in zip(opts, spec)]
     clipped = 0
     for _ in range(steps):
-        opt.zero_grad()
+        for opt in opts:
+            opt.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         if clip:
             clipped += float(torch.nn.utils.clip_grad_norm_(trained, clip)) > clip
-        opt.step()
+        for opt, sched in zip(opts, scheds):
+            opt.step()
+            if sched:
+                sched.step()
     if clip and not clipped:
         print(f"FAIL: the gradient norm never exceeded {clip}: clipping is not tested")
         sys.exit(1)

@@ -128,6 +128,7 @@ START_TEST(descriptor_layout)
 	OFF(param, 3, NndParam, is_state); OFF(param, 4, NndParam, trainable); OFF(param, 5, NndParam, init);
 	OFF(param, 6, NndParam, init_args); OFF(param, 7, NndParam, fan_in); OFF(param, 8, NndParam, fan_out);
 	OFF(param, 9, NndParam, from); OFF(param, 10, NndParam, from_name);
+	OFF(param, 11, NndParam, group);
 	SIZE(entry, NndEntry);
 	OFF(entry, 0, NndEntry, name); OFF(entry, 1, NndEntry, ninputs); OFF(entry, 2, NndEntry, noutputs);
 	OFF(entry, 3, NndEntry, inputs); OFF(entry, 4, NndEntry, outputs); OFF(entry, 5, NndEntry, fn);
@@ -152,7 +153,7 @@ START_TEST(descriptor_layout)
 	OFF(model, 3, NndModel, nparams); OFF(model, 4, NndModel, params); OFF(model, 5, NndModel, param_numel);
 	OFF(model, 6, NndModel, opt_slots); OFF(model, 7, NndModel, nsyms); OFF(model, 8, NndModel, syms);
 	OFF(model, 9, NndModel, step); OFF(model, 10, NndModel, eval); OFF(model, 11, NndModel, predict);
-	OFF(model, 12, NndModel, recipe);
+	OFF(model, 12, NndModel, recipe); OFF(model, 13, NndModel, ngroups); OFF(model, 14, NndModel, groups);
 	LLVMContextDispose(ctx);
 	LLVMDisposeTargetData(td);
 	LLVMDisposeTargetMachine(tm);
