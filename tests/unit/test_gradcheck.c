@@ -54,6 +54,29 @@ static const char *const programs[] = {
 	"    return cross_entropy(z, y) + 0.1 * mean(sqrt(pos * pos + 1.0)) + 0.01 * sum(z.T @ z)\n"
 	"  }\n"
 	"}\n",
+	/* normalisation, attention and einsum composites, through std.nn */
+	"import std.nn\n"
+	"module Net() {\n"
+	"  proj = Linear(6, 8)\n"
+	"  norm = GroupNorm(2, 4)\n"
+	"  out = Linear(8, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let h = proj(x)\n"
+	"    let t = reshape(h, [B, 4, 2])\n"
+	"    t = norm(t)\n"
+	"    let q = reshape(t, [1, B, 8])\n"
+	"    let a = attention(q, q, q, causal: true)\n"
+	"    let s = einsum(\"bij,bkj->bik\", a, q)\n"
+	"    let u = reshape(a, [B, 8]) + 0.1 * reshape(einsum(\"bik,bkj->bij\", softmax(s, axis: -1), q), [B, 8])\n"
+	"    return out(tanh(u))\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = Net()\n"
+	"  loss(x: u8[B, 2, 3], y: i32[B]) -> f32 {\n"
+	"    return cross_entropy(model(reshape(x, [B, 6]) / 255.0), y)\n"
+	"  }\n"
+	"}\n",
 };
 
 static uint64_t rng = 88172645463325252ull;
