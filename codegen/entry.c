@@ -130,17 +130,13 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 }
 
 /* Emits the offsets of the slots; returns the arena size in bytes. off[id] is the byte offset
-   of node id's buffer (NULL when it has none). */
-static LLVMValueRef plan_emit(Fn *f, Graph *g, LLVMValueRef *off)
+   of node id's buffer (NULL when it has none); epos[id] each effect's effect_pos. */
+static LLVMValueRef plan_emit(Fn *f, Graph *g, const int *epos, LLVMValueRef *off)
 {
 	Cg *cg = f->cg;
 	int *slot_of = calloc((size_t)g->next_id, sizeof *slot_of);
 	const Node **rep = calloc((size_t)g->nodes.n + 1, sizeof *rep);
-	int *epos = calloc((size_t)g->next_id, sizeof *epos);
-	for (int i = 0; i < g->effects.n; i++)
-		epos[g->effects.v[i]->id] = effect_pos(g, g->effects.v[i]);
 	int nslots = plan_slots(g, epos, slot_of, rep);
-	free(epos);
 	LLVMValueRef *soff = calloc((size_t)nslots + 1, sizeof *soff), cur = cg_i64(cg, 0);
 	for (int s = 0; s < nslots; s++) {
 		LLVMValueRef bytes = LLVMBuildMul(f->eb, cg_numel(f, rep[s]->type), cg_i64(cg, dtype_size(rep[s]->type.dtype)), "");
@@ -253,23 +249,23 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 	char name[64];
 	LLVMValueRef *off = calloc((size_t)g->next_id + 1, sizeof *off);
 	LLVMValueRef *ptr = calloc((size_t)g->next_id + 1, sizeof *ptr);
+	int *epos = calloc((size_t)g->next_id + 1, sizeof *epos); /* by node id */
+	for (int k = 0; k < g->effects.n; k++)
+		epos[g->effects.v[k]->id] = effect_pos(g, g->effects.v[k]);
 
 	/* int64_t nnd_arena_<g>(const int64_t *syms) */
 	snprintf(name, sizeof name, "nnd_arena_%s", g->name);
 	*arena_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_i64, &cg->t_ptr, 1, 0));
 	Fn *f = cg_fn_begin(cg, *arena_fn, NULL, LLVMGetParam(*arena_fn, 0));
-	LLVMBuildRet(f->b, plan_emit(f, g, off));
+	LLVMBuildRet(f->b, plan_emit(f, g, epos, off));
 	cg_fn_end(f);
 
 	/* void nnd_entry_<g>(const NndCall *c) */
 	snprintf(name, sizeof name, "nnd_entry_%s", g->name);
 	*entry = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_void, &cg->t_ptr, 1, 0));
 	f = cg_fn_begin(cg, *entry, LLVMGetParam(*entry, 0), NULL);
-	plan_emit(f, g, off);
+	plan_emit(f, g, epos, off);
 	LLVMValueRef arena = cg_call_field(f, 3);
-	int *epos = calloc((size_t)g->effects.n + 1, sizeof *epos);
-	for (int k = 0; k < g->effects.n; k++)
-		epos[k] = effect_pos(g, g->effects.v[k]);
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
 		ptr[n->id] = node_ptr(f, n, ptr, arena, off);
@@ -278,7 +274,7 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 			check_numerics(cg, f, n, ptr[n->id]);
 		}
 		for (int k = 0; k < g->effects.n; k++)
-			if (epos[k] == i) {
+			if (epos[g->effects.v[k]->id] == i) {
 				ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);
 				run_kernel(cg, f, g, g->effects.v[k], ptr);
 			}
@@ -292,7 +288,7 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 		LLVMBuildMemCpy(f->b, dst, 1, ptr[n->id], 1, bytes);
 	}
 	for (int k = 0; k < g->effects.n; k++)
-		if (epos[k] >= g->nodes.n) {
+		if (epos[g->effects.v[k]->id] >= g->nodes.n) {
 			ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);
 			run_kernel(cg, f, g, g->effects.v[k], ptr);
 		}

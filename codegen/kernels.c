@@ -1146,6 +1146,30 @@ static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
+/* rand: u = (h >> 40) 2^-24, h as dropout's; normal: sqrt(-2 log(1 - u)) cos(2 pi v), v = bits 16..39 */
+static void cg_emit_rand(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	DType t = n->type.dtype;
+	LLVMTypeRef i64 = cg->t_i64, ct = cg_comp_type(cg, t);
+	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
+	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[0], in[0]), i64, "");
+	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef unit = LLVMConstReal(ct, 1.0 / 16777216.0);
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	LLVMValueRef h = mix64(f, iadd(f, base, imul(f, i, gamma)));
+	LLVMValueRef u = LLVMBuildFMul(f->b, LLVMBuildUIToFP(f->b, LLVMBuildLShr(f->b, h, LLVMConstInt(i64, 40, 0), ""), ct, ""), unit, "");
+	if (n->attr[1]) {
+		LLVMValueRef vb = LLVMBuildAnd(f->b, LLVMBuildLShr(f->b, h, LLVMConstInt(i64, 16, 0), ""), LLVMConstInt(i64, 0xffffff, 0), "");
+		LLVMValueRef v = LLVMBuildFMul(f->b, LLVMBuildUIToFP(f->b, vb, ct, ""), unit, "");
+		LLVMValueRef r = l_sqrt(f, LLVMBuildFMul(f->b, rconst(u, -2), l_log(f, LLVMBuildFSub(f->b, rconst(u, 1), u, "")), ""));
+		u = LLVMBuildFMul(f->b, r, l_cos(f, LLVMBuildFMul(f->b, rconst(v, 2 * M_PI), v, "")), "");
+	}
+	cg_store(f, t, out, i, u);
+	cg_loop_end(f, &l);
+}
+
 /* ---- optimiser updates ---- */
 
 /* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel,
@@ -1272,6 +1296,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_MAX_POOL2D] = {cg_emit_max_pool2d},
 	[OP_MAX_POOL2D_BWD] = {cg_emit_max_pool2d},
 	[OP_DROPOUT] = {cg_emit_dropout},
+	[OP_RAND] = {cg_emit_rand},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }

@@ -188,7 +188,7 @@ bool ir_dim_eval(const Prog *p, Dim d, const int64_t *syms, int64_t *out)
 		return false;
 	switch (e->op) {
 	case DE_ADD: *out = a + b; return true;
-	case DE_SUB: *out = a - b; return true;
+	case DE_SUB: *out = a - b; return *out >= 0; /* a size below zero: the caller reports it */
 	case DE_MUL: *out = a * b; return true;
 	case DE_DIV: if (!b) return false; *out = a / b; return true;
 	case DE_MOD: if (!b) return false; *out = a % b; return true;

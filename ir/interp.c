@@ -664,6 +664,18 @@ EVAL(ev_dropout)
 	return true;
 }
 
+/* rand: u = (h >> 40) 2^-24 from dropout's hash; normal: Box-Muller with v from bits 16..39 */
+EVAL(ev_rand)
+{
+	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(0)[0]);
+	for (int64_t i = 0; i < YS->n; i++) {
+		uint64_t h = mix64(base + (uint64_t)i * 0x9E3779B97F4A7C15ull);
+		double u = (double)(h >> 40) / 16777216.0, v = (double)((h >> 16) & 0xffffff) / 16777216.0;
+		y[i] = n->attr[1] ? sqrt(-2 * log(1 - u)) * cos(2 * M_PI * v) : u;
+	}
+	return true;
+}
+
 /* ---- optimiser updates (run after all values, see ir_interp) ---- */
 
 /* PyTorch's SGD (runtime/nnd_model.h): g = grad + wd*p; with momentum mu != 0,
@@ -734,6 +746,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign,
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
+	[OP_RAND] = ev_rand,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

@@ -504,6 +504,18 @@ RULE(shape_dropout)
 	return true;
 }
 
+RULE(shape_rand)
+{
+	char s1[256];
+	if (n->in[0]->type.rank != 0 || n->in[0]->type.dtype != TY_F32)
+		FAIL("rand's step must be an f32 scalar, found %s", tyname(g, n->in[0]->type, s1));
+	if (!dtype_is_float(n->type.dtype))
+		FAIL("rand makes float tensors, found %s", tyname(g, n->type, s1));
+	if (n->nattr != 2 || (n->attr[1] != 0 && n->attr[1] != 1))
+		FAIL("rand needs the attributes [salt, normal] with normal 0 or 1");
+	return true;
+}
+
 typedef bool (*ShapeRule)(Graph *, Node *, char *, size_t);
 static const ShapeRule shape_rule[OP_COUNT] = {
 #define OP(e, text, nin, flags, shape) [OP_##e] = shape,

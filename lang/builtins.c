@@ -84,18 +84,29 @@ static Value *fold_numbers(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 		return val_err();
 	}
 	if (a->k == V_INT && b->k == V_INT) {
-		int64_t x = a->i, y = b->i;
+		int64_t x = a->i, y = b->i, r;
+		bool over = false;
 		switch (op) {
-		case AOP_ADD: return val_int(e, x + y);
-		case AOP_SUB: return val_int(e, x - y);
-		case AOP_MUL: return val_int(e, x * y);
+		case AOP_ADD: over = __builtin_add_overflow(x, y, &r); break;
+		case AOP_SUB: over = __builtin_sub_overflow(x, y, &r); break;
+		case AOP_MUL: over = __builtin_mul_overflow(x, y, &r); break;
 		case AOP_DIV:
 		case AOP_MOD:
 			if (y == 0) {
 				diag_error(loc, "division by zero");
 				return val_err();
 			}
-			return val_int(e, op == AOP_DIV ? x / y : x % y);
+			over = x == INT64_MIN && y == -1;
+			r = over ? 0 : op == AOP_DIV ? x / y : x % y;
+			break;
+		default: break;
+		}
+		if (over) {
+			diag_error(loc, "integer overflow: %lld %s %lld does not fit in 64 bits", (long long)x, aop_text[op], (long long)y);
+			return val_err();
+		}
+		switch (op) {
+		case AOP_ADD: case AOP_SUB: case AOP_MUL: case AOP_DIV: case AOP_MOD: return val_int(e, r);
 		case AOP_POW: return val_int(e, (int64_t)pow((double)x, (double)y));
 		case AOP_EQ: return val_bool(e, x == y);
 		case AOP_NE: return val_bool(e, x != y);
@@ -1610,7 +1621,28 @@ static Value *b_global_avg_pool(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, ndred(e, OP_MEAN, x, m, 0, loc));
 }
 
-/* upsample(x [N, C, H, W], scale_factor, mode: "nearest"): each pixel repeated s x s times */
+/* one axis of bilinear resampling by s (align_corners false, as F.interpolate): output i reads
+   src = max((i + 0.5) / s - 0.5, 0) between floor(src) and floor(src) + 1 (clamped to n - 1) */
+static Node *lerp_axis(Elab *e, Node *x, int ax, int64_t s, Loc loc)
+{
+	int64_t n = x->type.dim[ax], axis = ax;
+	Type it = {.dtype = TY_I64, .rank = 1, .dim = {n * s}};
+	Node *f = elab_cast(e, elab_node(e, OP_ARANGE, NULL, 0, NULL, 0, &it, loc), x->type.dtype, loc);
+	Node *src = nd2(e, OP_DIV, nd2(e, OP_ADD, f, ndc(e, f, 0.5, loc), loc), ndc(e, f, (double)s, loc), loc);
+	src = nd2(e, OP_MAXIMUM, nd2(e, OP_SUB, src, ndc(e, f, 0.5, loc), loc), ndc(e, f, 0, loc), loc);
+	Node *lo = nd1(e, OP_FLOOR, src, loc);
+	Node *i0 = elab_cast(e, lo, TY_I64, loc);
+	Node *i1 = nd2(e, OP_MINIMUM, nd2(e, OP_ADD, i0, ndc(e, i0, 1, loc), loc), ndc(e, i0, (double)(n - 1), loc), loc);
+	Node *g0 = elab_node(e, OP_GATHER, (Node *[]){x, i0}, 2, &axis, 1, NULL, loc);
+	Node *g1 = elab_node(e, OP_GATHER, (Node *[]){x, i1}, 2, &axis, 1, NULL, loc);
+	Type wt = ir_type(x->type.dtype, 4, (Dim[]){1, 1, 1, 1});
+	wt.dim[ax] = n * s;
+	Node *w = ndview(e, nd2(e, OP_SUB, src, lo, loc), wt, loc);
+	return nd2(e, OP_ADD, g0, nd2(e, OP_MUL, nd2(e, OP_SUB, g1, g0, loc), w, loc), loc);
+}
+
+/* upsample(x [N, C, H, W], scale_factor, mode: "nearest"): each pixel repeated s x s times
+   ("nearest"), or bilinear interpolation (align_corners false; H and W known at compile time) */
 static Value *b_upsample(Elab *e, int id, Value **a, Loc loc)
 {
 	Node *x = want_float(e, a[0], "upsample", "x", loc);
@@ -1618,13 +1650,23 @@ static Value *b_upsample(Elab *e, int id, Value **a, Loc loc)
 	const char *mode = want_str(e, a[2], "nearest", "upsample", "mode", loc);
 	if (!x || !mode || !int_pair(e, a[1], 1, 2, 1, s, "upsample", "scale_factor", loc))
 		return val_err();
-	if (strcmp(mode, "nearest")) {
-		diag_error(loc, "upsample: mode \"%s\" is not available (only \"nearest\")", mode);
+	if (strcmp(mode, "nearest") && strcmp(mode, "bilinear")) {
+		diag_error(loc, "upsample: expected mode \"nearest\" or \"bilinear\", found \"%s\"", mode);
 		return val_err();
 	}
 	if (x->type.rank != 4) {
 		diag_error(loc, "upsample expects x [N, C, H, W]");
 		return val_err();
+	}
+	if (!strcmp(mode, "bilinear")) {
+		if (!DIM_IS_CONST(x->type.dim[2]) || !DIM_IS_CONST(x->type.dim[3])) {
+			char s1[256];
+			ir_type_format(e->prog, x->type, s1, sizeof s1);
+			diag_error(loc, "bilinear upsample needs H and W known at compile time, found x %s", s1);
+			return val_err();
+		}
+		Node *y = lerp_axis(e, lerp_axis(e, x, 2, s[0], loc), 3, s[1], loc);
+		return y ? val_tensor(e, y) : val_err();
 	}
 	const Dim *d = x->type.dim;
 	DType dt = x->type.dtype;
@@ -1658,6 +1700,21 @@ static Value *b_dropout(Elab *e, int id, Value **a, Loc loc)
 	int64_t attr[2] = {(int64_t)(salt & 0x7fffffffffffll), t};
 	Node *in[2] = {x, step};
 	Node *y = elab_node(e, OP_DROPOUT, in, 2, attr, 2, NULL, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* rand(shape) uniform in [0, 1), randn(shape) standard normal: f32, from (salt, step, element
+   index) as dropout's mask, so a step draws the same values in the forward and backward passes */
+static Value *b_rand(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Type t;
+	if (!shape_arg(e, a[0], TY_F32, &t, fname, loc))
+		return val_err();
+	Node *step = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, (Type[]){ir_scalar_type(TY_F32)}, loc);
+	uint64_t salt = (uint64_t)e->g->next_id * 1000003u + (uint64_t)loc.line * 4099u + (uint64_t)loc.col;
+	int64_t attr[2] = {(int64_t)(salt & 0x7fffffffffffll), builtins[id].op};
+	Node *y = step ? elab_node(e, OP_RAND, &step, 1, attr, 2, &t, loc) : NULL;
 	return y ? val_tensor(e, y) : val_err();
 }
 
@@ -1812,8 +1869,13 @@ static Value *b_einsum(Elab *e, int id, Value **a, Loc loc)
 			for (int o = 0; o < nop; o++)
 				for (int i = 0; let[o][i]; i++)
 					cnt += let[o][i] == c;
-			if (cnt == 1)
+			if (cnt == 1) {
+				if (n == MAX_RANK) {
+					diag_error(loc, "einsum: \"%s\" gives more than %d output axes", eq, MAX_RANK);
+					return val_err();
+				}
 				out[n++] = c;
+			}
 		}
 		out[n] = 0;
 	}
@@ -2082,6 +2144,8 @@ static const Builtin builtins[] = {
 	{"global_avg_pool", {"x"}, b_global_avg_pool, 0},
 	{"upsample", {"x", "scale_factor", "mode?"}, b_upsample, 0},
 	{"dropout", {"x", "p?"}, b_dropout, 0},
+	{"rand", {"shape"}, b_rand, 0},
+	{"randn", {"shape"}, b_rand, 1},
 	{"attention", {"q", "k", "v", "mask?", "causal?", "scale?"}, b_attention, 0},
 	{"einsum", {"equation", "a", "b?"}, b_einsum, 0},
 	{"repeat", {"x", "repeats"}, b_repeat, 0},
@@ -2102,7 +2166,7 @@ const char *const builtin_names[] = {
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
 	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
-	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "attention",
+	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
 	"einsum", "repeat", "tile", "group_norm", "instance_norm", NULL,
 };
 

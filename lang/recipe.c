@@ -408,7 +408,7 @@ static Graph *loss_graph(Elab *e, Scope *rs, Ast *loss, Inst *model, const char 
 	}
 	e->g = g;
 	Node *l = scalar_output(e, res, "the loss", loss->loc);
-	if (l && !dtype_is_float(res->t ? res->t->type.dtype : TY_F32))
+	if (l && res->k == V_TENSOR && !dtype_is_float(res->t->type.dtype))
 		diag_error(loss->loc, "the loss must be a float scalar");
 	if (l)
 		ir_graph_output(g, "loss", l);

@@ -101,12 +101,7 @@ main(int argc, char **argv)
 	int64_t batch = 256;
 	char namebuf[256];
 
-	snprintf(namebuf, sizeof namebuf, "%s-infer", m->name);
-	rt_prog = namebuf;
-	rt_flush_denormals();
-	if (m->abi_version != NND_ABI_VERSION)
-		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
-		       NND_ABI_VERSION);
+	rt_main_begin(m, "infer", namebuf, sizeof namebuf);
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		switch (rt_flag_next(flags, F_COUNT, argc, argv, &i, &v)) {

@@ -23,9 +23,10 @@
 
 #include "runtime/nnd_model.h"
 
-/* Each case is its own branch-free loop over restrict pointers, so the compiler vectorises it
-   (cloned for AVX-512 and AVX2, picked at load time): the update streams through three
-   parameter-sized arrays every step. */
+/* SGD: each case is its own branch-free loop over restrict pointers, so the compiler vectorises
+   it (cloned for AVX-512 and AVX2, picked at load time): the update streams through three
+   parameter-sized arrays every step. (The other optimisers keep torch's structure, with the
+   branches on their options inside the loop.) */
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
 nnd_rt_sgd_update(float *restrict p, const float *restrict grad, float *restrict mom, int64_t n,
                   const float *hyper)

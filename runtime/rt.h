@@ -33,6 +33,9 @@ double rt_now(void);
 /* Flush denormal floats to zero on this thread (x86 FTZ and DAZ), as TensorFlow does: a confident
    network's softmax gradients reach 1e-40, and arithmetic on such numbers is ~100 times slower. */
 void rt_flush_denormals(void);
+/* The start of both executables' main: names the program "<model>-<what>" in messages (in buf),
+   flushes denormals, refuses a model compiled for another runtime ABI */
+void rt_main_begin(const NndModel *m, const char *what, char *buf, size_t n);
 int64_t rt_numel(int rank, const int64_t *dims);
 
 /* runtime/rng.c: xoshiro256** seeded with splitmix64 */

@@ -175,16 +175,11 @@ main(int argc, char **argv)
 	const NndModel *m = &nnd_model;
 	NndRecipe r = m->recipe;
 	const char *datap[5], *validp[5], *out = NULL, *resume = NULL, *logpath = NULL;
-	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0, timing = 0;
+	int ndata = 0, nvalid = 0, quiet = 0, threads = 0, set_steps = 0, set_epochs = 0, timing = 0, set_seed = 0;
 	int64_t ckpt_every = 0;
 	char namebuf[256];
 
-	snprintf(namebuf, sizeof namebuf, "%s-train", m->name);
-	rt_prog = namebuf;
-	rt_flush_denormals();
-	if (m->abi_version != NND_ABI_VERSION)
-		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
-		       NND_ABI_VERSION);
+	rt_main_begin(m, "train", namebuf, sizeof namebuf);
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 		switch (rt_flag_next(flags, F_COUNT, argc, argv, &i, &v)) {
@@ -219,7 +214,7 @@ main(int argc, char **argv)
 		case F_FINAL_DIV: r.final_div_factor = rt_parse_real("final-div-factor", v, 0); break;
 		case F_WARMUP: r.warmup = rt_parse_count("warmup", v, 1); break;
 		case F_MIN_LR: r.min_lr = rt_parse_real("min-lr", v, 0); break;
-		case F_SEED: r.seed = rt_parse_count("seed", v, 1); break;
+		case F_SEED: r.seed = rt_parse_count("seed", v, 1); set_seed = 1; break;
 		case F_DATA:
 			if ((ndata = rt_split_paths((char *)v, datap, 4)) > 4)
 				rt_usage("--data: at most 4 files");
@@ -273,6 +268,9 @@ main(int argc, char **argv)
 	RtTrainState st = {0};
 	if (resume) {
 		rt_ckpt_load(resume, m, params, opt, &st);
+		if (set_seed && (uint64_t)r.seed != st.seed)
+			fprintf(stderr, "%s: warning: --seed is ignored with --resume: the run continues with %s's seed %llu\n",
+			        rt_prog, resume, (unsigned long long)st.seed);
 		r.seed = (int64_t)st.seed;
 	} else {
 		st.seed = (uint64_t)r.seed;
@@ -325,15 +323,19 @@ main(int argc, char **argv)
 
 	/* the run's length */
 	int64_t n = train.count, spe = (n + r.batch - 1) / r.batch;
-	int64_t total = r.steps > 0 ? r.steps : r.epochs * spe;
-	if (r.steps > 0 && set_epochs && r.epochs * spe < total)
-		total = r.epochs * spe;
-	int64_t nepochs = (total + spe - 1) / spe;
+	/* by epochs: the steps done, then what is left of the current epoch and the later ones at this
+	   batch size (a resumed run may use another --batch) */
+	int64_t by_epochs = st.epoch >= r.epochs ? st.step
+	                  : st.step + (n - st.pos + r.batch - 1) / r.batch + (r.epochs - st.epoch - 1) * spe;
+	int64_t total = r.steps > 0 ? r.steps : by_epochs;
+	if (r.steps > 0 && set_epochs && by_epochs < total)
+		total = by_epochs;
+	int64_t nepochs = r.steps > 0 ? st.epoch + (total - st.step + spe - 1) / spe : r.epochs;
 	check_schedule(&r, total);
 	for (int g = 0; g < m->ngroups; g++)
 		check_schedule(&m->groups[g], total);
 	if (st.step >= total) {
-		printf("nothing to do: %s is at step %lld of %lld\n", resume, (long long)st.step,
+		printf("nothing to do: %s is at step %lld of %lld\n", resume ? resume : "the run", (long long)st.step,
 		       (long long)total);
 		exit(0);
 	}
@@ -450,6 +452,7 @@ main(int argc, char **argv)
 	rt_data_free(&train);
 	rt_data_free(&valid);
 	rt_free(perm);
+	rt_free(hyper);
 	rt_free(syms);
 	rt_free_aligned(arena);
 	rt_free_aligned(params);

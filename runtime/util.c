@@ -166,3 +166,14 @@ rt_flush_denormals(void)
 	__asm__ volatile("ldmxcsr %0" : : "m"(csr));
 #endif
 }
+
+void
+rt_main_begin(const NndModel *m, const char *what, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s-%s", m->name, what);
+	rt_prog = buf;
+	rt_flush_denormals();
+	if (m->abi_version != NND_ABI_VERSION)
+		rt_die("model compiled for runtime ABI %d, this runtime is ABI %d", m->abi_version,
+		       NND_ABI_VERSION);
+}

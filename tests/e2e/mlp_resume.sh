@@ -20,6 +20,12 @@ cmp whole.safetensors resumed.safetensors || fail "resumed weights differ from a
 cmp whole.safetensors.opt resumed.safetensors.opt || fail "resumed optimiser state differs"
 echo "ok: stopped at step 12 and resumed to 30: identical weights and momentum"
 
+# a resumed run may change the batch size: epoch 2 at --batch 100 is 7 more steps
+./small-train --epochs 1 --batch 48 --out b48.safetensors --quiet --valid none
+./small-train --epochs 2 --batch 100 --resume b48.safetensors --out b100.safetensors --valid none > b100.log
+grep -q "step 21, epoch 2" b100.log || { cat b100.log; fail "resuming one epoch of 14 steps with --batch 100 did not end at step 21"; }
+echo "ok: resumed with another batch size: $(tail -n 1 b100.log)"
+
 # SIGINT in the middle of a long run
 ./small-train --steps 1000000 --out int.safetensors --quiet > int.log 2>&1 &
 pid=$!

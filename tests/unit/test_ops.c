@@ -151,6 +151,14 @@ static Node *b_dropout(Graph *g, Node **x)
 	Node *in[2] = {x[0], ir_const(g, TY_F32, 7, L0)};
 	return attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
 }
+static Node *b_rand(Graph *g, Node **x, int normal)
+{
+	Type t = x[0]->type;
+	Node *r = attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, 5, L0)}, 1, (int64_t[]){777, normal}, 2, &t);
+	return ir_op2(g, OP_MUL, r, x[0], L0);
+}
+static Node *b_rand_u(Graph *g, Node **x) { return b_rand(g, x, 0); }
+static Node *b_rand_n(Graph *g, Node **x) { return b_rand(g, x, 1); }
 
 static const Row rows[] = {
 	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
@@ -211,6 +219,8 @@ static const Row rows[] = {
 	{OP_MAX_POOL2D, "2x2 stride 2", 1, {F4(2, 2, 5, 5)}, b_maxpool},
 	{OP_MAX_POOL2D, "3x2 stride (2, 1) padding 1", 1, {F4(1, 2, 5, 4)}, b_maxpool_p},
 	{OP_DROPOUT, "p 0.3 step 7", 1, {F(2, 4, 6, 0, -2, 2)}, b_dropout},
+	{OP_RAND, "uniform step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_u},
+	{OP_RAND, "normal step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_n},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
 
@@ -557,6 +567,46 @@ START_TEST(dropout_mask)
 }
 END_TEST
 
+/* rand and randn: mean and standard deviation of 20000 draws near 1/2 and 1/sqrt 12 (uniform,
+   all in [0, 1)) or 0 and 1 (normal); the same step repeats, another step differs */
+static double *rand_run(double step, int normal, int64_t n)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "loss");
+	Type t = ir_type(TY_F32, 1, (Dim[]){n});
+	ir_graph_output(g, "y", attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, step, L0)}, 1, (int64_t[]){31, normal}, 2, &t));
+	double *out[1];
+	char err[256];
+	InterpArgs a = {.outputs = out};
+	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
+	return out[0];
+}
+
+START_TEST(rand_statistics)
+{
+	enum { N = 20000 };
+	for (int normal = 0; normal < 2; normal++) {
+		double *a = rand_run(3, normal, N), *b = rand_run(3, normal, N), *c = rand_run(4, normal, N);
+		double s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
+		int same = 0;
+		for (int i = 0; i < N; i++) {
+			ck_assert(a[i] == b[i]);
+			same += a[i] == c[i];
+			s += a[i], s2 += a[i] * a[i];
+			lo = fmin(lo, a[i]), hi = fmax(hi, a[i]);
+		}
+		double mean = s / N, sd = sqrt(s2 / N - mean * mean);
+		double wm = normal ? 0 : 0.5, ws = normal ? 1 : 1 / sqrt(12);
+		ck_assert_msg(fabs(mean - wm) < 4 * ws / sqrt(N), "%s: mean %g, want %g", normal ? "randn" : "rand", mean, wm);
+		ck_assert_msg(fabs(sd - ws) < 0.02 * ws, "%s: std %g, want %g", normal ? "randn" : "rand", sd, ws);
+		ck_assert_msg(normal || (lo >= 0 && hi < 1), "rand: values in [%g, %g]", lo, hi);
+		ck_assert_msg(!normal || (lo < -3 && hi > 3), "randn: no tails ([%g, %g])", lo, hi);
+		ck_assert_msg(same < 10, "steps 3 and 4 share %d of %d values", same, N);
+		free(a), free(b), free(c);
+	}
+}
+END_TEST
+
 /* `s := x + w` (OP_ASSIGN) before y = s * x in node order: y reads the state's old value, in the
    interpreter and in compiled code (codegen/entry.c runs the effect after the last reader); then
    the state holds x + w and w is untouched. The shape rule refuses a value of another type. */
@@ -632,6 +682,7 @@ int main(void)
 	tcase_set_timeout(t, 120);
 	tcase_add_test(t, every_op_is_complete);
 	tcase_add_test(t, dropout_mask);
+	tcase_add_test(t, rand_statistics);
 	tcase_add_test(t, assign_effect);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
