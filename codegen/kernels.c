@@ -1001,29 +1001,20 @@ static void im2col(Fn *f, const ConvK *k, LLVMValueRef x, LLVMValueRef cols, boo
 	cg_loop_end(f, &lr);
 }
 
-/* a scratch buffer of n elements of t (nnd_rt_error when malloc fails); NULL for n == 0 */
-static LLVMValueRef scratch(Fn *f, DType t, int64_t n)
+/* A scratch buffer of n elements of t for node nd: a zeroed module global of its own (its size is
+   known at compile time), so the training step allocates nothing. Entry functions are not
+   reentrant (they share c->arena too), so one buffer per node is enough. */
+static LLVMValueRef scratch(Fn *f, const Node *nd, DType t, int64_t n)
 {
 	Cg *cg = f->cg;
-	LLVMTypeRef i64 = cg->t_i64;
-	LLVMValueRef size = cg_i64(cg, (n ? n : 1) * dtype_size(t));
-	LLVMValueRef p = cg_libcall(f, "malloc", cg->t_ptr, &i64, 1, &size, 1, false);
-	LLVMBasicBlockRef eb = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "nomem");
-	LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "mem");
-	LLVMBuildCondBr(f->b, LLVMBuildIsNull(f->b, p, ""), eb, ok);
-	LLVMPositionBuilderAtEnd(f->b, eb);
-	LLVMTypeRef pt = cg->t_ptr;
-	LLVMValueRef args[2] = {cg_cstr(cg, "out of memory (%lld bytes of convolution scratch)"), size};
-	cg_libcall(f, "nnd_rt_error", cg->t_void, &pt, 1, args, 2, true);
-	LLVMBuildUnreachable(f->b);
-	LLVMPositionBuilderAtEnd(f->b, ok);
-	return p;
-}
-
-static void release(Fn *f, LLVMValueRef p)
-{
-	LLVMTypeRef pt = f->cg->t_ptr;
-	cg_libcall(f, "free", f->cg->t_void, &pt, 1, &p, 1, false);
+	char name[64];
+	snprintf(name, sizeof name, "nnd.scratch.%s.%d", LLVMGetValueName(f->fn), nd->id);
+	LLVMTypeRef ty = LLVMArrayType2(cg_store_type(cg, t), (uint64_t)(n ? n : 1));
+	LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, name);
+	LLVMSetInitializer(g, LLVMConstNull(ty));
+	LLVMSetLinkage(g, LLVMInternalLinkage);
+	LLVMSetAlignment(g, 64);
+	return g;
 }
 
 static bool conv_dtype_ok(Fn *f, Node *n)
@@ -1051,7 +1042,7 @@ static void cg_emit_conv2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	DType t = k.t;
 	if (op == OP_CONV2D_BWD_WEIGHT || (op == OP_CONV2D_BWD_INPUT && !k.direct))
 		fill(f, n, out, tconst(cg, t, 0));
-	LLVMValueRef cols = k.direct ? NULL : scratch(f, t, k.CKK * k.OHW);
+	LLVMValueRef cols = k.direct ? NULL : scratch(f, n, t, k.CKK * k.OHW);
 	LLVMValueRef CKK = cg_i64(cg, k.CKK), OHW = cg_i64(cg, k.OHW), Og = cg_i64(cg, k.Og);
 	Loop ln, lg;
 	LLVMValueRef i = cg_loop_begin(f, &ln, k.N), g = cg_loop_begin(f, &lg, cg_i64(cg, k.G));
@@ -1072,8 +1063,6 @@ static void cg_emit_conv2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	}
 	cg_loop_end(f, &lg);
 	cg_loop_end(f, &ln);
-	if (cols)
-		release(f, cols);
 }
 
 /* max_pool2d: the first maximum of each window (NaN wins); max_pool2d_bwd: dx[argmax] += dy */

@@ -84,7 +84,7 @@ static Value *fold_numbers(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 		return val_err();
 	}
 	if (a->k == V_INT && b->k == V_INT) {
-		int64_t x = a->i, y = b->i, r;
+		int64_t x = a->i, y = b->i, r = 0;
 		bool over = false;
 		switch (op) {
 		case AOP_ADD: over = __builtin_add_overflow(x, y, &r); break;
