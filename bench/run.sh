@@ -16,31 +16,31 @@ if ! $py -c "import torch" 2>/dev/null; then
 	refs=""
 fi
 
-"$root/nndc" build "$root/examples/mlp_fashion.nnd" -o "$t"
-echo "== MLP 784-256-256-10, batch 64, Fashion-MNIST, 2 threads; $rounds rounds, alternated"
-for i in $(seq "$rounds"); do
-	(cd "$t" && ./fashion-train --epochs 1 --valid none --quiet --timing --threads 2 --out "$t/w.safetensors") |
-		sed -n 's/^step time: median \([0-9.]*\) ms  mean \([0-9.]*\) ms.*/nnd \1 \2/p' >> "$t/ours"
-	[ -n "$refs" ] || continue
-	for cfg in passive plain one; do
-		case $cfg in
-		passive) env="OMP_WAIT_POLICY=passive"; th=2 ;;
-		plain) env="NND_BENCH=1"; th=2 ;;
-		one) env="OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1"; th=1 ;;
-		esac
-		(cd "$refs" && env $env $py bench_mlp.py --threads $th --steps 300 --epochs 1) | grep '^RESULT ' |
-			$py -c "import json,sys; d=json.loads(sys.stdin.read()[7:]); print('torch-$cfg', d['train']['median_ms'], d['train']['mean_ms'])" >> "$t/torch"
+# bench NAME EXAMPLE RECIPE TORCH_SCRIPT TITLE: one workload, $rounds alternated rounds
+bench() {
+	name=$1 example=$2 recipe=$3 script=$4 title=$5
+	"$root/nndc" build "$root/examples/$example" -o "$t/$name"
+	echo "== $title, batch 64, Fashion-MNIST, 2 threads; $rounds rounds, alternated"
+	: > "$t/$name.ours"; : > "$t/$name.torch"
+	for i in $(seq "$rounds"); do
+		(cd "$t/$name" && ./$recipe-train --epochs 1 --valid none --quiet --timing --threads 2 --out w.safetensors) |
+			sed -n 's/^step time: median \([0-9.]*\) ms  mean \([0-9.]*\) ms.*/nnd \1 \2/p' >> "$t/$name.ours"
+		[ -n "$refs" ] || continue
+		for cfg in passive plain one; do
+			case $cfg in
+			passive) env="OMP_WAIT_POLICY=passive"; th=2 ;;
+			plain) env="NND_BENCH=1"; th=2 ;;
+			one) env="OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1"; th=1 ;;
+			esac
+			(cd "$refs" && env $env $py $script --threads $th --steps 300 --epochs 1) | grep '^RESULT ' |
+				$py -c "import json,sys; d=json.loads(sys.stdin.read()[7:]); print('torch-$cfg', d['train']['median_ms'], d['train']['mean_ms'])" >> "$t/$name.torch"
+		done
 	done
-done
-$py - "$t/ours" "$t/torch" <<'PY'
+	$py - "$t/$name.ours" "$t/$name.torch" <<'PY'
 import statistics, sys
-def rows(path):
-    try:
-        return [l.split() for l in open(path) if l.strip()]
-    except FileNotFoundError:
-        return []
-ours = rows(sys.argv[1]); torch = rows(sys.argv[2])
-med = lambda xs: statistics.median(xs)
+rows = lambda p: [l.split() for l in open(p) if l.strip()]
+ours, torch = rows(sys.argv[1]), rows(sys.argv[2])
+med = statistics.median
 om = med([float(r[1]) for r in ours]); oa = med([float(r[2]) for r in ours])
 print(f"nnd            step median {om:.3f} ms  mean {oa:.3f} ms")
 best = None
@@ -55,3 +55,7 @@ for cfg in ("torch-passive", "torch-plain", "torch-one"):
 if best:
     print(f"ratio nnd/PyTorch (best: {best[0]}): median {om / best[1]:.2f}  mean {oa / best[2]:.2f}")
 PY
+}
+
+bench mlp mlp_fashion.nnd fashion bench_mlp.py "MLP 784-256-256-10"
+bench lenet lenet_fashion.nnd lenet bench_lenet.py "LeNet-5"
