@@ -7,24 +7,14 @@ running statistics (the checkpoint holds the `state` tensors by name), then the 
   batchnorm_torch.py mkdata DIR          write DIR/data.npz and DIR/x.npy
   batchnorm_torch.py check DIR STEPS     compare DIR/init.safetensors, after.safetensors, y.npy
 """
-import json, struct, sys
+import os, sys
 import numpy as np
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "num"))  # nndio
+from nndio import load_safetensors
 import torch
 
 N = 16
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"]).copy()
-    return out
 
 def mkdata(d):
     rng = np.random.default_rng(7)

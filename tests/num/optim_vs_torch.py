@@ -4,7 +4,7 @@ same 64 examples as one batch every step (so the order within it does not matter
 then compares the weights with nnd's checkpoint. PyTorch runs in float64, so that the
 difference measures nnd's float32 error alone (PyTorch's own float32 run is about as far from
 the float64 one as nnd's is). The difference of a tensor is
-max|nnd - torch| / max|torch|; all must be below 1e-5. Reads safetensors with json+struct.
+max|nnd - torch| / max|torch|; all must be below 1e-5. Reads safetensors with json+struct (nndio.py).
 
   optim_vs_torch.py INIT AFTER images.gz labels.gz STEPS OPTIMIZER key=value...
   (values as torch takes them: betas=0.9,0.999  centered=1)
@@ -16,29 +16,12 @@ Two more keys are not the optimiser's: clip=X runs torch.nn.utils.clip_grad_norm
 each step (and requires that it clipped at least once); frozen=fc1,fc2 trains only the other
 layers in torch and requires nnd's frozen tensors to be bit-identical to INIT.
 """
-import gzip, json, struct, sys
+import os, sys
 import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # nndio
+from nndio import load_safetensors, read_idx
 import torch
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"]).copy()
-    return out
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 class Lion(torch.optim.Optimizer):
     """Chen et al. 2023, 'Symbolic Discovery of Optimization Algorithms', as lion-pytorch does it"""

@@ -5,30 +5,12 @@ steps with nnd's checkpoint. Reads safetensors with json+struct+numpy only.
 
   sgd_vs_torch.py INIT.safetensors AFTER.safetensors images.gz labels.gz STEPS
 """
-import gzip, json, struct, sys
+import os, sys
 import numpy as np
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # nndio
+from nndio import load_safetensors, read_idx
 import torch
 
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        assert t["dtype"] == "F32", t
-        a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + a:8 + n + b], dtype="<f4").reshape(t["shape"]).copy()
-    return out
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 def main():
     init, after, images, labels, steps = sys.argv[1:6]
