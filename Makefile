@@ -76,7 +76,7 @@ UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
 
-$(B)/tests/%: tests/unit/%.c $(NNDC_OBJ) runtime/libnndrt.a $(HDRS)
+$(B)/tests/%: tests/unit/%.c $(NNDC_OBJ) runtime/libnndrt.a $(HDRS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_NNDC) -o $@ $< $(NNDC_OBJ) runtime/libnndrt.a $(CHECK_LIBS) $(LLVM_LIBS) $(RT_LIBS)
 

@@ -7,65 +7,18 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <math.h>
-#include <spawn.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "tests/unit/cgso.h"
 #include "runtime/nnd_model.h"
 
-extern char **environ;
 static const Loc L0;
 
-/* ---- harness ---- */
-
-static int run(const char **argv)
-{
-	pid_t pid;
-	int st;
-	if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ))
-		return -1;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* the runtime's helpers when libnndrt.a lacks them (weak: the archive's win) */
-static const char *stubs_c =
-	"#include <stdio.h>\n#include <stdlib.h>\n#include <stdarg.h>\n#include <stdint.h>\n"
-	"__attribute__((weak)) void nnd_rt_error(const char *f, ...) { va_list a; va_start(a, f);"
-	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n"
-	"__attribute__((weak)) void nnd_rt_opt_update(int32_t k, float *p, const float *g, float *m, int64_t n, int64_t s,"
-	" const float *h)"
-	" { for (int64_t i = 0; i < n; i++) { float v = g[i] + h[2] * p[i]; m[i] = h[8] == 0 ? v : h[1] * m[i] + (1 - h[3]) * v;"
-	" p[i] -= h[0] * m[i]; } }\n";
-
-/* Emits p, builds a shared object, returns its handle */
-static void *build(Prog *p)
-{
-	char dir[] = "/tmp/nnd-cg-XXXXXX", obj[256], so[256], st[256], err[1024];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(obj, sizeof obj, "%s/m.o", dir);
-	snprintf(so, sizeof so, "%s/m.so", dir);
-	snprintf(st, sizeof st, "%s/stubs.c", dir);
-	CgOptions o = {.opt_level = 2, .emit = "obj", .pic = true, .source = "test.nnd"};
-	ck_assert_msg(cg_prog_emit(p, obj, &o, err, sizeof err), "%s", err);
-	FILE *f = fopen(st, "w");
-	fputs(stubs_c, f);
-	fclose(f);
-	const char *rt = access("runtime/libnndrt.a", R_OK) == 0 ? "runtime/libnndrt.a" : st;
-	const char *argv[] = {"cc", "-shared", "-fPIC", "-o", so, obj, rt, st, "-lopenblas", "-lm", NULL};
-	ck_assert_int_eq(run(argv), 0);
-	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	ck_assert_msg(h != NULL, "%s", dlerror());
-	unlink(obj); /* the mapping stays valid */
-	unlink(so);
-	unlink(st);
-	rmdir(dir);
-	return h;
-}
+/* ---- harness (shared objects: tests/unit/cgso.h) ---- */
 
 typedef struct Call {
 	float *params, *opt;
@@ -185,7 +138,7 @@ START_TEST(unary_f32)
 	Graph *g = ir_graph_new(p, "predict");
 	Node *x = ir_input(g, ty(TY_F32, 2, 3, 5, 0), "x", L0);
 	ir_graph_output(g, "y", ir_op1(g, op, x, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float in[15], out[15];
 	fill(in, 15, 2, op == OP_LOG || op == OP_SQRT ? 2.5f : 0);
 	Call c = {.inputs = {in}, .outputs = {out}};
@@ -232,7 +185,7 @@ START_TEST(binary_broadcast)
 	Node *r = ir_op2(g, op, a, b, L0);
 	bool cmp = r->type.dtype == TY_BOOL;
 	ir_graph_output(g, "y", r);
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float av[24], bv[24], out[24];
 	unsigned char bo[24];
 	fill(av, 24, 2, op == OP_POW ? 3 : 0);
@@ -273,7 +226,7 @@ START_TEST(logic_where_and_casts)
 	Node *three = ir_const(g, TY_I32, 3, L0);
 	ir_graph_output(g, "idiv", ir_op2(g, OP_DIV, xi, three, L0));
 	ir_graph_output(g, "idiv0", ir_op2(g, OP_DIV, three, xi, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float in[6] = {-2.5f, 0, 0.5f, 1.5f, 7.9f, -0.4f}, wh[6];
 	unsigned char an[6], orr[6], tb[6];
 	int32_t ti32[6], dv[6], dv0[6];
@@ -304,7 +257,7 @@ START_TEST(reductions)
 	int64_t attr[2] = {mask, keep};
 	for (int k = 0; k < 3; k++)
 		ir_graph_output(g, "r", ir_op(g, ops[k], &x, 1, attr, 2, NULL, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float in[24], out[3][24];
 	double want[3][24];
 	fill(in, 24, 3, 0);
@@ -341,7 +294,7 @@ START_TEST(argmax_first_on_ties)
 	int64_t a1[2] = {1, 0}, a0[2] = {0, 1};
 	ir_graph_output(g, "a1", ir_op(g, OP_ARGMAX, &x, 1, a1, 2, NULL, L0));
 	ir_graph_output(g, "a0", ir_op(g, OP_ARGMAX, &x, 1, a0, 2, NULL, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float in[12] = {1, 5, 5, 2, -1, -3, -1, -2, 0, 9, 9, 9};
 	int64_t o1[3], o0[4];
 	Call c = {.inputs = {in}, .outputs = {o1, o0}};
@@ -371,7 +324,7 @@ START_TEST(transpose_broadcast_sum_to_reshape)
 	Type rt = ty(TY_F32, 2, B, 12, 0);
 	Node *r = ir_op(g, OP_RESHAPE, &x, 1, NULL, 0, &rt, L0);
 	ir_graph_output(g, "r", ir_op2(g, OP_MUL, r, ir_const(g, TY_F32, 2, L0), L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float in[24], t[24], so[3], bo[48], ro[24];
 	fill(in, 24, 1, 0);
 	Call c = {.inputs = {in}, .syms = {2}, .outputs = {t, so, bo, ro}};
@@ -409,7 +362,7 @@ START_TEST(matmul)
 	Node *in[2] = {ir_input(g, tA, "a", L0), ir_input(g, tB, "b", L0)};
 	int64_t attr[2] = {ta, tb};
 	ir_graph_output(g, "c", ir_op(g, OP_MATMUL, in, 2, attr, 2, NULL, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	double a[NB * M * K], b[K * N], out[NB * M * N];
 	float af[NB * M * K], bf[K * N], of[NB * M * N];
 	for (int i = 0; i < NB * M * K; i++)
@@ -460,7 +413,7 @@ static Prog *xent_prog(void)
 
 START_TEST(cross_entropy)
 {
-	void *h = build(xent_prog());
+	void *h = cgso_build(xent_prog());
 	float l[40], loss, dl[40], want[40];
 	int64_t y[4] = {3, 0, 9, 3};
 	fill(l, 40, 30, 0); /* large logits: needs the max subtraction */
@@ -475,7 +428,7 @@ END_TEST
 
 START_TEST(cross_entropy_bad_label)
 {
-	void *h = build(xent_prog());
+	void *h = cgso_build(xent_prog());
 	float l[20] = {0}, loss, dl[20];
 	int64_t y[2] = {3, 10};
 	Call c = {.inputs = {l, y}, .syms = {2}, .outputs = {&loss, dl}};
@@ -525,7 +478,7 @@ static Prog *mlp_prog(void)
 START_TEST(mlp_step)
 {
 	enum { NP = NI * NH + NH + NH * NO + NO };
-	void *h = build(mlp_prog());
+	void *h = cgso_build(mlp_prog());
 	float params[NP], ref[NP], opt[NP] = {0}, x[NBATCH * NI], loss;
 	int64_t y[NBATCH] = {0, 2, 1, 1, 0};
 	fill(params, NP, 0.5f, 0);
@@ -586,7 +539,7 @@ START_TEST(descriptor_contents)
 	p->recipe.batch = 64;
 	p->recipe.lr = 0.1;
 	p->recipe.data = (DataSource){.kind = DATA_IDX, .paths = {"img.gz", "lab.gz"}, .npaths = 2};
-	void *h = build(p);
+	void *h = cgso_build(p);
 	const NndModel *m = dlsym(h, "nnd_model");
 	ck_assert_ptr_nonnull(m);
 	ck_assert_int_eq(m->abi_version, NND_ABI_VERSION);

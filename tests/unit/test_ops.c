@@ -16,17 +16,15 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "tests/unit/cgso.h"
 #include "passes/passes.h"
 #include "runtime/nnd_model.h"
 
-extern char **environ;
 static const Loc L0;
 
 /* ---- operands and rows ---- */
@@ -266,48 +264,7 @@ static double draw(const Row *r, const Operand *o)
 	}
 }
 
-/* ---- building and running a shared object (as tests/unit/test_codegen.c) ---- */
-
-static int run(const char **argv)
-{
-	pid_t pid;
-	int st;
-	if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ))
-		return -1;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static const char *stubs_c =
-	"#include <stdio.h>\n#include <stdlib.h>\n#include <stdarg.h>\n"
-	"__attribute__((weak)) void nnd_rt_error(const char *f, ...) { va_list a; va_start(a, f);"
-	" fputs(\"error: \", stderr); vfprintf(stderr, f, a); fputc(10, stderr); exit(1); }\n"
-	"__attribute__((weak)) int nnd_rt_check_numerics;\n"
-	"__attribute__((weak)) void nnd_rt_check_f32(const float *x, long n, const char *w) {}\n"
-	"__attribute__((weak)) void nnd_rt_check_f64(const double *x, long n, const char *w) {}\n";
-
-static void *build(Prog *p)
-{
-	char dir[] = "/tmp/nnd-ops-XXXXXX", obj[256], so[256], st[256], err[1024];
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(obj, sizeof obj, "%s/m.o", dir);
-	snprintf(so, sizeof so, "%s/m.so", dir);
-	snprintf(st, sizeof st, "%s/stubs.c", dir);
-	CgOptions o = {.opt_level = 2, .emit = "obj", .pic = true, .source = "ops.nnd"};
-	ck_assert_msg(cg_prog_emit(p, obj, &o, err, sizeof err), "%s", err);
-	FILE *f = fopen(st, "w");
-	fputs(stubs_c, f);
-	fclose(f);
-	const char *argv[] = {"cc", "-shared", "-fPIC", "-o", so, obj, st, "-lopenblas", "-lm", NULL};
-	ck_assert_int_eq(run(argv), 0);
-	void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	ck_assert_msg(h != NULL, "%s", dlerror());
-	unlink(obj);
-	unlink(so);
-	unlink(st);
-	rmdir(dir);
-	return h;
-}
+/* (shared objects are built by tests/unit/cgso.h) */
 
 static void *to_buffer(DType t, const double *v, int64_t n)
 {
@@ -461,7 +418,7 @@ START_TEST(kernels_vs_interp)
 	double *outs[8] = {0};
 	InterpArgs a = {.params = s.params, .inputs = (const double *const *)s.inputs, .outputs = outs};
 	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
-	void *h = build(s.p);
+	void *h = cgso_build(s.p);
 	void *in[8] = {0}, *out[8] = {0};
 	for (int k = 0; k < g->inputs.n; k++)
 		in[k] = to_buffer(g->inputs.v[k]->type.dtype, s.inputs[k], numel(g->inputs.v[k]->type));
@@ -632,7 +589,7 @@ START_TEST(assign_effect)
 	InterpArgs a = {.params = prm, .inputs = ins, .outputs = outs};
 	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
 	float pf[6] = {1, 2, 3, 10, 20, 30}, xf[3] = {0.5, -1, 2}, zf[4] = {0}, y[3];
-	void *h = build(p);
+	void *h = cgso_build(p);
 	const void *cin[2] = {xf, zf};
 	void *cout[1] = {y};
 	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
@@ -660,7 +617,7 @@ START_TEST(bad_index_exits)
 	Graph *g = ir_graph_new(p, "predict");
 	Node *x[2] = {ir_input(g, ir_type(TY_F32, 2, (Dim[]){3, 2}), "t", L0), ir_input(g, ir_type(TY_I32, 1, (Dim[]){2}), "i", L0)};
 	ir_graph_output(g, "y", ir_op(g, OP_GATHER, x, 2, (int64_t[]){0}, 1, NULL, L0));
-	void *h = build(p);
+	void *h = cgso_build(p);
 	float t[6] = {0}, y[4];
 	int32_t idx[2] = {1, 3};
 	const void *in[2] = {t, idx};
