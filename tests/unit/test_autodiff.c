@@ -14,21 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool ir_interp_supports(Op op); /* ir/interp.c */
-
 static const Loc L0 = {0};
 
-/* One arena per test process (fork mode), kept reachable so that LeakSanitizer stays quiet:
-   compiler arenas live as long as the compilation. */
-static Arena *arenas[8];
-static int narenas;
-static Prog *new_prog(void)
-{
-	Arena *a = arena_new();
-	if (narenas < 8)
-		arenas[narenas++] = a;
-	return ir_prog_new(a);
-}
+/* a program in an arena of its own (arenas live until exit: ir/util.c) */
+static Prog *new_prog(void) { return ir_prog_new(arena_new()); }
 
 /* ---- helpers ---- */
 

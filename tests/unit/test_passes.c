@@ -10,17 +10,8 @@
 
 static const Loc L0 = {0};
 
-/* One arena per test process (fork mode), kept reachable so that LeakSanitizer stays quiet:
-   compiler arenas live as long as the compilation. */
-static Arena *arenas[8];
-static int narenas;
-static Prog *new_prog(void)
-{
-	Arena *a = arena_new();
-	if (narenas < 8)
-		arenas[narenas++] = a;
-	return ir_prog_new(a);
-}
+/* a program in an arena of its own (arenas live until exit: ir/util.c) */
+static Prog *new_prog(void) { return ir_prog_new(arena_new()); }
 
 /* x f32[3] input, p f32[3] param "p" */
 typedef struct Fix {
