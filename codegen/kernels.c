@@ -84,27 +84,21 @@ static bool same_dims(Type a, Type b)
 	return true;
 }
 
-/* x > m, or x is NaN: the update rule of max and argmax (NaN wins, as in PyTorch) */
-static LLVMValueRef greater(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m)
+/* x beats m (x > m for max and argmax, x < m for min and argmin), or x is NaN and m is not: the
+   update rule of those reductions (NaN wins, as in PyTorch) */
+static LLVMValueRef beats(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m, bool greater)
 {
 	if (!dtype_is_float(t))
-		return LLVMBuildICmp(f->b, is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT, x, m, "");
-	LLVMValueRef gt = LLVMBuildFCmp(f->b, LLVMRealOGT, x, m, "");
+		return LLVMBuildICmp(f->b, greater ? (is_unsigned(t) ? LLVMIntUGT : LLVMIntSGT)
+		                                   : (is_unsigned(t) ? LLVMIntULT : LLVMIntSLT), x, m, "");
+	LLVMValueRef c = LLVMBuildFCmp(f->b, greater ? LLVMRealOGT : LLVMRealOLT, x, m, "");
 	LLVMValueRef xnan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
 	LLVMValueRef mnum = LLVMBuildFCmp(f->b, LLVMRealORD, m, m, "");
-	return LLVMBuildOr(f->b, gt, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
+	return LLVMBuildOr(f->b, c, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
 }
 
-/* x < m, or x is NaN: the update rule of min and argmin */
-static LLVMValueRef less(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m)
-{
-	if (!dtype_is_float(t))
-		return LLVMBuildICmp(f->b, is_unsigned(t) ? LLVMIntULT : LLVMIntSLT, x, m, "");
-	LLVMValueRef lt = LLVMBuildFCmp(f->b, LLVMRealOLT, x, m, "");
-	LLVMValueRef xnan = LLVMBuildFCmp(f->b, LLVMRealUNO, x, x, "");
-	LLVMValueRef mnum = LLVMBuildFCmp(f->b, LLVMRealORD, m, m, "");
-	return LLVMBuildOr(f->b, lt, LLVMBuildAnd(f->b, xnan, mnum, ""), "");
-}
+static LLVMValueRef greater(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m) { return beats(f, t, x, m, true); }
+static LLVMValueRef less(Fn *f, DType t, LLVMValueRef x, LLVMValueRef m) { return beats(f, t, x, m, false); }
 
 static LLVMValueRef fmath(Fn *f, const char *name, LLVMValueRef x)
 {

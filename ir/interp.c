@@ -513,6 +513,17 @@ static bool check_labels(Interp *it, const Node *n)
 	return true;
 }
 
+/* a row's maximum m and sum of exp(row - m): logsumexp = m + log(z) */
+static void row_mz(const double *row, int64_t C, double *m, double *z)
+{
+	*m = -INFINITY;
+	*z = 0;
+	for (int64_t c = 0; c < C; c++)
+		*m = row[c] > *m ? row[c] : *m;
+	for (int64_t c = 0; c < C; c++)
+		*z += exp(row[c] - *m);
+}
+
 /* logits [N, C], labels [N]: mean over rows of logsumexp(row) - row[label] */
 EVAL(ev_xent)
 {
@@ -522,11 +533,8 @@ EVAL(ev_xent)
 	double s = 0;
 	for (int64_t i = 0; i < N; i++) {
 		const double *row = X(0) + i * C;
-		double m = -INFINITY, z = 0;
-		for (int64_t c = 0; c < C; c++)
-			m = row[c] > m ? row[c] : m;
-		for (int64_t c = 0; c < C; c++)
-			z += exp(row[c] - m);
+		double m, z;
+		row_mz(row, C, &m, &z);
 		s += m + log(z) - row[(int64_t)X(1)[i]];
 	}
 	y[0] = N ? s / (double)N : 0;
@@ -542,11 +550,8 @@ EVAL(ev_xent_bwd)
 		return false;
 	for (int64_t i = 0; i < N; i++) {
 		const double *row = X(0) + i * C;
-		double m = -INFINITY, z = 0;
-		for (int64_t c = 0; c < C; c++)
-			m = row[c] > m ? row[c] : m;
-		for (int64_t c = 0; c < C; c++)
-			z += exp(row[c] - m);
+		double m, z;
+		row_mz(row, C, &m, &z);
 		for (int64_t c = 0; c < C; c++)
 			y[i * C + c] = (exp(row[c] - m) / z - (c == (int64_t)X(1)[i])) * scale;
 	}
