@@ -56,6 +56,22 @@ static DType meet(const Value *a, const Value *b)
 	return dt;
 }
 
+/* A comparison of two compile-time numbers, from their order c (<0, 0, >0); unordered (a NaN)
+   makes every comparison false but != */
+static Value *fold_compare(Elab *e, AstOp op, int c, bool unordered)
+{
+	if (unordered)
+		return val_bool(e, op == AOP_NE);
+	switch (op) {
+	case AOP_EQ: return val_bool(e, c == 0);
+	case AOP_NE: return val_bool(e, c != 0);
+	case AOP_LT: return val_bool(e, c < 0);
+	case AOP_LE: return val_bool(e, c <= 0);
+	case AOP_GT: return val_bool(e, c > 0);
+	default: return val_bool(e, c >= 0);
+	}
+}
+
 static Value *fold_numbers(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 {
 	if (a->k == V_DIM || b->k == V_DIM) {
@@ -108,12 +124,8 @@ static Value *fold_numbers(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 		switch (op) {
 		case AOP_ADD: case AOP_SUB: case AOP_MUL: case AOP_DIV: case AOP_MOD: return val_int(e, r);
 		case AOP_POW: return val_int(e, (int64_t)pow((double)x, (double)y));
-		case AOP_EQ: return val_bool(e, x == y);
-		case AOP_NE: return val_bool(e, x != y);
-		case AOP_LT: return val_bool(e, x < y);
-		case AOP_LE: return val_bool(e, x <= y);
-		case AOP_GT: return val_bool(e, x > y);
-		case AOP_GE: return val_bool(e, x >= y);
+		case AOP_EQ: case AOP_NE: case AOP_LT: case AOP_LE: case AOP_GT: case AOP_GE:
+			return fold_compare(e, op, (x > y) - (x < y), false);
 		default: break;
 		}
 	} else if ((a->k == V_INT || a->k == V_FLOAT) && (b->k == V_INT || b->k == V_FLOAT)) {
@@ -125,12 +137,8 @@ static Value *fold_numbers(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 		case AOP_DIV: return val_float(e, x / y);
 		case AOP_MOD: return val_float(e, fmod(x, y));
 		case AOP_POW: return val_float(e, pow(x, y));
-		case AOP_EQ: return val_bool(e, x == y);
-		case AOP_NE: return val_bool(e, x != y);
-		case AOP_LT: return val_bool(e, x < y);
-		case AOP_LE: return val_bool(e, x <= y);
-		case AOP_GT: return val_bool(e, x > y);
-		case AOP_GE: return val_bool(e, x >= y);
+		case AOP_EQ: case AOP_NE: case AOP_LT: case AOP_LE: case AOP_GT: case AOP_GE:
+			return fold_compare(e, op, (x > y) - (x < y), isnan(x) || isnan(y));
 		default: break;
 		}
 	}
