@@ -7,6 +7,7 @@
  */
 #include "lang/lang.h"
 
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -67,12 +68,14 @@ static int recipe_arg(Elab *e, Value *v, const char *name, double *outs, Loc loc
 
 /* A call of a named recipe function with compile-time arguments, as `sgd(lr: 0.1)`: positional
    in the order of names, or named. names: the allowed argument names ("betas" appears twice:
-   it fills two outs); outs receive their values (left alone when absent). */
+   it fills two outs); outs receive their values (left alone when absent, NaN after an error in
+   the argument, which is reported: its checks are skipped). false after any error. */
 static bool recipe_call(Elab *e, Scope *s, Ast *x, const char *kind, const char *fn, const char *const *names,
                         double *outs)
 {
 	if (x->kind == A_IDENT)
 		return true; /* a bare name: every default */
+	bool ok = true;
 	int k = 0;
 	for (int i = 0; i < x->list.n; i++) {
 		if (!names[k]) {
@@ -80,8 +83,11 @@ static bool recipe_call(Elab *e, Scope *s, Ast *x, const char *kind, const char 
 			return false;
 		}
 		int got = recipe_arg(e, elab_expr(e, s, x->list.v[i]), names[k], &outs[k], x->list.v[i]->loc);
-		if (!got)
-			return false;
+		if (!got) {
+			got = !strcmp(names[k], "betas") ? 2 : 1;
+			outs[k] = outs[k + got - 1] = NAN;
+			ok = false;
+		}
 		k += got;
 	}
 	for (int j = 0; j < x->list2.n; j++) {
@@ -92,12 +98,13 @@ static bool recipe_call(Elab *e, Scope *s, Ast *x, const char *kind, const char 
 				k = i;
 		if (k < 0) {
 			diag_error(a->loc, "%s '%s' has no parameter named '%s'", kind, fn, a->name);
-			return false;
+			ok = false;
+		} else if (!recipe_arg(e, elab_expr(e, s, a->a), a->name, &outs[k], a->loc)) {
+			outs[k] = outs[k + !strcmp(a->name, "betas")] = NAN;
+			ok = false;
 		}
-		if (!recipe_arg(e, elab_expr(e, s, a->a), a->name, &outs[k], a->loc))
-			return false;
 	}
-	return true;
+	return ok;
 }
 
 static const char *callee_name(Ast *x)
@@ -156,21 +163,17 @@ static bool recipe_optimizer(Elab *e, Scope *s, Ast *f, Recipe *r)
 		v[n] = args[n].dflt;
 	}
 	names[n] = NULL;
-	if (!recipe_call(e, s, f->a, "optimizer", fn, names, v))
-		return false;
+	bool ok = recipe_call(e, s, f->a, "optimizer", fn, names, v);
 	for (int i = 0; i < n; i++) {
-		if (v[i] < 0 && !strcmp(names[i], "lr")) {
+		if (isnan(v[i]))
+			continue;
+		if (!strcmp(names[i], "lr") && v[i] <= 0) {
 			diag_error(f->a->loc, "%s needs a learning rate 'lr' greater than 0", fn);
-			return false;
-		}
-		if (v[i] < 0 || (!strcmp(names[i], "betas") && v[i] >= 1) || (!strcmp(names[i], "alpha") && v[i] > 1)) {
+			ok = false;
+		} else if (v[i] < 0 || (!strcmp(names[i], "betas") && v[i] >= 1) || (!strcmp(names[i], "alpha") && v[i] > 1)) {
 			diag_error(f->a->loc, "%s's '%s' is %g; expected %s", fn, names[i], v[i],
 			           !strcmp(names[i], "betas") ? "0 <= beta < 1" : !strcmp(names[i], "alpha") ? "0 <= alpha <= 1" : "a value >= 0");
-			return false;
-		}
-		if (!strcmp(names[i], "lr") && v[i] == 0) {
-			diag_error(f->a->loc, "%s needs a learning rate 'lr' greater than 0", fn);
-			return false;
+			ok = false;
 		}
 		char *field = (char *)r + args[i].field;
 		if (args[i].type == F_BOOL)
@@ -179,11 +182,11 @@ static bool recipe_optimizer(Elab *e, Scope *s, Ast *f, Recipe *r)
 			*(double *)field = v[i];
 	}
 	r->opt = optimizers[k].kind;
-	if (r->opt == OPT_SGD && r->nesterov && (r->momentum <= 0 || r->dampening != 0)) {
+	if (ok && r->opt == OPT_SGD && r->nesterov && (r->momentum <= 0 || r->dampening != 0)) {
 		diag_error(f->a->loc, "nesterov momentum needs momentum > 0 and dampening 0");
 		return false;
 	}
-	return true;
+	return ok;
 }
 
 /* Schedules: argument names and defaults (a negative default: required) */
@@ -216,19 +219,22 @@ static bool recipe_schedule(Elab *e, Scope *s, Ast *f, Recipe *r)
 	}
 	double v[4];
 	memcpy(v, schedules[k].dflt, sizeof v);
-	if (!recipe_call(e, s, f->a, "schedule", fn, schedules[k].args, v))
-		return false;
+	bool ok = recipe_call(e, s, f->a, "schedule", fn, schedules[k].args, v);
 	for (int i = 0; schedules[k].args[i]; i++) {
 		const char *a = schedules[k].args[i];
+		if (isnan(v[i]))
+			continue;
+		bool integer = !strcmp(a, "warmup") || !strcmp(a, "every");
 		if (v[i] < 0 && schedules[k].dflt[i] < 0) {
 			diag_error(f->a->loc, "schedule '%s' needs '%s'", fn, a);
-			return false;
+			ok = false;
+			continue;
 		}
-		bool integer = !strcmp(a, "warmup") || !strcmp(a, "every");
 		if (v[i] < 0 || (integer && v[i] != (double)(int64_t)v[i]) || (!strcmp(a, "every") && v[i] < 1)) {
 			diag_error(f->a->loc, "%s's '%s' is %g; expected %s", fn, a, v[i],
 			           !strcmp(a, "every") ? "an integer >= 1" : integer ? "an integer >= 0" : "a value >= 0");
-			return false;
+			ok = false;
+			continue;
 		}
 		if (!strcmp(a, "warmup"))
 			r->warmup = (int64_t)v[i];
@@ -242,7 +248,7 @@ static bool recipe_schedule(Elab *e, Scope *s, Ast *f, Recipe *r)
 			r->max_lr = v[i];
 	}
 	r->sched = schedules[k].kind;
-	return true;
+	return ok;
 }
 
 static const char *str_arg(Elab *e, Scope *s, Ast *x, const char *fn, const char *what)
@@ -271,11 +277,13 @@ static bool recipe_source(Elab *e, Scope *s, Ast *f, DataSource *out)
 			diag_error(x->loc, "npy takes one named file per loss input, as in npy(x: \"x.npy\", y: \"y.npy\") (at most 4)");
 			return false;
 		}
+		bool ok = true;
 		for (int j = 0; j < x->list2.n; j++) {
-			if (!(d.paths[j] = str_arg(e, s, x->list2.v[j]->a, fn, "files")))
-				return false;
+			ok &= (d.paths[j] = str_arg(e, s, x->list2.v[j]->a, fn, "files")) != NULL;
 			d.names[j] = x->list2.v[j]->name;
 		}
+		if (!ok)
+			return false;
 		d.npaths = x->list2.n;
 	} else if (fn && (!strcmp(fn, "npz") || !strcmp(fn, "csv") || !strcmp(fn, "text"))) {
 		bool is_csv = !strcmp(fn, "csv"), is_text = !strcmp(fn, "text");
@@ -467,11 +475,14 @@ static bool recipe_freeze(Elab *e, Ast *f, bool only)
 	}
 	bool *listed = arena_alloc(e->arena, sizeof(bool) * (size_t)(p->params.n + 1));
 	memset(listed, 0, sizeof(bool) * (size_t)(p->params.n + 1));
+	bool ok = true;
 	for (int i = 0; i < f->a->list.n; i++) {
 		Ast *x = f->a->list.v[i];
 		const char *path = model_path(e, x, f->name);
-		if (!path)
-			return false;
+		if (!path) {
+			ok = false;
+			continue;
+		}
 		size_t n = strlen(path);
 		int hits = 0;
 		for (int k = 0; k < p->params.n; k++) {
@@ -482,9 +493,11 @@ static bool recipe_freeze(Elab *e, Ast *f, bool only)
 		if (!hits) {
 			diag_error(x->loc, "'%s': model.%s names no parameter of the model (its parameters: %s%s)", f->name, path,
 			           p->params.n ? p->params.v[0].name : "none", p->params.n > 1 ? ", ..." : "");
-			return false;
+			ok = false;
 		}
 	}
+	if (!ok)
+		return false;
 	for (int k = 0; k < p->params.n; k++)
 		if (p->params.v[k].kind == PK_PARAM && listed[k] != only)
 			p->params.v[k].trainable = false;
@@ -623,6 +636,7 @@ static bool assign_groups(Elab *e)
 	Prog *p = e->prog;
 	groups.param_group = arena_alloc(e->arena, sizeof(int) * (size_t)(p->params.n + 1));
 	memset(groups.param_group, 0, sizeof(int) * (size_t)(p->params.n + 1));
+	bool ok = true;
 	for (int g = 1; g <= groups.n; g++) {
 		int hits = 0;
 		for (int k = 0; k < p->params.n; k++) {
@@ -630,21 +644,24 @@ static bool assign_groups(Elab *e)
 			if (q->kind != PK_PARAM || !under(q->name, groups.path[g - 1]))
 				continue;
 			int other = groups.param_group[k];
+			hits++;
 			if (other) {
 				diag_error(groups.loc[g - 1], "parameter groups model%s%s and model%s%s overlap: both hold '%s' "
 				           "(a parameter belongs to one group)", *groups.path[other - 1] ? "." : "",
 				           groups.path[other - 1], *groups.path[g - 1] ? "." : "", groups.path[g - 1], q->name);
-				return false;
+				ok = false;
+				break;
 			}
 			groups.param_group[k] = g;
-			hits++;
 		}
 		if (!hits) {
 			diag_error(groups.loc[g - 1], "parameter group model.%s names no parameter of the model (its parameters: %s%s)",
 			           groups.path[g - 1], p->params.n ? p->params.v[0].name : "none", p->params.n > 1 ? ", ..." : "");
-			return false;
+			ok = false;
 		}
 	}
+	if (!ok)
+		return false;
 	for (int k = 0; k < p->params.n; k++)
 		p->params.v[k].group = groups.param_group[k];
 	for (int g = 1; g <= groups.n; g++)
@@ -669,6 +686,7 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	groups.param_group = NULL;
 	Scope *rs = scope_new(e, globals);
 	Ast *loss = NULL;
+	bool ok = true; /* every independent error is reported; the graphs are built only without any */
 	for (int i = 0; i < train->list.n; i++) {
 		Ast *f = train->list.v[i];
 		if (f->kind == A_FN) {
@@ -685,38 +703,37 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		if (later || (f->b && !grouped) || (known && (f->sval || f->ival))) {
 			diag_error(f->loc, "recipe field '%s'%s is not compiled yet", f->name,
 			           f->b ? " for a part of the model" : f->sval || f->ival ? " from a file or frozen" : "");
-			return false;
-		}
-		if (!known && !f->sval && !f->ival) {
+			ok = false;
+		} else if (!known && !f->sval && !f->ival) {
 			diag_error(f->loc, "unknown recipe field '%s' (expected one of model, data, valid, batch, epochs, steps, seed, optimizer, schedule, "
 			           "clip_grad_norm, freeze, train_only, loss, or a frozen model: %s = Module(...) from \"file.safetensors\" frozen)",
 			           f->name, f->name);
-			return false;
+			ok = false;
 		}
 	}
 	Ast *mf = find_field(train, "model");
-	if (!mf) {
+	if (!mf)
 		diag_error(train->loc, "recipe '%s' has no 'model'", train->name);
-		return false;
-	}
-	if (!loss) {
+	if (!loss)
 		diag_error(train->loc, "recipe '%s' has no 'loss'", train->name);
-		return false;
-	}
-	Value *model = elab_expr(e, rs, mf->a);
-	if (model->k != V_INST) {
-		if (model->k != V_ERR)
-			diag_error(mf->a->loc, "'model' must be a module, such as Mlp(hidden: 256), found %s", val_describe(e, model));
-		return false;
-	}
-	scope_bind(e, rs, str_intern("model"), model, mf->loc);
+	Value *model = mf ? elab_expr(e, rs, mf->a) : val_err();
+	if (mf && model->k != V_INST && model->k != V_ERR)
+		diag_error(mf->a->loc, "'model' must be a module, such as Mlp(hidden: 256), found %s", val_describe(e, model));
+	bool has_model = model->k == V_INST; /* the checks of parameter paths and the loss need it */
+	ok &= has_model && loss;
+	if (has_model)
+		scope_bind(e, rs, str_intern("model"), model, mf->loc);
 	for (int i = 0; i < train->list.n; i++) {
 		Ast *x = train->list.v[i];
-		if (x->kind == A_FIELD && (x->sval || x->ival) && !recipe_frozen(e, rs, x))
-			return false;
+		if (x->kind == A_FIELD && (x->sval || x->ival) && !recipe_frozen(e, rs, x)) {
+			scope_bind(e, rs, str_intern(x->name), val_err(), x->loc); /* the loss's uses stay quiet */
+			ok = false;
+		}
 	}
-	bool ok = field_int(e, rs, train, "batch", &r->batch, 1) && field_int(e, rs, train, "epochs", &r->epochs, 0) &&
-	          field_int(e, rs, train, "steps", &r->steps, 0) && field_int(e, rs, train, "seed", &r->seed, 0);
+	ok &= field_int(e, rs, train, "batch", &r->batch, 1);
+	ok &= field_int(e, rs, train, "epochs", &r->epochs, 0);
+	ok &= field_int(e, rs, train, "steps", &r->steps, 0);
+	ok &= field_int(e, rs, train, "seed", &r->seed, 0);
 	Ast *f;
 	if ((f = find_field(train, "optimizer")))
 		ok &= recipe_optimizer(e, rs, f, r);
@@ -726,26 +743,28 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		ok &= recipe_source(e, rs, f, &r->data);
 	if ((f = find_field(train, "valid")))
 		ok &= recipe_source(e, rs, f, &r->valid);
-	ok = ok && field_num(e, rs, train, "clip_grad_norm", &r->clip_grad_norm);
-	for (int i = 0; ok && i < train->list.n; i++) {
+	ok &= field_num(e, rs, train, "clip_grad_norm", &r->clip_grad_norm);
+	for (int i = 0; i < train->list.n; i++) {
 		Ast *x = train->list.v[i];
 		if (x->kind == A_FIELD && x->b)
 			ok &= recipe_group(e, rs, x);
 	}
-	ok = ok && assign_groups(e);
-	if (ok && (f = find_field(train, "train_only")))
-		ok &= recipe_freeze(e, f, true);
-	if (ok && (f = find_field(train, "freeze")))
-		ok &= recipe_freeze(e, f, false);
-	if (!ok)
-		return false;
-	if (!loss->a || loss->a->kind != A_TYPE || loss->a->list.n != 0 || dtype_from_name(loss->a->name) < 0 ||
-	    !dtype_is_float((DType)dtype_from_name(loss->a->name))) {
+	if (has_model) {
+		ok &= assign_groups(e);
+		if ((f = find_field(train, "train_only")))
+			ok &= recipe_freeze(e, f, true);
+		if ((f = find_field(train, "freeze")))
+			ok &= recipe_freeze(e, f, false);
+	}
+	if (loss && (!loss->a || loss->a->kind != A_TYPE || loss->a->list.n != 0 || dtype_from_name(loss->a->name) < 0 ||
+	             !dtype_is_float((DType)dtype_from_name(loss->a->name)))) {
 		diag_error(loss->a ? loss->a->loc : loss->loc, "the recipe's loss must be declared to return a float scalar, as in loss(...) -> f32");
 		return false;
 	}
-	loss_graph(e, rs, loss, model->inst, "loss", 0);
-	if (diag_error_count())
+	if (!has_model || !loss)
+		return false;
+	loss_graph(e, rs, loss, model->inst, "loss", 0); /* its errors too, beside the fields' */
+	if (!ok || diag_error_count())
 		return false;
 	loss_graph(e, rs, loss, model->inst, "eval", 1);
 	loss_graph(e, rs, loss, model->inst, "predict", 2);
