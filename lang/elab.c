@@ -572,6 +572,7 @@ static Value *instantiate(Elab *e, Ast *def, Scope *closure, Value **args, const
 	in->scope = scope_new(e, closure);
 	Value *res = val_err();
 	if (bind_args(e, in->scope, &def->list, args, arglocs, nargs, named, namedv, nnamed, loc, def->name)) {
+		in->nargs = in->scope->b.n;
 		Graph *saved = e->g;
 		e->g = NULL; /* declarations are compile-time */
 		inst_items(e, in, &def->list2);
@@ -628,7 +629,20 @@ Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs,
 	}
 }
 
-/* module items: param, state, submodules, compile-time if, methods (recorded in the def) */
+/* A member of an instance (param, state, submodule, method): one per name; a member may shadow a
+   compile-time parameter (Linear's `bias: bool` and `param bias`) */
+static void member_bind(Elab *e, Inst *in, const char *name, Value *v, Loc loc)
+{
+	for (int j = in->nargs; j < in->scope->b.n; j++)
+		if (in->scope->b.v[j].name == name) {
+			diag_error(loc, "'%s' is already defined in module '%s'", name, in->def->name);
+			diag_note(in->scope->b.v[j].loc, "the earlier definition is here");
+			return;
+		}
+	scope_bind(e, in->scope, name, v, loc);
+}
+
+/* module items: param, state, submodules, compile-time if, methods */
 static void inst_items(Elab *e, Inst *in, AstList *items)
 {
 	for (int i = 0; i < items->n; i++) {
@@ -672,7 +686,7 @@ static void inst_items(Elab *e, Inst *in, AstList *items)
 			}
 			Value *v = val_new(e, V_PARAMREF);
 			v->i = ir_param_add(e->prog, prm);
-			scope_bind(e, in->scope, it->name, v, it->loc);
+			member_bind(e, in, it->name, v, it->loc);
 			break;
 		}
 		case A_MSUB: {
@@ -701,7 +715,7 @@ static void inst_items(Elab *e, Inst *in, AstList *items)
 				v = elab_expr(e, in->scope, it->a);
 				next_path = NULL;
 			}
-			scope_bind(e, in->scope, it->name, v, it->loc);
+			member_bind(e, in, it->name, v, it->loc);
 			break;
 		}
 		case A_IF: {
@@ -722,8 +736,13 @@ static void inst_items(Elab *e, Inst *in, AstList *items)
 			}
 			break;
 		}
-		case A_FN:
-			break; /* methods are looked up in the definition when called */
+		case A_FN: { /* a method: `m.name(x)` outside, `name(x)` in the module's own methods (same weights) */
+			Value *m = val_new(e, V_METHOD);
+			m->inst = in;
+			m->method = it;
+			member_bind(e, in, it->name, m, it->loc);
+			break;
+		}
 		case A_CONST:
 		case A_LET: {
 			Value *v = elab_expr(e, in->scope, it->kind == A_CONST ? it->a : it->b);
@@ -1000,15 +1019,6 @@ static Value *elab_field(Elab *e, Scope *s, Ast *x)
 					return val_tensor(e, elab_param_node(e, (int)v->i, x->loc));
 				return v;
 			}
-		for (int i = 0; i < in->def->list2.n; i++) {
-			Ast *it = in->def->list2.v[i];
-			if (it->kind == A_FN && it->name == x->name) {
-				Value *m = val_new(e, V_METHOD);
-				m->inst = in;
-				m->method = it;
-				return m;
-			}
-		}
 		diag_error(x->loc, "module '%s' has no member '%s'", in->def->name, x->name);
 		return val_err();
 	}

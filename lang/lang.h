@@ -164,7 +164,8 @@ struct Value {
 struct Inst {
 	Ast *def;           /* the A_MODULE */
 	const char *path;   /* "" for the recipe's model, "blocks.3." ... (ends with '.') */
-	Scope *scope;       /* compile-time parameters and members */
+	Scope *scope;       /* compile-time parameters (the first nargs bindings), then members and methods */
+	int nargs;
 };
 
 typedef struct Binding {
