@@ -1257,12 +1257,60 @@ static Value *stack_yields(Elab *e, Yield *ys, int n, Loc loc)
 	return builtin_call(e, builtin_lookup("stack"), &list, 1, NULL, NULL, 0, loc);
 }
 
+/* The first `yield` a statement runs (in its blocks, `if` branches and `for` statements; not in
+   nested expressions, which collect their own), or NULL */
+static Ast *first_yield(Ast *st)
+{
+	Ast *y = NULL;
+	switch (st ? st->kind : A_KIND_COUNT) {
+	case A_YIELD: return st;
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n && !y; i++)
+			y = first_yield(st->list.v[i]);
+		return y;
+	case A_IF: return (y = first_yield(st->b)) ? y : first_yield(st->c);
+	case A_FOR: return first_yield(st->b);
+	default: return NULL;
+	}
+}
+
+/* In a `for` expression's body, an `if` yields in both branches or in neither: an iteration's
+   values must not depend on which branch runs. Checked once per loop, before it is unrolled. */
+static bool check_yield_branches(Ast *st)
+{
+	bool ok = true;
+	switch (st ? st->kind : A_KIND_COUNT) {
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n; i++)
+			ok &= check_yield_branches(st->list.v[i]);
+		return ok;
+	case A_FOR: return check_yield_branches(st->b);
+	case A_IF: {
+		Ast *yb = first_yield(st->b), *yc = first_yield(st->c);
+		if (!yb != !yc) {
+			if (!st->c)
+				diag_error(st->loc, "this 'if' yields but has no 'else': in a 'for' expression both branches of an "
+				           "'if' must yield (or neither), so every iteration gives the same values");
+			else
+				diag_error(yb ? st->c->loc : st->b->loc, "this branch yields nothing but the other branch of the 'if' "
+				           "does: in a 'for' expression both branches must yield (or neither)");
+			diag_note((yb ? yb : yc)->loc, "the yield is here");
+			return false;
+		}
+		return check_yield_branches(st->b) & check_yield_branches(st->c);
+	}
+	default: return true;
+	}
+}
+
 static Value *elab_for_expr(Elab *e, Scope *s, Ast *x)
 {
 	if (!e->g) {
 		diag_error(x->loc, "a 'for' expression computes tensors: it is only allowed inside a function");
 		return val_err();
 	}
+	if (!check_yield_branches(x->b))
+		return val_err();
 	YieldVec ys = {0};
 	Flow fl = {.yields = &ys};
 	int errs = diag_error_count();
