@@ -7,12 +7,8 @@
 # - resume needs no teacher file (the checkpoint is self-contained); infer runs the student;
 # - a teacher file with a missing tensor or a wrong shape is refused naming file and tensor;
 # - compile errors: frozen without from, from without frozen, a state tensor in the teacher.
-root=$(pwd)
-fm=/usr/share/datasets/fashion-mnist
-[ -f "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
+need_fm
 py=/usr/bin/python3
 cd "$t"
 "$root/nndc" build "$root/examples/mlp_fashion.nnd" -o . || fail "nndc build mlp_fashion"

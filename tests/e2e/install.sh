@@ -1,9 +1,7 @@
 #!/bin/sh
 # `make install PREFIX=...` gives an nndc that finds its runtime and standard library there.
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. tests/e2e/lib.sh
 make -s install PREFIX="$t/prefix" > "$t/make.log" 2>&1 || { cat "$t/make.log"; echo "FAIL: make install"; exit 1; }
 cd "$t"
 "$t/prefix/bin/nndc" build "$root/examples/mlp_fashion.nnd" -o "$t/out"

@@ -1,12 +1,8 @@
 #!/bin/sh
 # LeNet-5 (examples/lenet_fashion.nnd: conv2d, max_pool2d, Linear) trained for one epoch on
 # Fashion-MNIST: ~10 s on 2 cores, validation accuracy 0.80 (measured); the bound is 0.75.
-root=$(pwd)
-fm=/usr/share/datasets/fashion-mnist
-[ -f "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
+need_fm
 "$root/nndc" build "$root/examples/lenet_fashion.nnd" -o "$t" || fail "nndc build"
 (cd "$t" && ./lenet-train --epochs 1 --quiet --out "$t/w.safetensors") > "$t/log" 2>&1 || { cat "$t/log"; fail "lenet-train"; }
 cat "$t/log"

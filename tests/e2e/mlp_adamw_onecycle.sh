@@ -2,9 +2,7 @@
 # examples/mlp_adamw_onecycle.nnd end to end: its two epochs (AdamW, one-cycle schedule) reach a
 # test accuracy of at least 0.85 (0.866 when measured).
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. tests/e2e/lib.sh
 "$root/nndc" build "$root/examples/mlp_adamw_onecycle.nnd" -o "$t"
 "$t/fashion_adamw-train" --out "$t/w.safetensors" --quiet | tee "$t/log.txt"
 acc=$(sed -n 's/^epoch 2\/2 .*accuracy \([0-9.]*\).*/\1/p' "$t/log.txt")

@@ -1,10 +1,7 @@
 #!/bin/sh
 # Bad input to the compiled example's executables: a clear message naming what is wrong and a
 # non-zero exit, never a crash.
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
 # expect STATUS PATTERN CMD...: CMD exits with STATUS and its stderr holds PATTERN
 expect() {
 	want=$1 pat=$2; shift 2
@@ -14,7 +11,6 @@ expect() {
 	echo "ok: $(head -n 1 "$t/err")"
 }
 "$root/nndc" build "$root/examples/mlp_fashion.nnd" -o "$t" || fail "nndc build"
-fm=/usr/share/datasets/fashion-mnist
 expect 2 "unknown flag '--epoch'" "$t/fashion-train" --epoch 3
 expect 2 "invalid value 'five' for --epochs" "$t/fashion-train" --epochs five
 expect 2 "--lr" "$t/fashion-train" --lr 0.1x

@@ -2,9 +2,7 @@
 # The example end to end: nndc builds examples/mlp_fashion.nnd, one epoch of training, then the
 # inference executable evaluates the checkpoint on the test set: accuracy must be at least 0.80.
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. tests/e2e/lib.sh
 "$root/nndc" build "$root/examples/mlp_fashion.nnd" -o "$t"
 "$t/fashion-train" --epochs 1 --out "$t/mlp.safetensors" --quiet
 "$t/fashion-infer" --weights "$t/mlp.safetensors" --eval \

@@ -4,13 +4,8 @@
 # - SIGINT during training exits 130 and leaves a checkpoint that --resume continues from;
 # - a truncated checkpoint is refused, naming the file.
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-fm=/usr/share/datasets/fashion-mnist
-/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	640 "$t/data-images.gz" "$t/data-labels.gz"
+. tests/e2e/lib.sh
+subset 640
 "$root/nndc" build "$root/tests/num/sgd_small.nnd" -o "$t"
 cd "$t"
 ./small-train --steps 30 --batch 48 --out whole.safetensors --quiet

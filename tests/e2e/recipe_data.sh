@@ -2,12 +2,9 @@
 # Data sources of a recipe: npy (by loss-input name), npz (stored and deflated), csv (header and
 # label column), text (byte windows, y shifted by one), from the recipe and through --data; and
 # malformed or mismatched files, each refused before training with a message naming the file.
-root=$(pwd)
+. tests/e2e/lib.sh
 PY=/usr/bin/python3
 $PY -c "import numpy" 2>/dev/null || { echo "skipped: no numpy in $PY"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 cd "$t"
 $PY - <<'PY' || fail "generating the data"
 import numpy as np

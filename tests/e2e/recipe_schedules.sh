@@ -2,16 +2,11 @@
 # Learning-rate schedules: the lr of every step (from --log) against torch.optim.lr_scheduler
 # (tests/e2e/recipe_schedules.py), with the schedule from the recipe and from the command line;
 # recipe errors in schedule and optimizer arguments.
-root=$(pwd)
+. tests/e2e/lib.sh
 PY=/usr/bin/python3
-fm=/usr/share/datasets/fashion-mnist
 $PY -c "import torch" 2>/dev/null || { echo "skipped: no torch in $PY"; exit 77; }
-[ -r "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-$PY "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	64 "$t/data-images.gz" "$t/data-labels.gz" || fail "mkidx"
+need_fm
+subset 64 || fail "mkidx"
 cd "$t"
 recipe() { # recipe NAME 'schedule = ...'
 	cat >"$1.nnd" <<NND

@@ -7,13 +7,8 @@
 # - clip_grad_norm must be > 0; --clip-grad-norm needs a recipe that clips.
 # (The weights themselves: tests/num/optim_vs_torch.sh compares clipping and freezing with torch.)
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-fm=/usr/share/datasets/fashion-mnist
-/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	64 "$t/data-images.gz" "$t/data-labels.gz"
+. tests/e2e/lib.sh
+subset 64
 cp "$root/tests/e2e/rt/numerics.nnd" "$t/"
 cd "$t"
 "$root/nndc" build numerics.nnd -o .

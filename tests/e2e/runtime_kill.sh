@@ -5,14 +5,9 @@
 # momentum must equal an uninterrupted run's byte for byte. A save killed between its files
 # leaves FILE.opt.next, which --resume takes when its step matches FILE's (runtime/ckpt.c).
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-fm=/usr/share/datasets/fashion-mnist
-[ -r "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	640 "$t/data-images.gz" "$t/data-labels.gz"
+. tests/e2e/lib.sh
+need_fm
+subset 640
 "$root/nndc" build "$root/tests/num/sgd_small.nnd" -o "$t"
 cd "$t"
 run="./small-train --steps 3000 --batch 48 --threads 1 --quiet --checkpoint-every 5"

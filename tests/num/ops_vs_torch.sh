@@ -3,15 +3,10 @@
 # PyTorch in float32 (tests/num/ops_vs_torch.py; the driver is tests/num/ops_driver.c, built here
 # against the compiler's objects in B, default build/).
 set -e
-if ! /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
-	echo "skipped: python3-torch or python3-numpy is not installed in /usr/bin/python3"
-	exit 77
-fi
-root=$(pwd)
+. tests/e2e/lib.sh
+need_torch
 B=${B:-build}
 [ -d "$B/obj/ir" ] || { echo "FAILED: no compiler objects in $B/obj (build with make B=$B all, or set B)"; exit 1; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
 objs=$(ls "$B"/obj/parser/*.o "$B"/obj/lang/*.o "$B"/obj/ir/*.o "$B"/obj/passes/*.o "$B"/obj/codegen/*.o "$B"/obj/gen/*.o)
 cc -std=c11 -D_GNU_SOURCE -O1 -I. -I"$B/gen" -isystem "$(llvm-config-19 --includedir)" -o "$t/ops_driver" \
 	tests/num/ops_driver.c $objs $(llvm-config-19 --ldflags) -lLLVM-19 -lm $NNDC_LDFLAGS

@@ -5,17 +5,10 @@
 # several settings through the training executable's flags. Learning rates are small enough that
 # the weights move by 1-100% in 20 steps (the float32 difference grows with the distance moved).
 set -e
-if ! /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
-	echo "skipped: python3-torch or python3-numpy is not installed in /usr/bin/python3"
-	exit 77
-fi
-fm=/usr/share/datasets/fashion-mnist
-[ -r "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	64 "$t/data-images.gz" "$t/data-labels.gz"
+. tests/e2e/lib.sh
+need_torch
+need_fm
+subset 64
 cd "$t"
 steps=20
 
