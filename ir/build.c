@@ -1,6 +1,7 @@
 /* ir/build.c: programs, graphs, nodes, types and symbolic dimensions. */
 #include "ir/ir.h"
 
+#include <stddef.h>
 #include <string.h>
 
 const OpInfo op_info[OP_COUNT] = {
@@ -36,6 +37,21 @@ const char *const init_name[INIT_COUNT] = {
 	"zeros", "ones", "constant", "normal", "uniform", "kaiming_uniform", "kaiming_normal",
 	"xavier_uniform", "xavier_normal", "orthogonal",
 };
+
+#define RF(f, t, part) {#f, offsetof(Recipe, f), t, part}
+const RecipeField recipe_fields[] = {
+	RF(batch, 'i', 0), RF(epochs, 'i', 0), RF(steps, 'i', 0), RF(seed, 'i', 0), RF(clip_grad_norm, 'd', 0),
+	RF(accumulate, 'i', 0),
+	RF(lr, 'd', 1), RF(momentum, 'd', 1), RF(weight_decay, 'd', 1), RF(dampening, 'd', 1), RF(beta1, 'd', 1),
+	RF(beta2, 'd', 1), RF(eps, 'd', 1), RF(nesterov, 'b', 1), RF(alpha, 'd', 1), RF(centered, 'b', 1),
+	RF(lr_decay, 'd', 1), RF(initial_accumulator_value, 'd', 1),
+	RF(warmup, 'i', 2), RF(min_lr, 'd', 2), RF(step_every, 'i', 2), RF(gamma, 'd', 2), RF(max_lr, 'd', 2),
+	RF(pct_start, 'd', 2), RF(div_factor, 'd', 2), RF(final_div_factor, 'd', 2),
+	{NULL, 0, 0, 0},
+};
+const char *const opt_name[OPT_COUNT] = {"sgd", "adam", "adamw", "rmsprop", "adagrad", "lion"};
+const char *const sched_name[SCHED_COUNT] = {"constant", "cosine", "step", "exponential", "linear", "onecycle"};
+const char *const data_name[DATA_COUNT] = {"none", "idx", "npy", "npz", "csv", "text"};
 
 /* ---- programs and graphs ---- */
 

@@ -205,6 +205,18 @@ typedef struct Recipe {
 	VEC(const char *) metrics; /* metric names in output order (after "loss") */
 } Recipe;
 
+/* The Recipe's scalar settings by name, for the textual IR (ir/build.c; printed and read by
+   ir/print.c and ir/read.c): type 'i' int64_t, 'd' double, 'b' bool; part 0 the run, 1 the
+   optimiser, 2 the schedule (a parameter group sets parts 1 and 2). NULL-terminated. */
+typedef struct RecipeField {
+	const char *name;
+	size_t offset;
+	char type;
+	int part;
+} RecipeField;
+extern const RecipeField recipe_fields[];
+extern const char *const opt_name[OPT_COUNT], *const sched_name[SCHED_COUNT], *const data_name[DATA_COUNT];
+
 typedef struct Prog {
 	Arena *arena;
 	VEC(Param) params;        /* params and state, in declaration order */

@@ -104,10 +104,79 @@ static void print_param(FILE *f, const Prog *p, const Param *q)
 		fputs(" frozen", f);
 	if (q->kind == PK_STATE && q->trainable)
 		fputs(" trainable", f);
+	if (q->group)
+		fprintf(f, " group %d", q->group);
 	if (q->from)
 		fprintf(f, " from \"%s\" \"%s\"", q->from, q->from_name ? q->from_name : "");
 	print_comment(f, NULL, q->loc);
 	fputc('\n', f);
+}
+
+/* One line of a recipe's settings, those that are not zero: part 0 the run, 1 the optimiser
+   (after `optimizer = NAME`), 2 the schedule (after `schedule = NAME`); nothing for an empty part 0 */
+static void print_settings(FILE *f, const Recipe *r, int part)
+{
+	const char *sep = "  ";
+	if (part)
+		fprintf(f, "  %s = %s", part == 1 ? "optimizer" : "schedule", part == 1 ? opt_name[r->opt] : sched_name[r->sched]);
+	if (part)
+		sep = ", ";
+	for (const RecipeField *rf = recipe_fields; rf->name; rf++) {
+		const char *at = (const char *)r + rf->offset;
+		if (rf->part != part || (rf->type == 'i' ? !*(const int64_t *)at : rf->type == 'd' ? *(const double *)at == 0
+		                                                                                     : !*(const bool *)at))
+			continue;
+		fprintf(f, "%s%s = ", sep, rf->name);
+		sep = ", ";
+		if (rf->type == 'i')
+			fprintf(f, "%lld", (long long)*(const int64_t *)at);
+		else if (rf->type == 'd')
+			print_num(f, *(const double *)at);
+		else
+			fputs("true", f);
+	}
+	if (part || *sep == ',')
+		fputc('\n', f);
+}
+
+/* `data = npy(x: "x.npy", y: "y.npy")`: the kind, then its files (each with the loss input it
+   feeds, when named), a csv's label column, a text's sequence length */
+static void print_source(FILE *f, const char *field, const DataSource *d)
+{
+	if (d->kind == DATA_NONE)
+		return;
+	fprintf(f, "  %s = %s(", field, data_name[d->kind]);
+	for (int i = 0; i < d->npaths; i++)
+		fprintf(f, "%s%s%s\"%s\"", i ? ", " : "", d->names[i] ? d->names[i] : "", d->names[i] ? ": " : "", d->paths[i]);
+	if (d->label)
+		fprintf(f, ", label: \"%s\"", d->label);
+	if (d->seq)
+		fprintf(f, ", seq: %lld", (long long)d->seq);
+	fputs(")\n", f);
+}
+
+/* The recipe, then each parameter group's optimiser and schedule (the rest is the recipe's) */
+static void print_recipe(FILE *f, const Prog *p)
+{
+	const Recipe *r = &p->recipe;
+	fprintf(f, "\nrecipe %s {\n", r->name ? r->name : "_");
+	for (int part = 0; part < 3; part++)
+		print_settings(f, r, part);
+	print_source(f, "data", &r->data);
+	print_source(f, "valid", &r->valid);
+	if (r->metrics.n) {
+		fputs("  metrics = [", f);
+		for (int i = 0; i < r->metrics.n; i++)
+			fprintf(f, "%s%s", i ? ", " : "", r->metrics.v[i]);
+		fputs("]\n", f);
+	}
+	fputs("}\n", f);
+	for (int g = 0; g < p->groups.n; g++) {
+		fprintf(f, "group %d {\n", g + 1);
+		print_settings(f, &p->groups.v[g], 1);
+		print_settings(f, &p->groups.v[g], 2);
+		fputs("}\n", f);
+	}
 }
 
 void ir_prog_print(FILE *f, const Prog *p)
@@ -116,6 +185,8 @@ void ir_prog_print(FILE *f, const Prog *p)
 		fprintf(f, "sym %s\n", p->syms.v[i]);
 	for (int i = 0; i < p->params.n; i++)
 		print_param(f, p, &p->params.v[i]);
+	if (p->has_recipe)
+		print_recipe(f, p);
 	for (int i = 0; i < p->graphs.n; i++) {
 		fputc('\n', f);
 		ir_graph_print(f, p->graphs.v[i]);

@@ -290,6 +290,8 @@ static void param(Reader *r, ParamKind kind)
 		q.trainable = false;
 	else if (accept_word(r, "trainable"))
 		q.trainable = true;
+	if (accept_word(r, "group")) /* checked against the groups once they are read */
+		q.group = (int)integer(r, "a parameter group's number");
 	if (accept_word(r, "from")) { /* from "file" "name in the file" */
 		q.from = quoted(r);
 		q.from_name = quoted(r);
@@ -298,6 +300,129 @@ static void param(Reader *r, ParamKind kind)
 	comment(r, &unused, &q.loc);
 	ir_param_add(r->p, q);
 	end_line(r);
+}
+
+/* ---- the recipe: `recipe NAME { ... }`, then `group N { ... }` per parameter group ---- */
+
+/* `NAME` from names[0..n) */
+static int name_in(Reader *r, const char *const *names, int n, const char *what)
+{
+	skip_blanks(r);
+	const char *at = r->s;
+	const char *w = word(r, what);
+	for (int k = 0; k < n; k++)
+		if (!strcmp(names[k], w))
+			return k;
+	r->s = at;
+	fail(r, "unknown %s '%s'", what, w);
+}
+
+/* KIND("path", name: "path", ..., label: "column", seq: N) as ir/print.c writes it */
+static void source(Reader *r, DataSource *d)
+{
+	*d = (DataSource){.kind = (DataKind)name_in(r, data_name, DATA_COUNT, "data source")};
+	expect(r, '(');
+	if (!accept(r, ')')) {
+		do {
+			skip_blanks(r);
+			const char *name = *r->s == '"' ? NULL : word(r, "a file name in quotes or NAME: \"file\"");
+			if (name)
+				expect(r, ':');
+			if (name && d->kind == DATA_CSV && !strcmp(name, "label"))
+				d->label = quoted(r);
+			else if (name && d->kind == DATA_TEXT && !strcmp(name, "seq"))
+				d->seq = integer(r, "a sequence length");
+			else if (d->npaths == 4)
+				fail(r, "a data source has at most 4 files");
+			else {
+				d->names[d->npaths] = name;
+				d->paths[d->npaths++] = quoted(r);
+			}
+		} while (accept(r, ','));
+		expect(r, ')');
+	}
+}
+
+/* The lines of a recipe block up to '}': `name = value, ...`. A group's block sets the optimiser
+   and the schedule only. */
+static void settings(Reader *r, Recipe *rc, bool group)
+{
+	while (!accept(r, '}')) {
+		do {
+			skip_blanks(r);
+			const char *at = r->s;
+			const char *key = word(r, "a recipe setting");
+			expect(r, '=');
+			const RecipeField *rf = recipe_fields;
+			while (rf->name && strcmp(rf->name, key))
+				rf++;
+			bool ok = !group || (rf->name ? rf->part > 0 : !strcmp(key, "optimizer") || !strcmp(key, "schedule"));
+			if (!ok) {
+				r->s = at;
+				fail(r, "a parameter group sets its optimizer and schedule only, not '%s'", key);
+			}
+			char *field = rf->name ? (char *)rc + rf->offset : NULL;
+			if (!strcmp(key, "optimizer"))
+				rc->opt = (OptKind)name_in(r, opt_name, OPT_COUNT, "optimizer");
+			else if (!strcmp(key, "schedule"))
+				rc->sched = (SchedKind)name_in(r, sched_name, SCHED_COUNT, "schedule");
+			else if (!strcmp(key, "data") || !strcmp(key, "valid"))
+				source(r, key[0] == 'd' ? &rc->data : &rc->valid);
+			else if (!strcmp(key, "metrics")) {
+				expect(r, '[');
+				do
+					vec_push(&rc->metrics, word(r, "a metric name"));
+				while (accept(r, ','));
+				expect(r, ']');
+			} else if (!field) {
+				r->s = at;
+				fail(r, "unknown recipe setting '%s'", key);
+			} else if (rf->type == 'i')
+				*(int64_t *)field = integer(r, "an integer");
+			else if (rf->type == 'd')
+				*(double *)field = number(r);
+			else if (accept_word(r, "true"))
+				*(bool *)field = true;
+			else
+				fail(r, "expected true");
+		} while (accept(r, ','));
+		end_line(r);
+	}
+	end_line(r);
+}
+
+static void recipe(Reader *r)
+{
+	if (r->p->has_recipe)
+		fail(r, "a program has one recipe");
+	r->p->has_recipe = true;
+	const char *name = word(r, "a recipe name");
+	r->p->recipe.name = strcmp(name, "_") ? name : NULL;
+	expect(r, '{');
+	end_line(r);
+	settings(r, &r->p->recipe, false);
+}
+
+/* Group N starts from the recipe without its optimiser and schedule settings */
+static void group(Reader *r)
+{
+	Prog *p = r->p;
+	if (!p->has_recipe)
+		fail(r, "a parameter group comes after the recipe");
+	int64_t n = integer(r, "the group's number");
+	if (n != p->groups.n + 1)
+		fail(r, "expected group %d here, found group %lld", p->groups.n + 1, (long long)n);
+	Recipe g = p->recipe;
+	g.opt = OPT_SGD;
+	g.sched = SCHED_CONSTANT;
+	memset(&g.metrics, 0, sizeof g.metrics);
+	for (const RecipeField *rf = recipe_fields; rf->name; rf++)
+		if (rf->part)
+			memset((char *)&g + rf->offset, 0, rf->type == 'i' ? sizeof(int64_t) : rf->type == 'd' ? sizeof(double) : sizeof(bool));
+	expect(r, '{');
+	end_line(r);
+	settings(r, &g, true);
+	vec_push(&p->groups, g);
 }
 
 static void define(Reader *r, int64_t id, Node *n)
@@ -481,11 +606,22 @@ Prog *ir_prog_read(Arena *a, const char *name, const char *text, char *err, size
 			param(&r, PK_PARAM);
 		else if (accept_word(&r, "state"))
 			param(&r, PK_STATE);
+		else if (accept_word(&r, "recipe"))
+			recipe(&r);
+		else if (accept_word(&r, "group"))
+			group(&r);
 		else if (accept_word(&r, "graph"))
 			graph(&r);
 		else
-			fail(&r, "expected 'sym', 'param', 'state' or 'graph'");
+			fail(&r, "expected 'sym', 'param', 'state', 'recipe', 'group' or 'graph'");
 	}
+	for (int i = 0; i < r.p->params.n; i++)
+		if (r.p->params.v[i].group < 0 || r.p->params.v[i].group > r.p->groups.n) {
+			snprintf(err, errlen, "%s: parameter \"%s\" is in group %d; the program has %d", name,
+			         r.p->params.v[i].name, r.p->params.v[i].group, r.p->groups.n);
+			free(r.byid);
+			return NULL;
+		}
 	free(r.byid);
 	return r.p;
 }

@@ -83,6 +83,54 @@ START_TEST(built_program_round_trips)
 }
 END_TEST
 
+/* The recipe, its parameter groups and every kind of data source read back field by field */
+START_TEST(recipe_round_trips)
+{
+	const char *text = "param \"a\" : f32[2] = zeros() group 1\n"
+	                   "param \"b\" : f32[2] = zeros() frozen\n"
+	                   "\n"
+	                   "recipe r {\n"
+	                   "  batch = 32, epochs = 3, steps = 7, seed = 9, clip_grad_norm = 0.5\n"
+	                   "  optimizer = rmsprop, lr = 0.001, momentum = 0.9, alpha = 0.95, centered = true\n"
+	                   "  schedule = step, warmup = 4, step_every = 10, gamma = 0.5\n"
+	                   "  data = csv(\"d.csv\", label: \"y\")\n"
+	                   "  valid = npy(x: \"x.npy\", label: \"l.npy\")\n"
+	                   "  metrics = [accuracy, top5]\n"
+	                   "}\n"
+	                   "group 1 {\n"
+	                   "  optimizer = sgd, lr = 0.1, nesterov = true\n"
+	                   "  schedule = cosine, min_lr = 0.01\n"
+	                   "}\n";
+	char *out;
+	Prog *p = roundtrip(text, &out);
+	ck_assert_str_eq(text, out);
+	const Recipe *r = &p->recipe;
+	ck_assert(p->has_recipe);
+	ck_assert_str_eq(r->name, "r");
+	ck_assert(r->batch == 32 && r->epochs == 3 && r->steps == 7 && r->seed == 9 && r->clip_grad_norm == 0.5);
+	ck_assert(r->opt == OPT_RMSPROP && r->lr == 0.001 && r->momentum == 0.9 && r->alpha == 0.95 && r->centered);
+	ck_assert(r->sched == SCHED_STEP && r->warmup == 4 && r->step_every == 10 && r->gamma == 0.5);
+	ck_assert(r->data.kind == DATA_CSV && r->data.npaths == 1 && !strcmp(r->data.paths[0], "d.csv") &&
+	          !strcmp(r->data.label, "y"));
+	ck_assert(r->valid.kind == DATA_NPY && r->valid.npaths == 2 && !strcmp(r->valid.names[1], "label") &&
+	          !strcmp(r->valid.paths[1], "l.npy") && !r->valid.label); /* a loss input named label */
+	ck_assert(r->metrics.n == 2 && !strcmp(r->metrics.v[1], "top5"));
+	ck_assert_int_eq(p->groups.n, 1);
+	const Recipe *g = &p->groups.v[0];
+	ck_assert(g->opt == OPT_SGD && g->lr == 0.1 && g->nesterov && !g->momentum && !g->alpha && !g->centered);
+	ck_assert(g->sched == SCHED_COSINE && g->min_lr == 0.01 && !g->warmup && !g->gamma);
+	ck_assert(g->batch == 32 && g->data.kind == DATA_CSV); /* the rest is the recipe's */
+	ck_assert(p->params.v[0].group == 1 && p->params.v[1].group == 0 && !p->params.v[1].trainable);
+	free(out);
+
+	const char *text2 = "\nrecipe _ {\n  optimizer = sgd\n  schedule = constant\n  data = text(\"t.txt\", seq: 16)\n}\n";
+	p = roundtrip(text2, &out);
+	ck_assert_str_eq(text2, out);
+	ck_assert(!p->recipe.name && p->recipe.data.kind == DATA_TEXT && p->recipe.data.seq == 16 && p->recipe.batch == 0);
+	free(out);
+}
+END_TEST
+
 START_TEST(effects_are_rebuilt)
 {
 	const char *text = "sym B\n"
@@ -115,7 +163,16 @@ static const struct {
 	{"param \"w\" : f32[2] = glorot()\n", "t.nir:1:22: unknown initialiser 'glorot'"},
 	{"sym B\nparam \"w\" : f32[B] = zeros()\n", "t.nir:2:19: a parameter's sizes must be known at compile time"},
 	{"graph g(%0 x: f32[4/0]) {\n", "t.nir:1:22: a size divided by zero"},
-	{"frob\n", "t.nir:1:1: expected 'sym', 'param', 'state' or 'graph'"},
+	{"frob\n", "t.nir:1:1: expected 'sym', 'param', 'state', 'recipe', 'group' or 'graph'"},
+	{"recipe r {\n  batch = 2, lr = x\n", "t.nir:2:19: expected a number"},
+	{"recipe r {\n  bacth = 2\n", "t.nir:2:3: unknown recipe setting 'bacth'"},
+	{"recipe r {\n  optimizer = adma\n", "t.nir:2:15: unknown optimizer 'adma'"},
+	{"recipe r {\n  data = idx(\"a\", \"b\", \"c\", \"d\", \"e\")\n", "t.nir:2:34: a data source has at most 4 files"},
+	{"recipe r {\n}\nrecipe s {\n", "t.nir:3:7: a program has one recipe"},
+	{"group 1 {\n", "t.nir:1:6: a parameter group comes after the recipe"},
+	{"recipe r {\n}\ngroup 2 {\n", "t.nir:3:8: expected group 1 here, found group 2"},
+	{"recipe r {\n}\ngroup 1 {\n  batch = 3\n", "t.nir:4:3: a parameter group sets its optimizer and schedule only, not 'batch'"},
+	{"param \"w\" : f32[2] = zeros() group 1\n", "t.nir: parameter \"w\" is in group 1; the program has 0"},
 	{"graph g(%0 x: f32[2]) {\n  %1 = exp %0 : f32[2]  # @ nowhere\n", "t.nir:2:27: expected a location file:line:col after '@'"},
 	{"graph g(%0 x: f32[2]) {\n  %1 = input : f32[2]\n", "'input' nodes are written in the graph's header"},
 	{"graph g(%0 x: f32[2, 3]) {\n  %1 = sum %0 [9, 0] : f32\n", "t.nir:2:8: reduction axis out of range"},
@@ -158,6 +215,7 @@ int main(void)
 	Suite *s = suite_create("read");
 	TCase *tc = tcase_create("read");
 	tcase_add_test(tc, built_program_round_trips);
+	tcase_add_test(tc, recipe_round_trips);
 	tcase_add_test(tc, effects_are_rebuilt);
 	tcase_add_loop_test(tc, errors_name_the_place, 0, (int)(sizeof bad / sizeof bad[0]));
 	tcase_add_test(tc, prefixes_never_crash);
