@@ -673,6 +673,14 @@ static const char *const known_fields[] = {"model", "data", "valid", "batch", "e
                                            "schedule", "loss", "freeze", "train_only", "clip_grad_norm", NULL};
 static const char *const later_fields[] = {"grad_noise", NULL};
 
+static bool listed(const char *const *names, const char *name)
+{
+	for (int k = 0; names[k]; k++)
+		if (!strcmp(names[k], name))
+			return true;
+	return false;
+}
+
 static bool recipe(Elab *e, Ast *train, Scope *globals)
 {
 	Prog *p = e->prog;
@@ -694,11 +702,7 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 				loss = f;
 			continue;
 		}
-		bool known = false, later = false;
-		for (int k = 0; known_fields[k]; k++)
-			known |= !strcmp(known_fields[k], f->name);
-		for (int k = 0; later_fields[k]; k++)
-			later |= !strcmp(later_fields[k], f->name);
+		bool known = listed(known_fields, f->name), later = listed(later_fields, f->name);
 		bool grouped = f->b && (!strcmp(f->name, "optimizer") || !strcmp(f->name, "schedule"));
 		if (later || (f->b && !grouped) || (known && (f->sval || f->ival))) {
 			diag_error(f->loc, "recipe field '%s'%s is not compiled yet", f->name,
@@ -725,7 +729,8 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		scope_bind(e, rs, str_intern("model"), model, mf->loc);
 	for (int i = 0; i < train->list.n; i++) {
 		Ast *x = train->list.v[i];
-		if (x->kind == A_FIELD && (x->sval || x->ival) && !recipe_frozen(e, rs, x)) {
+		if (x->kind == A_FIELD && (x->sval || x->ival) && !listed(known_fields, x->name) && !listed(later_fields, x->name) &&
+		    !recipe_frozen(e, rs, x)) {
 			scope_bind(e, rs, str_intern(x->name), val_err(), x->loc); /* the loss's uses stay quiet */
 			ok = false;
 		}
