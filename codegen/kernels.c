@@ -922,6 +922,52 @@ static void cg_emit_xent_bwd(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
+/* ---- top-k and CTC ---- */
+
+/* for top_k: element (a, i) comes before (b, j): a beats b, or they tie and i < j */
+static LLVMValueRef topk_before(Fn *f, DType t, bool largest, LLVMValueRef a, LLVMValueRef i, LLVMValueRef b, LLVMValueRef j)
+{
+	LLVMValueRef tie = LLVMBuildAnd(f->b, LLVMBuildNot(f->b, beats(f, t, b, a, largest), ""), LLVMBuildICmp(f->b, LLVMIntSLT, i, j, ""), "");
+	return LLVMBuildOr(f->b, beats(f, t, a, b, largest), tie, "");
+}
+
+/* top_k: x is (O, K, I) around the axis, out (O, k, I) i64; pick j is the first element (in the
+   order of topk_before) after pick j - 1: O(k K) compares per line, no scratch */
+static void cg_emit_top_k(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	DType t = n->in[0]->type.dtype;
+	LLVMTypeRef ct = cg_comp_type(cg, t), i64 = cg->t_i64;
+	bool largest = n->attr[2];
+	LLVMValueRef O, K, I, k = cg_i64(cg, n->attr[1]), zero = cg_i64(cg, 0);
+	around(f, n->in[0]->type, (int)n->attr[0], &O, &K, &I);
+	LLVMValueRef pv = cg_var(f, ct, NULL), pi = cg_var(f, i64, NULL), bv = cg_var(f, ct, NULL), bi = cg_var(f, i64, NULL);
+	Loop lo, li, lj, le;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), i = cg_loop_begin(f, &li, I);
+	LLVMBuildStore(f->b, lowest(cg, t), pv);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), pi);
+	LLVMValueRef j = cg_loop_begin(f, &lj, k);
+	LLVMBuildStore(f->b, lowest(cg, t), bv);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), bi);
+	LLVMValueRef e = cg_loop_begin(f, &le, K);
+	LLVMValueRef v = cg_load(f, t, in[0], at3(f, o, K, e, I, i));
+	LLVMValueRef p = LLVMBuildLoad2(f->b, i64, pi, ""), b = LLVMBuildLoad2(f->b, i64, bi, "");
+	LLVMValueRef pval = LLVMBuildLoad2(f->b, ct, pv, ""), bval = LLVMBuildLoad2(f->b, ct, bv, "");
+	LLVMValueRef after = LLVMBuildOr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, p, zero, ""), topk_before(f, t, largest, pval, p, v, e), "");
+	LLVMValueRef better = LLVMBuildOr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, b, zero, ""), topk_before(f, t, largest, v, e, bval, b), "");
+	LLVMValueRef take = LLVMBuildAnd(f->b, after, better, "");
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, v, bval, ""), bv);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, e, b, ""), bi);
+	cg_loop_end(f, &le);
+	b = LLVMBuildLoad2(f->b, i64, bi, "");
+	cg_store(f, TY_I64, out, at3(f, o, k, j, I, i), b);
+	LLVMBuildStore(f->b, b, pi);
+	LLVMBuildStore(f->b, LLVMBuildLoad2(f->b, ct, bv, ""), pv);
+	cg_loop_end(f, &lj);
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
 /* ---- convolution and pooling (NCHW): im2col + gemm per (image, group); 1x1 convolutions with
    stride 1 and no padding use the input as the column matrix ---- */
 
@@ -1280,6 +1326,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_MAX_POOL2D_BWD] = {cg_emit_max_pool2d},
 	[OP_DROPOUT] = {cg_emit_dropout},
 	[OP_RAND] = {cg_emit_rand},
+	[OP_TOP_K] = {cg_emit_top_k},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }

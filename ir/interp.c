@@ -558,6 +558,44 @@ EVAL(ev_xent_bwd)
 	return true;
 }
 
+/* ---- top-k and CTC ---- */
+
+/* a beats b for top_k: larger (smaller), or NaN against a number */
+static bool topk_beats(double a, double b, bool largest)
+{
+	return (largest ? a > b : a < b) || (isnan(a) && !isnan(b));
+}
+
+/* element i (value a) comes before element j (value b): it beats it, or they tie and i < j */
+static bool topk_before(double a, int64_t i, double b, int64_t j, bool largest)
+{
+	return topk_beats(a, b, largest) || (!topk_beats(b, a, largest) && i < j);
+}
+
+/* y[o, j, i] = the j-th element of line (o, i) in that order: each pick is the first of the
+   elements after the previous pick */
+EVAL(ev_top_k)
+{
+	int64_t outer, inner, K, k = n->attr[1];
+	bool largest = n->attr[2];
+	around(S(0), (int)n->attr[0], &outer, &K, &inner);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t i = 0; i < inner; i++) {
+			const double *x = X(0) + o * K * inner + i;
+			int64_t prev = -1;
+			for (int64_t j = 0; j < k; j++) {
+				int64_t best = -1;
+				for (int64_t e = 0; e < K; e++)
+					if ((prev < 0 || topk_before(x[prev * inner], prev, x[e * inner], e, largest)) &&
+					    (best < 0 || topk_before(x[e * inner], e, x[best * inner], best, largest)))
+						best = e;
+				y[(o * k + j) * inner + i] = (double)best;
+				prev = best;
+			}
+		}
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* the sizes of conv2d (x, w, y) for the attributes a = [sh, sw, ph, pw, dh, dw, groups] */
@@ -752,6 +790,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,
+	[OP_TOP_K] = ev_top_k,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

@@ -397,6 +397,26 @@ RULE(shape_scatter_add)
 	return true;
 }
 
+/* ---- top-k and CTC ---- */
+
+RULE(shape_top_k)
+{
+	char s1[256];
+	Type x = n->in[0]->type;
+	if (n->nattr != 3 || !axis_ok(n, x.rank, err, errlen))
+		FAIL("top_k needs the attributes [axis, k, largest]");
+	int ax = (int)n->attr[0];
+	if (!DIM_IS_CONST(x.dim[ax]))
+		FAIL("top_k along axis %d: its size must be known at compile time, found %s", ax, tyname(g, x, s1));
+	if (n->attr[1] < 0 || n->attr[1] > x.dim[ax])
+		FAIL("top_k: k = %lld is outside [0, %lld], the size of axis %d of %s", (long long)n->attr[1], (long long)x.dim[ax], ax,
+		     tyname(g, x, s1));
+	x.dim[ax] = n->attr[1];
+	x.dtype = TY_I64;
+	n->type = x;
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* output size of a window op along one axis; < 1 when the window does not fit */

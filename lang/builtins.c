@@ -1243,6 +1243,38 @@ static Value *b_cross_entropy_ext(Elab *e, int id, Value **a, Loc loc)
 	return rows_loss(e, rows, count, a[4], "cross_entropy", loc);
 }
 
+/* ---- top-k and CTC ---- */
+
+/* top_k(x, k, axis: -1, largest: true, sorted: true) -> (values, indices), as torch.topk: the
+   indices from OP_TOP_K (always sorted, best first), the values take_along them (and get their
+   gradient from it) */
+static Value *b_top_k(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "top_k", "x", loc);
+	int64_t attr[3], sorted;
+	if (!x || !want_int(e, a[1], 0, &attr[1], "top_k", "k", loc) || !want_int(e, a[3], 1, &attr[2], "top_k", "largest", loc) ||
+	    !want_int(e, a[4], 1, &sorted, "top_k", "sorted", loc))
+		return val_err();
+	if (x->type.rank == 0) {
+		diag_error(loc, "'top_k' needs a tensor of rank 1 or more");
+		return val_err();
+	}
+	attr[0] = x->type.rank - 1;
+	if (a[2] && !want_axis(e, a[2], x->type.rank, &attr[0], "top_k", loc))
+		return val_err();
+	Node *idx = elab_node(e, OP_TOP_K, &x, 1, attr, 3, NULL, loc);
+	Node *in[2] = {x, idx};
+	Node *vals = elab_node(e, OP_TAKE_ALONG, in, 2, attr, 1, NULL, loc);
+	if (!vals)
+		return val_err();
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 2);
+	t->list.v[0] = val_tensor(e, vals);
+	t->list.v[1] = val_tensor(e, idx);
+	t->list.n = 2;
+	return t;
+}
+
 /* elementwise losses of (input, target): mse l1 smooth_l1(beta) huber(delta) bce_with_logits */
 static Value *b_pair_loss(Elab *e, int id, Value **a, Loc loc)
 {
@@ -2160,6 +2192,7 @@ static const Builtin builtins[] = {
 	{"tile", {"x", "reps"}, b_repeat, 1},
 	{"group_norm", {"x", "groups", "weight?", "bias?", "eps?"}, b_group_norm, 0},
 	{"instance_norm", {"x", "weight?", "bias?", "eps?"}, b_group_norm, 1},
+	{"top_k", {"x", "k", "axis?", "largest?", "sorted?"}, b_top_k, 0},
 	{NULL, {NULL}, NULL, 0},
 };
 
@@ -2175,7 +2208,7 @@ const char *const builtin_names[] = {
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
 	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
-	"einsum", "repeat", "tile", "group_norm", "instance_norm", NULL,
+	"einsum", "repeat", "tile", "group_norm", "instance_norm", "top_k", NULL,
 };
 
 int builtin_lookup(const char *name)

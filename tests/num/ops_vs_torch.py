@@ -128,6 +128,10 @@ CASES = [
     ("group_norm", "group_norm(a, 2, b, b * 0.5)", lambda a, b, y: F.group_norm(a, 2, b, b * 0.5), (3, 4, 2, 3), (4,)),
     ("group_norm_nw", "group_norm(a * 3.0, 1, eps: 1e-3)", lambda a, b, y: F.group_norm(a * 3, 1, eps=1e-3), (2, 6, 5), B),
     ("instance_norm", "instance_norm(a, b, b)", lambda a, b, y: F.instance_norm(a, weight=b, bias=b), (2, 3, 4, 3), (3,)),
+    ("top_k", "top_k(a, 3)[0]", lambda a, b, y: torch.topk(a, 3).values),
+    ("top_k_indices", "top_k(a, 2, axis: 0, largest: false)[1]", lambda a, b, y: torch.topk(a, 2, dim=0, largest=False).indices),
+    ("top_k_3d", "top_k(a, 2, axis: 1)[0] * f32(top_k(a, 2, axis: 1)[1])",
+     lambda a, b, y: (lambda t: t.values * t.indices.float())(torch.topk(a, 2, dim=1)), (2, 5, 3), B),
     ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
 ]
 

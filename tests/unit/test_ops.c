@@ -157,6 +157,14 @@ static Node *b_rand(Graph *g, Node **x, int normal)
 }
 static Node *b_rand_u(Graph *g, Node **x) { return b_rand(g, x, 0); }
 static Node *b_rand_n(Graph *g, Node **x) { return b_rand(g, x, 1); }
+/* top_k: the indices (axis, k, largest), or the values take_along them */
+static Node *b_topk(Graph *g, Node **x) { return attr_op(g, OP_TOP_K, x, 1, (int64_t[]){1, 3, 1}, 3, NULL); }
+static Node *b_topk_small(Graph *g, Node **x) { return attr_op(g, OP_TOP_K, x, 1, (int64_t[]){0, 2, 0}, 3, NULL); }
+static Node *b_topk_values(Graph *g, Node **x)
+{
+	Node *in[2] = {x[0], attr_op(g, OP_TOP_K, x, 1, (int64_t[]){2, 2, 1}, 3, NULL)};
+	return attr_op(g, OP_TAKE_ALONG, in, 2, (int64_t[]){2}, 1, NULL);
+}
 
 static const Row rows[] = {
 	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
@@ -219,6 +227,8 @@ static const Row rows[] = {
 	{OP_DROPOUT, "p 0.3 step 7", 1, {F(2, 4, 6, 0, -2, 2)}, b_dropout},
 	{OP_RAND, "uniform step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_u},
 	{OP_RAND, "normal step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_n},
+	{OP_TOP_K, "axis 1 k 3", 1, {F(2, 3, 5, 0, -2, 2)}, b_topk}, {OP_TOP_K, "smallest axis 0 k 2", 1, {F(2, 4, 3, 0, -2, 2)}, b_topk_small},
+	{OP_TOP_K, "ties (i32 in [0, 3))", 1, {I(TY_I32, 2, 3, 6, 0, 3)}, b_topk}, {OP_TOP_K, "values axis 2 k 2", 1, {F(3, 2, 3, 4, -2, 2)}, b_topk_values},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
 
