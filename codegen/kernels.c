@@ -968,6 +968,21 @@ static void cg_emit_top_k(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &lo);
 }
 
+/* ctc_loss and ctc_loss_bwd: nnd_rt_ctc(dbl, lp, targets, il, tl, T, N, C, S, blank, zero_infinity,
+   dloss or NULL, out) (runtime/ctc.c) */
+static void cg_emit_ctc(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type lp = n->in[0]->type;
+	LLVMTypeRef i32 = cg->t_i32, i64 = cg->t_i64, ptr = cg->t_ptr;
+	LLVMTypeRef pt[13] = {i32, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i32, ptr, ptr};
+	LLVMValueRef args[13] = {LLVMConstInt(i32, lp.dtype == TY_F64, 0), in[0], in[1], in[2], in[3],
+	                         cg_dim(f, lp.dim[0]), cg_dim(f, lp.dim[1]), cg_dim(f, lp.dim[2]), cg_dim(f, n->in[1]->type.dim[1]),
+	                         cg_i64(cg, n->attr[0]), LLVMConstInt(i32, n->attr[1] != 0, 0),
+	                         n->op == OP_CTC_BWD ? in[4] : LLVMConstPointerNull(ptr), out};
+	cg_libcall(f, "nnd_rt_ctc", cg->t_void, pt, 13, args, 13, false);
+}
+
 /* ---- convolution and pooling (NCHW): im2col + gemm per (image, group); 1x1 convolutions with
    stride 1 and no padding use the input as the column matrix ---- */
 
@@ -1327,6 +1342,8 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_DROPOUT] = {cg_emit_dropout},
 	[OP_RAND] = {cg_emit_rand},
 	[OP_TOP_K] = {cg_emit_top_k},
+	[OP_CTC_LOSS] = {cg_emit_ctc},
+	[OP_CTC_BWD] = {cg_emit_ctc},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }
