@@ -713,6 +713,30 @@ EVAL(ev_ctc)
 	return ok;
 }
 
+/* y[b, :] = the labels of the frame argmaxes t < il[b], repeats merged and blanks dropped, then -1 */
+EVAL(ev_ctc_greedy)
+{
+	int64_t T = S(0)->d[0], N = S(0)->d[1], C = S(0)->d[2], il, pos;
+	for (int64_t b = 0; b < N; b++) {
+		if (!index_at(it, n, X(1), b, T + 1, &il))
+			return false;
+		pos = 0;
+		for (int64_t t = 0, prev = -1; t < il; t++) {
+			const double *x = X(0) + (t * N + b) * C;
+			int64_t k = 0;
+			for (int64_t c = 1; c < C; c++)
+				if (x[c] > x[k] || (isnan(x[c]) && !isnan(x[k])))
+					k = c;
+			if (k != prev && k != n->attr[0])
+				y[b * T + pos++] = (double)k;
+			prev = k;
+		}
+		for (; pos < T; pos++)
+			y[b * T + pos] = -1;
+	}
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* the sizes of conv2d (x, w, y) for the attributes a = [sh, sw, ph, pw, dh, dw, groups] */
@@ -907,7 +931,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,
-	[OP_TOP_K] = ev_top_k, [OP_CTC_LOSS] = ev_ctc, [OP_CTC_BWD] = ev_ctc,
+	[OP_TOP_K] = ev_top_k, [OP_CTC_LOSS] = ev_ctc, [OP_CTC_BWD] = ev_ctc, [OP_CTC_GREEDY] = ev_ctc_greedy,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

@@ -438,6 +438,19 @@ RULE(shape_ctc)
 	return true;
 }
 
+RULE(shape_ctc_greedy)
+{
+	char s1[256], s2[256];
+	Type lp = n->in[0]->type, il = n->in[1]->type;
+	if (lp.rank != 3 || !dtype_is_float(lp.dtype) || il.rank != 1 || !dtype_is_int(il.dtype) || il.dim[0] != lp.dim[1])
+		FAIL("ctc_greedy_decode expects log_probs [T, N, C] (float) and input_lengths [N] (integers), found %s and %s",
+		     tyname(g, lp, s1), tyname(g, il, s2));
+	if (n->nattr != 1 || n->attr[0] < 0 || (DIM_IS_CONST(lp.dim[2]) && n->attr[0] >= lp.dim[2]))
+		FAIL("ctc_greedy_decode: blank = %lld is not a class of %s", (long long)(n->nattr ? n->attr[0] : -1), tyname(g, lp, s1));
+	n->type = ir_type(TY_I32, 2, (Dim[]){lp.dim[1], lp.dim[0]});
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* output size of a window op along one axis; < 1 when the window does not fit */

@@ -1310,6 +1310,17 @@ static Value *b_ctc_loss(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, l && !strcmp(r, "sum") ? ndall(e, OP_SUM, l, loc) : l);
 }
 
+/* ctc_greedy_decode(log_probs, input_lengths, blank: 0) -> i32[N, T]: best-path decoding, each
+   row the labels found then -1 */
+static Value *b_ctc_greedy(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *in[2] = {want_tensor(e, a[0], "ctc_greedy_decode", "log_probs", loc), want_ints(e, a[1], "ctc_greedy_decode", "input_lengths", loc)};
+	int64_t blank;
+	if (!in[0] || !in[1] || !want_int(e, a[2], 0, &blank, "ctc_greedy_decode", "blank", loc))
+		return val_err();
+	return val_tensor(e, elab_node(e, OP_CTC_GREEDY, in, 2, &blank, 1, NULL, loc));
+}
+
 /* elementwise losses of (input, target): mse l1 smooth_l1(beta) huber(delta) bce_with_logits */
 static Value *b_pair_loss(Elab *e, int id, Value **a, Loc loc)
 {
@@ -2229,6 +2240,7 @@ static const Builtin builtins[] = {
 	{"instance_norm", {"x", "weight?", "bias?", "eps?"}, b_group_norm, 1},
 	{"top_k", {"x", "k", "axis?", "largest?", "sorted?"}, b_top_k, 0},
 	{"ctc_loss", {"log_probs", "targets", "input_lengths", "target_lengths", "blank?", "reduction?", "zero_infinity?"}, b_ctc_loss, 0},
+	{"ctc_greedy_decode", {"log_probs", "input_lengths", "blank?"}, b_ctc_greedy, 0},
 	{NULL, {NULL}, NULL, 0},
 };
 
@@ -2244,7 +2256,7 @@ const char *const builtin_names[] = {
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
 	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
-	"einsum", "repeat", "tile", "group_norm", "instance_norm", "top_k", "ctc_loss", NULL,
+	"einsum", "repeat", "tile", "group_norm", "instance_norm", "top_k", "ctc_loss", "ctc_greedy_decode", NULL,
 };
 
 int builtin_lookup(const char *name)

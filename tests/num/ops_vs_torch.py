@@ -180,6 +180,14 @@ class CtcLogProbs(torch.autograd.Function):
         frames = (torch.arange(T_)[:, None] < torch.tensor(IL)[None, :]) & finite[None, :]
         return gx - ctx.x.detach().exp() * (g[None, :] * frames)[:, :, None]
 
+def greedy(lp, blank=0):
+    """best-path decoding: the frame argmaxes t < il, repeats merged, blanks dropped, padded with -1"""
+    k, out = lp.argmax(2), torch.full((lp.shape[1], lp.shape[0]), -1, dtype=torch.int32)
+    for n in range(lp.shape[1]):
+        labels = [int(c) for t, c in enumerate(k[:IL[n], n]) if (t == 0 or c != k[t - 1, n]) and c != blank]
+        out[n, :len(labels)] = torch.tensor(labels, dtype=torch.int32)
+    return out
+
 LP = (T_, N_, C_)
 CASES += [
     ("ctc_loss_none", "ctc_loss(log_softmax(a, axis: 2), tg, il, tl, reduction: \"none\", zero_infinity: true)",
@@ -193,6 +201,8 @@ CASES += [
      lambda a, b, y: ctc(F.log_softmax(a.detach(), 2), reduction="none"), LP, B, (-2, 2), CTC),
     ("ctc_loss_log_probs", "ctc_loss(a, tg, il, tl, reduction: \"none\", zero_infinity: true)",
      lambda a, b, y: CtcLogProbs.apply(a), LP, B, (-3, 0), CTC),
+    ("ctc_greedy_decode", "ctc_greedy_decode(a, il)", lambda a, b, y: greedy(a), LP, B, (-2, 2), {"il": IL}),
+    ("ctc_greedy_decode_blank2", "ctc_greedy_decode(a, il, blank: 2)", lambda a, b, y: greedy(a, 2), (T_, N_, 3), B, (-2, 2), {"il": IL}),
 ]
 
 def program(expr, sa, sb, sout, ints):

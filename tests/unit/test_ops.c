@@ -169,6 +169,8 @@ static Node *b_topk_values(Graph *g, Node **x)
    lengths 4..6, at most 2 labels), so the losses are finite */
 static Node *b_ctc(Graph *g, Node **x) { return attr_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){0, 0}, 2, NULL); }
 static Node *b_ctc_blank3(Graph *g, Node **x) { return attr_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){3, 1}, 2, NULL); }
+static Node *b_ctc_greedy(Graph *g, Node **x) { return attr_op(g, OP_CTC_GREEDY, x, 2, (int64_t[]){0}, 1, NULL); }
+static Node *b_ctc_greedy_blank2(Graph *g, Node **x) { return attr_op(g, OP_CTC_GREEDY, x, 2, (int64_t[]){2}, 1, NULL); }
 
 static const Row rows[] = {
 	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
@@ -235,6 +237,8 @@ static const Row rows[] = {
 	{OP_CTC_LOSS, "T 6 N 3 C 4 blank 0", 4, {F(3, 6, 3, 4, -3, 0), I(TY_I64, 2, 3, 3, 1, 4), I(TY_I64, 1, 3, 0, 4, 7), I(TY_I64, 1, 3, 0, 0, 3)}, b_ctc},
 	{OP_CTC_LOSS, "T 5 N 2 C 4 blank 3 zero_infinity", 4, {F(3, 5, 2, 4, -3, 0), I(TY_I64, 2, 2, 2, 0, 3), I(TY_I64, 1, 2, 0, 4, 6),
 	 I(TY_I64, 1, 2, 0, 1, 3)}, b_ctc_blank3},
+	{OP_CTC_GREEDY, "T 8 N 3 C 3", 2, {F(3, 8, 3, 3, -2, 2), I(TY_I32, 1, 3, 0, 0, 9)}, b_ctc_greedy},
+	{OP_CTC_GREEDY, "T 9 N 2 C 4 blank 2", 2, {F(3, 9, 2, 4, -2, 2), I(TY_I64, 1, 2, 0, 5, 10)}, b_ctc_greedy_blank2},
 	{OP_TOP_K, "ties (i32 in [0, 3))", 1, {I(TY_I32, 2, 3, 6, 0, 3)}, b_topk}, {OP_TOP_K, "values axis 2 k 2", 1, {F(3, 2, 3, 4, -2, 2)}, b_topk_values},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
