@@ -197,6 +197,8 @@ CASES += [
     ("ctc_loss_sum_blank4", "ctc_loss(log_softmax(a, axis: 2), tg, il, tl, blank: 4, reduction: \"sum\", zero_infinity: true)",
      lambda a, b, y: ctc(F.log_softmax(a, 2), TG_B4, blank=4, reduction="sum", zero_infinity=True), LP, B, (-2, 2),
      {"tg": TG_B4, "il": IL, "tl": TL}),
+    ("ctc_loss_f64", "ctc_loss(f64(log_softmax(a, axis: 2)), tg, il, tl, reduction: \"none\", zero_infinity: true)",
+     lambda a, b, y: ctc(F.log_softmax(a, 2).double(), reduction="none", zero_infinity=True), LP, B, (-2, 2), CTC),
     ("ctc_loss_inf", "ctc_loss(stop_gradient(log_softmax(a, axis: 2)), tg, il, tl, reduction: \"none\")",
      lambda a, b, y: ctc(F.log_softmax(a.detach(), 2), reduction="none"), LP, B, (-2, 2), CTC),
     ("ctc_loss_log_probs", "ctc_loss(a, tg, il, tl, reduction: \"none\", zero_infinity: true)",
