@@ -1153,6 +1153,107 @@ static void cg_emit_rand(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
+/* ---- top-k and CTC ---- */
+
+/* for top_k: element (a, i) comes before (b, j): a beats b, or they tie and i < j */
+static LLVMValueRef topk_before(Fn *f, DType t, bool largest, LLVMValueRef a, LLVMValueRef i, LLVMValueRef b, LLVMValueRef j)
+{
+	LLVMValueRef tie = LLVMBuildAnd(f->b, LLVMBuildNot(f->b, beats(f, t, b, a, largest), ""), LLVMBuildICmp(f->b, LLVMIntSLT, i, j, ""), "");
+	return LLVMBuildOr(f->b, beats(f, t, a, b, largest), tie, "");
+}
+
+/* top_k: x is (O, K, I) around the axis, out (O, k, I) i64; pick j is the first element (in the
+   order of topk_before) after pick j - 1: O(k K) compares per line, no scratch */
+static void cg_emit_top_k(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	DType t = n->in[0]->type.dtype;
+	LLVMTypeRef ct = cg_comp_type(cg, t), i64 = cg->t_i64;
+	bool largest = n->attr[2];
+	LLVMValueRef O, K, I, k = cg_i64(cg, n->attr[1]), zero = cg_i64(cg, 0);
+	around(f, n->in[0]->type, (int)n->attr[0], &O, &K, &I);
+	LLVMValueRef pv = cg_var(f, ct, NULL), pi = cg_var(f, i64, NULL), bv = cg_var(f, ct, NULL), bi = cg_var(f, i64, NULL);
+	Loop lo, li, lj, le;
+	LLVMValueRef o = cg_loop_begin(f, &lo, O), i = cg_loop_begin(f, &li, I);
+	LLVMBuildStore(f->b, lowest(cg, t), pv);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), pi);
+	LLVMValueRef j = cg_loop_begin(f, &lj, k);
+	LLVMBuildStore(f->b, lowest(cg, t), bv);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), bi);
+	LLVMValueRef e = cg_loop_begin(f, &le, K);
+	LLVMValueRef v = cg_load(f, t, in[0], at3(f, o, K, e, I, i));
+	LLVMValueRef p = LLVMBuildLoad2(f->b, i64, pi, ""), b = LLVMBuildLoad2(f->b, i64, bi, "");
+	LLVMValueRef pval = LLVMBuildLoad2(f->b, ct, pv, ""), bval = LLVMBuildLoad2(f->b, ct, bv, "");
+	LLVMValueRef after = LLVMBuildOr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, p, zero, ""), topk_before(f, t, largest, pval, p, v, e), "");
+	LLVMValueRef better = LLVMBuildOr(f->b, LLVMBuildICmp(f->b, LLVMIntSLT, b, zero, ""), topk_before(f, t, largest, v, e, bval, b), "");
+	LLVMValueRef take = LLVMBuildAnd(f->b, after, better, "");
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, v, bval, ""), bv);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, take, e, b, ""), bi);
+	cg_loop_end(f, &le);
+	b = LLVMBuildLoad2(f->b, i64, bi, "");
+	cg_store(f, TY_I64, out, at3(f, o, k, j, I, i), b);
+	LLVMBuildStore(f->b, b, pi);
+	LLVMBuildStore(f->b, LLVMBuildLoad2(f->b, ct, bv, ""), pv);
+	cg_loop_end(f, &lj);
+	cg_loop_end(f, &li);
+	cg_loop_end(f, &lo);
+}
+
+/* ctc_loss and ctc_loss_bwd: nnd_rt_ctc(dbl, lp, targets, il, tl, T, N, C, S, blank, zero_infinity,
+   dloss or NULL, out) (runtime/ctc.c) */
+static void cg_emit_ctc(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type lp = n->in[0]->type;
+	LLVMTypeRef i32 = cg->t_i32, i64 = cg->t_i64, ptr = cg->t_ptr;
+	LLVMTypeRef pt[13] = {i32, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i32, ptr, ptr};
+	LLVMValueRef args[13] = {LLVMConstInt(i32, lp.dtype == TY_F64, 0), in[0], in[1], in[2], in[3],
+	                         cg_dim(f, lp.dim[0]), cg_dim(f, lp.dim[1]), cg_dim(f, lp.dim[2]), cg_dim(f, n->in[1]->type.dim[1]),
+	                         cg_i64(cg, n->attr[0]), LLVMConstInt(i32, n->attr[1] != 0, 0),
+	                         n->op == OP_CTC_BWD ? in[4] : LLVMConstPointerNull(ptr), out};
+	cg_libcall(f, "nnd_rt_ctc", cg->t_void, pt, 13, args, 13, false);
+}
+
+/* ctc_greedy_decode, branch-free: each frame's argmax k is stored at out[b, pos] and pos advances
+   when k is emitted (t < il, k != previous, k != blank); the positions from pos on become -1 */
+static void cg_emit_ctc_greedy(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	Type lt = n->in[0]->type;
+	DType t = lt.dtype;
+	LLVMTypeRef ct = cg_comp_type(cg, t), i64 = cg->t_i64;
+	LLVMValueRef T = cg_dim(f, lt.dim[0]), N = cg_dim(f, lt.dim[1]), C = cg_dim(f, lt.dim[2]);
+	LLVMValueRef pos = cg_var(f, i64, NULL), prev = cg_var(f, i64, NULL), best = cg_var(f, ct, NULL), bi = cg_var(f, i64, NULL);
+	Loop lb, lt2, lc, lf;
+	LLVMValueRef b = cg_loop_begin(f, &lb, N);
+	LLVMValueRef il = index_at(f, n, n->in[1], in[1], b, iadd(f, T, cg_i64(cg, 1))), row = imul(f, b, T);
+	LLVMBuildStore(f->b, cg_i64(cg, 0), pos);
+	LLVMBuildStore(f->b, cg_i64(cg, -1), prev);
+	LLVMValueRef tt = cg_loop_begin(f, &lt2, T);
+	LLVMBuildStore(f->b, lowest(cg, t), best);
+	LLVMBuildStore(f->b, cg_i64(cg, 0), bi);
+	LLVMValueRef c = cg_loop_begin(f, &lc, C);
+	LLVMValueRef x = cg_load(f, t, in[0], iadd(f, imul(f, iadd(f, imul(f, tt, N), b), C), c)), m = LLVMBuildLoad2(f->b, ct, best, "");
+	LLVMValueRef gt = greater(f, t, x, m);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, x, m, ""), best);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, gt, c, LLVMBuildLoad2(f->b, i64, bi, ""), ""), bi);
+	cg_loop_end(f, &lc);
+	LLVMValueRef k = LLVMBuildLoad2(f->b, i64, bi, ""), p = LLVMBuildLoad2(f->b, i64, pos, ""), pk = LLVMBuildLoad2(f->b, i64, prev, "");
+	LLVMValueRef active = LLVMBuildICmp(f->b, LLVMIntSLT, tt, il, "");
+	LLVMValueRef emit = LLVMBuildAnd(f->b, active, LLVMBuildAnd(f->b, LLVMBuildICmp(f->b, LLVMIntNE, k, pk, ""),
+	                                                            LLVMBuildICmp(f->b, LLVMIntNE, k, cg_i64(cg, n->attr[0]), ""), ""), "");
+	cg_store(f, TY_I32, out, iadd(f, row, p), LLVMBuildTrunc(f->b, k, cg->t_i32, ""));
+	LLVMBuildStore(f->b, iadd(f, p, LLVMBuildZExt(f->b, emit, i64, "")), pos);
+	LLVMBuildStore(f->b, LLVMBuildSelect(f->b, active, k, pk, ""), prev);
+	cg_loop_end(f, &lt2);
+	LLVMValueRef end = LLVMBuildLoad2(f->b, i64, pos, "");
+	LLVMValueRef j = cg_loop_begin(f, &lf, T), at = iadd(f, row, j);
+	LLVMValueRef keep = LLVMBuildICmp(f->b, LLVMIntSLT, j, end, "");
+	cg_store(f, TY_I32, out, at, LLVMBuildSelect(f->b, keep, cg_load(f, TY_I32, out, at), LLVMConstInt(cg->t_i32, (unsigned long long)-1, 1), ""));
+	cg_loop_end(f, &lf);
+	cg_loop_end(f, &lb);
+}
+
 /* ---- optimiser updates ---- */
 
 /* nnd_rt_opt_update(kind, params + off, grad, opt ? opt + off : NULL, numel, param_numel,
@@ -1280,6 +1381,10 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_MAX_POOL2D_BWD] = {cg_emit_max_pool2d},
 	[OP_DROPOUT] = {cg_emit_dropout},
 	[OP_RAND] = {cg_emit_rand},
+	[OP_TOP_K] = {cg_emit_top_k},
+	[OP_CTC_LOSS] = {cg_emit_ctc},
+	[OP_CTC_BWD] = {cg_emit_ctc},
+	[OP_CTC_GREEDY] = {cg_emit_ctc_greedy},
 };
 
 KernelFn cg_kernel(Op op) { return kernel_table[op].emit; }

@@ -558,6 +558,185 @@ EVAL(ev_xent_bwd)
 	return true;
 }
 
+/* ---- top-k and CTC ---- */
+
+/* a beats b for top_k: larger (smaller), or NaN against a number */
+static bool topk_beats(double a, double b, bool largest)
+{
+	return (largest ? a > b : a < b) || (isnan(a) && !isnan(b));
+}
+
+/* element i (value a) comes before element j (value b): it beats it, or they tie and i < j */
+static bool topk_before(double a, int64_t i, double b, int64_t j, bool largest)
+{
+	return topk_beats(a, b, largest) || (!topk_beats(b, a, largest) && i < j);
+}
+
+/* y[o, j, i] = the j-th element of line (o, i) in that order: each pick is the first of the
+   elements after the previous pick */
+EVAL(ev_top_k)
+{
+	int64_t outer, inner, K, k = n->attr[1];
+	bool largest = n->attr[2];
+	around(S(0), (int)n->attr[0], &outer, &K, &inner);
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t i = 0; i < inner; i++) {
+			const double *x = X(0) + o * K * inner + i;
+			int64_t prev = -1;
+			for (int64_t j = 0; j < k; j++) {
+				int64_t best = -1;
+				for (int64_t e = 0; e < K; e++)
+					if ((prev < 0 || topk_before(x[prev * inner], prev, x[e * inner], e, largest)) &&
+					    (best < 0 || topk_before(x[e * inner], e, x[best * inner], best, largest)))
+						best = e;
+				y[(o * k + j) * inner + i] = (double)best;
+				prev = best;
+			}
+		}
+	return true;
+}
+
+/* log(e^a + e^b), exact when either is -inf */
+static double log_add(double a, double b)
+{
+	if (a == -INFINITY || b == -INFINITY)
+		return a == -INFINITY ? b : a;
+	return fmax(a, b) + log1p(exp(-fabs(a - b)));
+}
+
+/* CTC of one sample b (Graves et al. 2006). The extended target l' = (blank, y1, blank, ..., yL,
+   blank) has 2L + 1 states; state s may follow s, s - 1, and s - 2 when l'_s is a label other
+   than l'_(s-2). alpha[t][s] = log P(frames 0..t emit l'[..s] and end in s) (frame t included),
+   beta[t][s] = log P(frames t+1..il-1 emit the rest | in s at t) (frame t excluded). */
+typedef struct Ctc {
+	int64_t T, C, S, N, blank, b, il, L;
+	const double *lp, *tg;
+} Ctc;
+
+static int64_t ctc_label(const Ctc *c, int64_t s) { return s % 2 ? (int64_t)c->tg[c->b * c->S + s / 2] : c->blank; }
+static double ctc_lp(const Ctc *c, int64_t t, int64_t s) { return c->lp[(t * c->N + c->b) * c->C + ctc_label(c, s)]; }
+static bool ctc_skip(const Ctc *c, int64_t s) { return s >= 2 && s % 2 && ctc_label(c, s) != ctc_label(c, s - 2); }
+
+/* the sample's lengths and labels, checked */
+static bool ctc_sample(Interp *it, const Node *n, Ctc *c, int64_t b)
+{
+	double il = X(2)[b], tl = X(3)[b];
+	c->b = b;
+	if (!(il >= 0 && il <= (double)c->T))
+		FAIL("ctc_loss: input length %g of sample %lld is outside [0, %lld]", il, (long long)b, (long long)c->T);
+	if (!(tl >= 0 && tl <= (double)c->S))
+		FAIL("ctc_loss: target length %g of sample %lld is outside [0, %lld]", tl, (long long)b, (long long)c->S);
+	c->il = (int64_t)il, c->L = (int64_t)tl;
+	for (int64_t k = 0; k < c->L; k++) {
+		double y = c->tg[b * c->S + k];
+		if (!(y >= 0 && y < (double)c->C) || y == (double)c->blank)
+			FAIL("ctc_loss: target %g of sample %lld is not a class of [0, %lld) other than the blank %lld", y, (long long)b,
+			     (long long)c->C, (long long)c->blank);
+	}
+	return true;
+}
+
+/* fills alpha [il][2L+1] and returns the loss -log p */
+static double ctc_alpha(const Ctc *c, double *alpha)
+{
+	int64_t W = 2 * c->L + 1;
+	if (c->il == 0)
+		return c->L == 0 ? 0 : INFINITY;
+	for (int64_t t = 0; t < c->il; t++)
+		for (int64_t s = 0; s < W; s++) {
+			double a = -INFINITY;
+			if (t == 0)
+				a = s < 2 ? 0 : -INFINITY;
+			else {
+				const double *prev = alpha + (t - 1) * W;
+				a = log_add(prev[s], s >= 1 ? prev[s - 1] : -INFINITY);
+				if (ctc_skip(c, s))
+					a = log_add(a, prev[s - 2]);
+			}
+			alpha[t * W + s] = a + ctc_lp(c, t, s);
+		}
+	const double *last = alpha + (c->il - 1) * W;
+	return -log_add(last[W - 1], W > 1 ? last[W - 2] : -INFINITY);
+}
+
+static void ctc_beta(const Ctc *c, double *beta)
+{
+	int64_t W = 2 * c->L + 1;
+	for (int64_t t = c->il - 1; t >= 0; t--)
+		for (int64_t s = 0; s < W; s++) {
+			double v = -INFINITY;
+			if (t == c->il - 1)
+				v = s >= W - 2 ? 0 : -INFINITY;
+			else
+				for (int64_t s2 = s; s2 <= s + 2 && s2 < W; s2++)
+					if (s2 < s + 2 || ctc_skip(c, s2))
+						v = log_add(v, beta[(t + 1) * W + s2] + ctc_lp(c, t + 1, s2));
+			beta[t * W + s] = v;
+		}
+}
+
+/* ctc_loss: y[b] = -log p; ctc_loss_bwd: y[t, b, c] = -dloss[b] P(state with label c at t) / p */
+EVAL(ev_ctc)
+{
+	Ctc c = {S(0)->d[0], S(0)->d[2], S(1)->d[1], S(0)->d[1], n->attr[0], 0, 0, 0, X(0), X(1)};
+	bool bwd = n->op == OP_CTC_BWD;
+	double *alpha = xrealloc(NULL, sizeof(double) * (size_t)(c.T * (2 * c.S + 1) + 1));
+	double *beta = xrealloc(NULL, sizeof(double) * (size_t)(c.T * (2 * c.S + 1) + 1));
+	double *acc = xrealloc(NULL, sizeof(double) * (size_t)(c.C + 1));
+	bool ok = true;
+	if (bwd)
+		memset(y, 0, sizeof *y * (size_t)YS->n);
+	for (int64_t b = 0; ok && b < c.N; b++) {
+		if (!(ok = ctc_sample(it, n, &c, b)))
+			break;
+		double nll = ctc_alpha(&c, alpha);
+		if (!bwd) {
+			y[b] = isinf(nll) && n->attr[1] ? 0 : nll;
+			continue;
+		}
+		if (isinf(nll))
+			continue;
+		ctc_beta(&c, beta);
+		int64_t W = 2 * c.L + 1;
+		for (int64_t t = 0; t < c.il; t++) {
+			for (int64_t k = 0; k < c.C; k++)
+				acc[k] = -INFINITY;
+			for (int64_t s = 0; s < W; s++)
+				acc[ctc_label(&c, s)] = log_add(acc[ctc_label(&c, s)], alpha[t * W + s] + beta[t * W + s]);
+			for (int64_t k = 0; k < c.C; k++)
+				y[(t * c.N + b) * c.C + k] = -X(4)[b] * exp(acc[k] + nll);
+		}
+	}
+	free(alpha);
+	free(beta);
+	free(acc);
+	return ok;
+}
+
+/* y[b, :] = the labels of the frame argmaxes t < il[b], repeats merged and blanks dropped, then -1 */
+EVAL(ev_ctc_greedy)
+{
+	int64_t T = S(0)->d[0], N = S(0)->d[1], C = S(0)->d[2], il, pos;
+	for (int64_t b = 0; b < N; b++) {
+		if (!index_at(it, n, X(1), b, T + 1, &il))
+			return false;
+		pos = 0;
+		for (int64_t t = 0, prev = -1; t < il; t++) {
+			const double *x = X(0) + (t * N + b) * C;
+			int64_t k = 0;
+			for (int64_t c = 1; c < C; c++)
+				if (x[c] > x[k] || (isnan(x[c]) && !isnan(x[k])))
+					k = c;
+			if (k != prev && k != n->attr[0])
+				y[b * T + pos++] = (double)k;
+			prev = k;
+		}
+		for (; pos < T; pos++)
+			y[b * T + pos] = -1;
+	}
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* the sizes of conv2d (x, w, y) for the attributes a = [sh, sw, ph, pw, dh, dw, groups] */
@@ -752,6 +931,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,
+	[OP_TOP_K] = ev_top_k, [OP_CTC_LOSS] = ev_ctc, [OP_CTC_BWD] = ev_ctc, [OP_CTC_GREEDY] = ev_ctc_greedy,
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

@@ -397,6 +397,60 @@ RULE(shape_scatter_add)
 	return true;
 }
 
+/* ---- top-k and CTC ---- */
+
+RULE(shape_top_k)
+{
+	char s1[256];
+	Type x = n->in[0]->type;
+	if (n->nattr != 3 || !axis_ok(n, x.rank, err, errlen))
+		FAIL("top_k needs the attributes [axis, k, largest]");
+	int ax = (int)n->attr[0];
+	if (!DIM_IS_CONST(x.dim[ax]))
+		FAIL("top_k along axis %d: its size must be known at compile time, found %s", ax, tyname(g, x, s1));
+	if (n->attr[1] < 0 || n->attr[1] > x.dim[ax])
+		FAIL("top_k: k = %lld is outside [0, %lld], the size of axis %d of %s", (long long)n->attr[1], (long long)x.dim[ax], ax,
+		     tyname(g, x, s1));
+	x.dim[ax] = n->attr[1];
+	x.dtype = TY_I64;
+	n->type = x;
+	return true;
+}
+
+/* ctc_loss (log_probs f[T, N, C], targets i64[N, S], input_lengths i64[N], target_lengths i64[N])
+   -> f[N]; ctc_loss_bwd takes dloss f[N] too and gives log_probs' type */
+RULE(shape_ctc)
+{
+	char s1[256], s2[256];
+	Type lp = n->in[0]->type, tg = n->in[1]->type, il = n->in[2]->type, tl = n->in[3]->type;
+	Type loss = {.dtype = lp.dtype, .rank = 1, .dim = {lp.dim[1]}};
+	if (lp.rank != 3 || (lp.dtype != TY_F32 && lp.dtype != TY_F64))
+		FAIL("ctc_loss expects log_probs f32[T, N, C] or f64, found %s", tyname(g, lp, s1));
+	if (tg.rank != 2 || tg.dtype != TY_I64 || tg.dim[0] != lp.dim[1])
+		FAIL("ctc_loss expects targets i64[N, S] with the N of log_probs %s, found %s", tyname(g, lp, s1), tyname(g, tg, s2));
+	if (il.rank != 1 || il.dtype != TY_I64 || il.dim[0] != lp.dim[1] || !ir_type_equal(il, tl))
+		FAIL("ctc_loss expects input_lengths and target_lengths i64[N], found %s and %s", tyname(g, il, s1), tyname(g, tl, s2));
+	if (n->nattr != 2 || n->attr[0] < 0 || (DIM_IS_CONST(lp.dim[2]) && n->attr[0] >= lp.dim[2]))
+		FAIL("ctc_loss: blank = %lld is not a class of %s", (long long)(n->nattr ? n->attr[0] : -1), tyname(g, lp, s1));
+	if (n->op == OP_CTC_BWD && !ir_type_equal(n->in[4]->type, loss))
+		FAIL("ctc_loss_bwd: the loss gradient must be %s, found %s", tyname(g, loss, s1), tyname(g, n->in[4]->type, s2));
+	n->type = n->op == OP_CTC_BWD ? lp : loss;
+	return true;
+}
+
+RULE(shape_ctc_greedy)
+{
+	char s1[256], s2[256];
+	Type lp = n->in[0]->type, il = n->in[1]->type;
+	if (lp.rank != 3 || !dtype_is_float(lp.dtype) || il.rank != 1 || !dtype_is_int(il.dtype) || il.dim[0] != lp.dim[1])
+		FAIL("ctc_greedy_decode expects log_probs [T, N, C] (float) and input_lengths [N] (integers), found %s and %s",
+		     tyname(g, lp, s1), tyname(g, il, s2));
+	if (n->nattr != 1 || n->attr[0] < 0 || (DIM_IS_CONST(lp.dim[2]) && n->attr[0] >= lp.dim[2]))
+		FAIL("ctc_greedy_decode: blank = %lld is not a class of %s", (long long)(n->nattr ? n->attr[0] : -1), tyname(g, lp, s1));
+	n->type = ir_type(TY_I32, 2, (Dim[]){lp.dim[1], lp.dim[0]});
+	return true;
+}
+
 /* ---- convolution and pooling (NCHW) ---- */
 
 /* output size of a window op along one axis; < 1 when the window does not fit */

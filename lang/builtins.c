@@ -1243,6 +1243,84 @@ static Value *b_cross_entropy_ext(Elab *e, int id, Value **a, Loc loc)
 	return rows_loss(e, rows, count, a[4], "cross_entropy", loc);
 }
 
+/* ---- top-k and CTC ---- */
+
+/* top_k(x, k, axis: -1, largest: true, sorted: true) -> (values, indices), as torch.topk: the
+   indices from OP_TOP_K (always sorted, best first), the values take_along them (and get their
+   gradient from it) */
+static Value *b_top_k(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *x = want_tensor(e, a[0], "top_k", "x", loc);
+	int64_t attr[3], sorted;
+	if (!x || !want_int(e, a[1], 0, &attr[1], "top_k", "k", loc) || !want_int(e, a[3], 1, &attr[2], "top_k", "largest", loc) ||
+	    !want_int(e, a[4], 1, &sorted, "top_k", "sorted", loc))
+		return val_err();
+	if (x->type.rank == 0) {
+		diag_error(loc, "'top_k' needs a tensor of rank 1 or more");
+		return val_err();
+	}
+	attr[0] = x->type.rank - 1;
+	if (a[2] && !want_axis(e, a[2], x->type.rank, &attr[0], "top_k", loc))
+		return val_err();
+	Node *idx = elab_node(e, OP_TOP_K, &x, 1, attr, 3, NULL, loc);
+	Node *in[2] = {x, idx};
+	Node *vals = elab_node(e, OP_TAKE_ALONG, in, 2, attr, 1, NULL, loc);
+	if (!vals)
+		return val_err();
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 2);
+	t->list.v[0] = val_tensor(e, vals);
+	t->list.v[1] = val_tensor(e, idx);
+	t->list.n = 2;
+	return t;
+}
+
+/* ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: 0, reduction: "mean",
+   zero_infinity: false), as F.ctc_loss with padded targets [N, S]: OP_CTC_LOSS gives each sample's
+   loss; "mean" divides each by its target length (at least 1) and averages them, as torch */
+static Value *b_ctc_loss(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *lp = want_float(e, a[0], "ctc_loss", "log_probs", loc), *in[4] = {lp};
+	static const char *const names[4] = {"log_probs", "targets", "input_lengths", "target_lengths"};
+	for (int i = 1; i < 4; i++)
+		in[i] = want_ints(e, a[i], "ctc_loss", names[i], loc);
+	int64_t attr[2];
+	const char *r = want_str(e, a[5], "mean", "ctc_loss", "reduction", loc);
+	if (!lp || !in[1] || !in[2] || !in[3] || !r || !want_int(e, a[4], 0, &attr[0], "ctc_loss", "blank", loc) ||
+	    !want_int(e, a[6], 0, &attr[1], "ctc_loss", "zero_infinity", loc))
+		return val_err();
+	Dim N = lp->type.rank == 3 ? lp->type.dim[1] : -1;
+	if (lp->type.rank != 3 || in[1]->type.rank != 2 || in[1]->type.dim[0] != N || in[2]->type.rank != 1 ||
+	    in[2]->type.dim[0] != N || in[3]->type.rank != 1 || in[3]->type.dim[0] != N) {
+		diag_error(loc, "ctc_loss expects log_probs [T, N, C], targets [N, S], input_lengths [N] and target_lengths [N], found %s, %s, %s and %s",
+		           val_describe(e, a[0]), val_describe(e, a[1]), val_describe(e, a[2]), val_describe(e, a[3]));
+		return val_err();
+	}
+	for (int i = 1; i < 4; i++)
+		in[i] = elab_cast(e, in[i], TY_I64, loc);
+	if (strcmp(r, "mean") && strcmp(r, "sum") && strcmp(r, "none")) {
+		diag_error(loc, "ctc_loss: reduction must be \"mean\", \"sum\" or \"none\", found \"%s\"", r);
+		return val_err();
+	}
+	Node *l = elab_node(e, OP_CTC_LOSS, in, 4, attr, 2, NULL, loc);
+	if (l && !strcmp(r, "mean")) {
+		Node *len = elab_cast(e, nd2(e, OP_MAXIMUM, in[3], ndc(e, in[3], 1, loc), loc), lp->type.dtype, loc);
+		return val_tensor(e, ndall(e, OP_MEAN, nd2(e, OP_DIV, l, len, loc), loc));
+	}
+	return val_tensor(e, l && !strcmp(r, "sum") ? ndall(e, OP_SUM, l, loc) : l);
+}
+
+/* ctc_greedy_decode(log_probs, input_lengths, blank: 0) -> i32[N, T]: best-path decoding, each
+   row the labels found then -1 */
+static Value *b_ctc_greedy(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *in[2] = {want_tensor(e, a[0], "ctc_greedy_decode", "log_probs", loc), want_ints(e, a[1], "ctc_greedy_decode", "input_lengths", loc)};
+	int64_t blank;
+	if (!in[0] || !in[1] || !want_int(e, a[2], 0, &blank, "ctc_greedy_decode", "blank", loc))
+		return val_err();
+	return val_tensor(e, elab_node(e, OP_CTC_GREEDY, in, 2, &blank, 1, NULL, loc));
+}
+
 /* elementwise losses of (input, target): mse l1 smooth_l1(beta) huber(delta) bce_with_logits */
 static Value *b_pair_loss(Elab *e, int id, Value **a, Loc loc)
 {
@@ -2160,6 +2238,9 @@ static const Builtin builtins[] = {
 	{"tile", {"x", "reps"}, b_repeat, 1},
 	{"group_norm", {"x", "groups", "weight?", "bias?", "eps?"}, b_group_norm, 0},
 	{"instance_norm", {"x", "weight?", "bias?", "eps?"}, b_group_norm, 1},
+	{"top_k", {"x", "k", "axis?", "largest?", "sorted?"}, b_top_k, 0},
+	{"ctc_loss", {"log_probs", "targets", "input_lengths", "target_lengths", "blank?", "reduction?", "zero_infinity?"}, b_ctc_loss, 0},
+	{"ctc_greedy_decode", {"log_probs", "input_lengths", "blank?"}, b_ctc_greedy, 0},
 	{NULL, {NULL}, NULL, 0},
 };
 
@@ -2175,7 +2256,7 @@ const char *const builtin_names[] = {
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
 	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
-	"einsum", "repeat", "tile", "group_norm", "instance_norm", NULL,
+	"einsum", "repeat", "tile", "group_norm", "instance_norm", "top_k", "ctc_loss", "ctc_greedy_decode", NULL,
 };
 
 int builtin_lookup(const char *name)

@@ -427,6 +427,14 @@ static void rule_dropout(AD *ad, Node *y, Node *dy)
 	acc(ad, y->in[0], with_attrs(ad, OP_DROPOUT, in, 2, y->attr, y->nattr, NULL));
 }
 
+/* ---- CTC ---- */
+
+static void rule_ctc(AD *ad, Node *y, Node *dy) /* the targets and lengths are integers */
+{
+	Node *in[5] = {y->in[0], y->in[1], y->in[2], y->in[3], dy};
+	acc(ad, y->in[0], with_attrs(ad, OP_CTC_BWD, in, 5, y->attr, y->nattr, NULL));
+}
+
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
 	[OP_CAST] = rule_cast, [OP_RESHAPE] = rule_reshape, [OP_TRANSPOSE] = rule_transpose,
@@ -451,6 +459,7 @@ static const Rule rule[OP_COUNT] = {
 	[OP_GATHER] = rule_gather, [OP_TAKE_ALONG] = rule_gather,
 	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
 	[OP_CONV2D] = rule_conv2d, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
+	[OP_CTC_LOSS] = rule_ctc,
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }

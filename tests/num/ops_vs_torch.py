@@ -20,7 +20,8 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
         s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else s + attn_mask
     return torch.softmax(s, -1) @ v
 
-# name, expression, torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b
+# name, expression, torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b, and
+# integer inputs {name: array} besides y (the CTC cases below)
 A, B = (4, 5), (4, 5)
 CASES = [
     ("neg", "neg(a)", lambda a, b, y: -a), ("abs", "abs(a)", lambda a, b, y: a.abs()),
@@ -128,6 +129,10 @@ CASES = [
     ("group_norm", "group_norm(a, 2, b, b * 0.5)", lambda a, b, y: F.group_norm(a, 2, b, b * 0.5), (3, 4, 2, 3), (4,)),
     ("group_norm_nw", "group_norm(a * 3.0, 1, eps: 1e-3)", lambda a, b, y: F.group_norm(a * 3, 1, eps=1e-3), (2, 6, 5), B),
     ("instance_norm", "instance_norm(a, b, b)", lambda a, b, y: F.instance_norm(a, weight=b, bias=b), (2, 3, 4, 3), (3,)),
+    ("top_k", "top_k(a, 3)[0]", lambda a, b, y: torch.topk(a, 3).values),
+    ("top_k_indices", "top_k(a, 2, axis: 0, largest: false)[1]", lambda a, b, y: torch.topk(a, 2, dim=0, largest=False).indices),
+    ("top_k_3d", "top_k(a, 2, axis: 1)[0] * f32(top_k(a, 2, axis: 1)[1])",
+     lambda a, b, y: (lambda t: t.values * t.indices.float())(torch.topk(a, 2, dim=1)), (2, 5, 3), B),
     ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
 ]
 
@@ -149,26 +154,82 @@ SPECIAL = {
     "layer_norm": ("layer_norm(a, b, b)", lambda a, b, y: F.layer_norm(a, (5,), b, b), A, (5,)),
 }
 
-def program(expr, sa, sb, sout):
+# ---- CTC: log_probs [T, N, C] = a, integer inputs tg [N, S], il [N], tl [N] (the 7th field of a case) ----
+T_, N_, C_ = 10, 5, 5
+TG = np.array([[1, 2, 3, 0], [2, 2, 3, 3], [4, 0, 0, 0], [1, 1, 0, 0], [3, 1, 3, 1]], np.int32)
+IL = np.array([10, 6, 9, 2, 8], np.int32)  # sample 1: exactly the 6 frames [2, 2, 3, 3] needs; sample 3: impossible
+TL = np.array([3, 4, 1, 2, 0], np.int32)   # sample 4: the empty target
+CTC = {"tg": TG, "il": IL, "tl": TL}
+TG_B4 = np.where(TG == 4, 0, TG)           # for blank 4
+ctc = lambda lp, tg=TG, **kw: F.ctc_loss(lp, torch.tensor(tg).long(), torch.tensor(IL).long(), torch.tensor(TL).long(), **kw)
+
+class CtcLogProbs(torch.autograd.Function):
+    """F.ctc_loss(lp, reduction="none", zero_infinity=True) with the derivative w.r.t. lp itself: torch's
+    gradient is that of the logits of a log_softmax, exp(lp) * dloss more on the frames t < il of the
+    samples with a finite loss"""
+    @staticmethod
+    def forward(ctx, lp):
+        with torch.enable_grad():
+            ctx.x = lp.detach().requires_grad_()
+            ctx.l = ctc(ctx.x, reduction="none", zero_infinity=True)
+        return ctx.l.detach()
+    @staticmethod
+    def backward(ctx, g):
+        gx, = torch.autograd.grad(ctx.l, ctx.x, g)
+        finite = torch.isfinite(ctc(ctx.x.detach(), reduction="none"))
+        frames = (torch.arange(T_)[:, None] < torch.tensor(IL)[None, :]) & finite[None, :]
+        return gx - ctx.x.detach().exp() * (g[None, :] * frames)[:, :, None]
+
+def greedy(lp, blank=0):
+    """best-path decoding: the frame argmaxes t < il, repeats merged, blanks dropped, padded with -1"""
+    k, out = lp.argmax(2), torch.full((lp.shape[1], lp.shape[0]), -1, dtype=torch.int32)
+    for n in range(lp.shape[1]):
+        labels = [int(c) for t, c in enumerate(k[:IL[n], n]) if (t == 0 or c != k[t - 1, n]) and c != blank]
+        out[n, :len(labels)] = torch.tensor(labels, dtype=torch.int32)
+    return out
+
+LP = (T_, N_, C_)
+CASES += [
+    ("ctc_loss_none", "ctc_loss(log_softmax(a, axis: 2), tg, il, tl, reduction: \"none\", zero_infinity: true)",
+     lambda a, b, y: ctc(F.log_softmax(a, 2), reduction="none", zero_infinity=True), LP, B, (-2, 2), CTC),
+    ("ctc_loss_mean", "ctc_loss(log_softmax(a * 2.0, axis: 2), tg, il, tl, zero_infinity: true)",
+     lambda a, b, y: ctc(F.log_softmax(a * 2, 2), zero_infinity=True), LP, B, (-2, 2), CTC),
+    ("ctc_loss_sum_blank4", "ctc_loss(log_softmax(a, axis: 2), tg, il, tl, blank: 4, reduction: \"sum\", zero_infinity: true)",
+     lambda a, b, y: ctc(F.log_softmax(a, 2), TG_B4, blank=4, reduction="sum", zero_infinity=True), LP, B, (-2, 2),
+     {"tg": TG_B4, "il": IL, "tl": TL}),
+    ("ctc_loss_f64", "ctc_loss(f64(log_softmax(a, axis: 2)), tg, il, tl, reduction: \"none\", zero_infinity: true)",
+     lambda a, b, y: ctc(F.log_softmax(a, 2).double(), reduction="none", zero_infinity=True), LP, B, (-2, 2), CTC),
+    ("ctc_loss_inf", "ctc_loss(stop_gradient(log_softmax(a, axis: 2)), tg, il, tl, reduction: \"none\")",
+     lambda a, b, y: ctc(F.log_softmax(a.detach(), 2), reduction="none"), LP, B, (-2, 2), CTC),
+    ("ctc_loss_log_probs", "ctc_loss(a, tg, il, tl, reduction: \"none\", zero_infinity: true)",
+     lambda a, b, y: CtcLogProbs.apply(a), LP, B, (-3, 0), CTC),
+    ("ctc_greedy_decode", "ctc_greedy_decode(a, il)", lambda a, b, y: greedy(a), LP, B, (-2, 2), {"il": IL}),
+    ("ctc_greedy_decode_blank2", "ctc_greedy_decode(a, il, blank: 2)", lambda a, b, y: greedy(a, 2), (T_, N_, 3), B, (-2, 2), {"il": IL}),
+]
+
+def program(expr, sa, sb, sout, ints):
     dims = lambda s: ", ".join(str(d) for d in s)
+    sig = "y: i32[4]" + "".join(f", {k}: i32[{dims(v.shape)}]" for k, v in ints.items())
+    args = "".join(f", {k}" for k in ints)
     return f"""module M() {{
   param a: f32[{dims(sa)}] = zeros()
   param b: f32[{dims(sb)}] = zeros()
   param r: f32[{dims(sout) or 1}] = zeros()
-  forward(y: i32[4]) -> f32 {{
+  forward({sig}) -> f32 {{
     return sum(f32({expr}) * r)
   }}
 }}
 train t {{
   model = M()
-  loss(y: i32[4]) -> f32 {{
-    return model(y)
+  loss({sig}) -> f32 {{
+    return model(y{args})
   }}
 }}
 """
 
 def close(got, want, atol, rtol):
-    err = np.abs(got - want)
+    with np.errstate(invalid="ignore"):
+        err = np.where(got == want, 0, np.abs(got - want))  # equal infinities agree
     ok = np.all(err <= atol + rtol * np.abs(want))
     rel = float(np.max(err / np.maximum(np.abs(want), 1e-2))) if err.size else 0.0
     return ok, rel
@@ -180,6 +241,7 @@ def main():
     for case in CASES:
         name, expr, fn = case[0], case[1], case[2]
         sa, sb, dom = (case[3], case[4], case[5] if len(case) > 5 else (-2, 2)) if len(case) > 3 else (A, B, (-2, 2))
+        ints = case[6] if len(case) > 6 else {}
         if name in SPECIAL:
             sp = SPECIAL[name]
             expr = sp[0] or expr
@@ -201,9 +263,9 @@ def main():
         gb = b.grad.numpy() if b.grad is not None else np.zeros_like(bv)
         src = os.path.join(work, name + ".nnd")
         with open(src, "w") as f:
-            f.write(program(expr, sa, sb, tuple(out.shape)))
+            f.write(program(expr, sa, sb, tuple(out.shape), ints))
         with open(os.path.join(work, "in.bin"), "wb") as f:
-            f.write(av.tobytes() + bv.tobytes() + rv.tobytes() + yv.tobytes())
+            f.write(av.tobytes() + bv.tobytes() + rv.tobytes() + yv.tobytes() + b"".join(v.tobytes() for v in ints.values()))
         res = subprocess.run([driver, src, os.path.join(work, "in.bin"), os.path.join(work, "out.bin")], capture_output=True, text=True)
         if res.returncode != 0:
             failed.append(f"{name}: the driver failed: {res.stderr.strip()}")

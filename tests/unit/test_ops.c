@@ -42,7 +42,7 @@ typedef struct Row {
 	Op op;
 	const char *what;
 	int n;
-	Operand in[3];
+	Operand in[4];
 	BuildFn build;     /* NULL: op(in...) with no attributes */
 	double kinks[3];   /* float operands stay 0.05 away from these */
 	int nkinks;
@@ -157,6 +157,20 @@ static Node *b_rand(Graph *g, Node **x, int normal)
 }
 static Node *b_rand_u(Graph *g, Node **x) { return b_rand(g, x, 0); }
 static Node *b_rand_n(Graph *g, Node **x) { return b_rand(g, x, 1); }
+/* top_k: the indices (axis, k, largest), or the values take_along them */
+static Node *b_topk(Graph *g, Node **x) { return attr_op(g, OP_TOP_K, x, 1, (int64_t[]){1, 3, 1}, 3, NULL); }
+static Node *b_topk_small(Graph *g, Node **x) { return attr_op(g, OP_TOP_K, x, 1, (int64_t[]){0, 2, 0}, 3, NULL); }
+static Node *b_topk_values(Graph *g, Node **x)
+{
+	Node *in[2] = {x[0], attr_op(g, OP_TOP_K, x, 1, (int64_t[]){2, 2, 1}, 3, NULL)};
+	return attr_op(g, OP_TAKE_ALONG, in, 2, (int64_t[]){2}, 1, NULL);
+}
+/* ctc_loss (log_probs, targets, input_lengths, target_lengths): every alignment exists (input
+   lengths 4..6, at most 2 labels), so the losses are finite */
+static Node *b_ctc(Graph *g, Node **x) { return attr_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){0, 0}, 2, NULL); }
+static Node *b_ctc_blank3(Graph *g, Node **x) { return attr_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){3, 1}, 2, NULL); }
+static Node *b_ctc_greedy(Graph *g, Node **x) { return attr_op(g, OP_CTC_GREEDY, x, 2, (int64_t[]){0}, 1, NULL); }
+static Node *b_ctc_greedy_blank2(Graph *g, Node **x) { return attr_op(g, OP_CTC_GREEDY, x, 2, (int64_t[]){2}, 1, NULL); }
 
 static const Row rows[] = {
 	{OP_NEG, "", 1, {M23}}, {OP_EXP, "", 1, {M23}}, {OP_LOG, "", 1, {P23}}, {OP_SQRT, "", 1, {P23}},
@@ -219,6 +233,13 @@ static const Row rows[] = {
 	{OP_DROPOUT, "p 0.3 step 7", 1, {F(2, 4, 6, 0, -2, 2)}, b_dropout},
 	{OP_RAND, "uniform step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_u},
 	{OP_RAND, "normal step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_n},
+	{OP_TOP_K, "axis 1 k 3", 1, {F(2, 3, 5, 0, -2, 2)}, b_topk}, {OP_TOP_K, "smallest axis 0 k 2", 1, {F(2, 4, 3, 0, -2, 2)}, b_topk_small},
+	{OP_CTC_LOSS, "T 6 N 3 C 4 blank 0", 4, {F(3, 6, 3, 4, -3, 0), I(TY_I64, 2, 3, 3, 1, 4), I(TY_I64, 1, 3, 0, 4, 7), I(TY_I64, 1, 3, 0, 0, 3)}, b_ctc},
+	{OP_CTC_LOSS, "T 5 N 2 C 4 blank 3 zero_infinity", 4, {F(3, 5, 2, 4, -3, 0), I(TY_I64, 2, 2, 2, 0, 3), I(TY_I64, 1, 2, 0, 4, 6),
+	 I(TY_I64, 1, 2, 0, 1, 3)}, b_ctc_blank3},
+	{OP_CTC_GREEDY, "T 8 N 3 C 3", 2, {F(3, 8, 3, 3, -2, 2), I(TY_I32, 1, 3, 0, 0, 9)}, b_ctc_greedy},
+	{OP_CTC_GREEDY, "T 9 N 2 C 4 blank 2", 2, {F(3, 9, 2, 4, -2, 2), I(TY_I64, 1, 2, 0, 5, 10)}, b_ctc_greedy_blank2},
+	{OP_TOP_K, "ties (i32 in [0, 3))", 1, {I(TY_I32, 2, 3, 6, 0, 3)}, b_topk}, {OP_TOP_K, "values axis 2 k 2", 1, {F(3, 2, 3, 4, -2, 2)}, b_topk_values},
 };
 enum { NROWS = sizeof rows / sizeof *rows };
 
@@ -228,7 +249,7 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_HYPER, "test_codegen mlp_step"}, {OP_OPT_UPDATE, "test_codegen mlp_step, test_interp"},
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
 	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
-	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
+	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_CTC_BWD, "ctc_loss's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
 };
 
 /* ---- random operands ---- */
@@ -312,7 +333,7 @@ static Setup setup(const Row *r)
 	Setup s = {0};
 	s.p = ir_prog_new(arena_new());
 	Graph *g = s.loss = ir_graph_new(s.p, "loss");
-	Node *x[3];
+	Node *x[4];
 	s.params = arena_alloc(s.p->arena, MAX_PARAMS * sizeof(double)); /* arenas live until exit */
 	for (int k = 0; k < r->n; k++) {
 		const Operand *o = &r->in[k];
@@ -630,6 +651,28 @@ START_TEST(bad_index_exits)
 }
 END_TEST
 
+/* a CTC target outside the classes stops the compiled program with a message (exit status 1) */
+START_TEST(bad_ctc_target_exits)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "predict");
+	Type len = ir_type(TY_I64, 1, (Dim[]){1});
+	Node *x[4] = {ir_input(g, ir_type(TY_F32, 3, (Dim[]){2, 1, 3}), "lp", L0), ir_input(g, ir_type(TY_I64, 2, (Dim[]){1, 2}), "y", L0),
+	              ir_input(g, len, "il", L0), ir_input(g, len, "tl", L0)};
+	ir_graph_output(g, "loss", ir_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){0, 0}, 2, NULL, L0));
+	void *h = cgso_build(p);
+	float lp[6] = {0}, loss[1];
+	int64_t y[2] = {1, 3}, il[1] = {2}, tl[1] = {2};
+	const void *in[4] = {lp, y, il, tl};
+	void *out[1] = {loss};
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	static char mem[4096] __attribute__((aligned(64)));
+	int64_t syms[1] = {0};
+	NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
+	entry(&c);
+}
+END_TEST
+
 static void report(void) { printf("test_ops: %d rows; worst relative error: gradients %.3g, kernels %.3g\n", NROWS, worst_grad, worst_kernel); }
 
 int main(void)
@@ -654,6 +697,7 @@ int main(void)
 	TCase *t2 = tcase_create("errors");
 	tcase_set_timeout(t2, 60);
 	tcase_add_exit_test(t2, bad_index_exits, 1);
+	tcase_add_exit_test(t2, bad_ctc_target_exits, 1);
 	suite_add_tcase(s2, t2);
 	r = srunner_create(s2);
 	srunner_set_fork_status(r, CK_FORK);
