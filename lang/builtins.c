@@ -1667,8 +1667,9 @@ static Value *b_max_unpool2d(Elab *e, int id, Value **a, Loc loc)
 		           fname, s1, s2);
 		return val_err();
 	}
+	int64_t dflt[2];
 	for (int i = 0; i < 2; i++)
-		o[i] = (xt.dim[2 + i] - 1) * p[2 + i] - 2 * p[4 + i] + p[i];
+		o[i] = dflt[i] = (xt.dim[2 + i] - 1) * p[2 + i] - 2 * p[4 + i] + p[i];
 	Value *os = a[5] && a[5]->k != V_NONE ? a[5] : NULL;
 	if (os && (os->k == V_LIST || os->k == V_TUPLE) && os->list.n == 4) { /* torch also takes [N, C, OH, OW] */
 		Value *last = val_new(e, os->k);
@@ -1678,10 +1679,13 @@ static Value *b_max_unpool2d(Elab *e, int id, Value **a, Loc loc)
 	}
 	if (os && !int_pair(e, os, 0, 2, 1, o, fname, "output_size", loc))
 		return val_err();
-	if (o[0] < 1 || o[1] < 1) {
-		diag_error(loc, "'%s': the output would be %lld x %lld", fname, (long long)o[0], (long long)o[1]);
-		return val_err();
-	}
+	for (int i = 0; i < 2; i++) /* torch's range: strictly within a stride of the default */
+		if (o[i] < 1 || o[i] <= dflt[i] - p[2 + i] || o[i] >= dflt[i] + p[2 + i]) {
+			diag_error(loc, "'%s': output size %lld along axis %d must be between %lld and %lld (the default %lld give or take less "
+			           "than the stride)", fname, (long long)o[i], 2 + i, (long long)(dflt[i] - p[2 + i] + 1),
+			           (long long)(dflt[i] + p[2 + i] - 1), (long long)dflt[i]);
+			return val_err();
+		}
 	Dim N = xt.dim[0], C = xt.dim[1], HW = xt.dim[2] * xt.dim[3];
 	Node *src = ndview(e, x, ir_type(xt.dtype, 3, (Dim[]){N, C, HW}), loc);
 	Node *at = ndview(e, idx, ir_type(idx->type.dtype, 3, (Dim[]){N, C, HW}), loc);
