@@ -947,51 +947,64 @@ static void gemm(Fn *f, DType t, bool ta, bool tb, LLVMValueRef M, LLVMValueRef 
 	cg_libcall(f, dbl ? "cblas_dgemm" : "cblas_sgemm", cg->t_void, pt, 14, args, 14, false);
 }
 
+/* A convolution's sizes, padded in front to three spatial axes (size 1, stride 1, padding 0,
+   dilation 1): x [N, C, I0, I1, I2], w [O, Cg, K0, K1, K2], y [N, O, Y0, Y1, Y2] */
 typedef struct ConvK {
 	DType t;
-	int64_t C, H, W, O, Cg, Og, KH, KW, OH, OW, G, CKK, OHW;
-	const int64_t *a;
-	bool direct;      /* 1x1, stride 1, no padding: the columns are the input itself */
+	int64_t C, O, Cg, Og, G, I[3], K[3], Y[3], st[3], pd[3], dl[3];
+	int64_t II, KK, YY, CKK; /* products: input plane, kernel, output plane, Cg KK */
+	bool direct;             /* 1x1, stride 1, no padding, y as large as x: the columns are the input itself */
 	LLVMValueRef N;
 } ConvK;
 
 static ConvK convk(Fn *f, Node *n, Type x, Type w, Type y)
 {
 	const int64_t *a = n->attr;
-	ConvK k = {.t = x.dtype, .C = x.dim[1], .H = x.dim[2], .W = x.dim[3], .O = w.dim[0], .Cg = w.dim[1], .Og = w.dim[0] / a[6],
-	           .KH = w.dim[2], .KW = w.dim[3], .OH = y.dim[2], .OW = y.dim[3], .G = a[6], .a = a};
-	k.CKK = k.Cg * k.KH * k.KW;
-	k.OHW = k.OH * k.OW;
-	k.direct = k.KH == 1 && k.KW == 1 && a[0] == 1 && a[1] == 1 && a[2] == 0 && a[3] == 0;
+	int S = x.rank - 2;
+	ConvK k = {.t = x.dtype, .C = x.dim[1], .O = w.dim[0], .Cg = w.dim[1], .G = a[3 * S], .II = 1, .KK = 1, .YY = 1};
+	k.Og = k.O / k.G;
+	k.direct = true;
+	for (int i = 0; i < 3; i++) {
+		int j = i - (3 - S); /* the attribute and axis index, < 0 for a padded axis */
+		k.I[i] = j < 0 ? 1 : x.dim[2 + j];
+		k.K[i] = j < 0 ? 1 : w.dim[2 + j];
+		k.Y[i] = j < 0 ? 1 : y.dim[2 + j];
+		k.st[i] = j < 0 ? 1 : a[j];
+		k.pd[i] = j < 0 ? 0 : a[S + j];
+		k.dl[i] = j < 0 ? 1 : a[2 * S + j];
+		k.II *= k.I[i], k.KK *= k.K[i], k.YY *= k.Y[i];
+		k.direct &= k.K[i] == 1 && k.st[i] == 1 && k.pd[i] == 0 && k.I[i] == k.Y[i];
+	}
+	k.CKK = k.Cg * k.KK;
 	k.N = cg_dim(f, x.dim[0]);
 	return k;
 }
 
-/* cols[r, oh, ow] = x[c, ih, iw] (0 in the padding), r = (c, kh, kw); col2im: x[c, ih, iw] += cols[...] */
+/* cols[r, q] = x[c, i0, i1, i2] (0 in the padding), r = (c, k0, k1, k2), q = (y0, y1, y2),
+   i = y stride - padding + k dilation; col2im: x[c, i0, i1, i2] += cols[r, q] */
 static void im2col(Fn *f, const ConvK *k, LLVMValueRef x, LLVMValueRef cols, bool col2im)
 {
 	Cg *cg = f->cg;
-	Loop lr, lh, lw;
-	LLVMValueRef KK = cg_i64(cg, k->KH * k->KW), KW = cg_i64(cg, k->KW), KH = cg_i64(cg, k->KH);
+	Loop lr, ly[3];
 	LLVMValueRef r = cg_loop_begin(f, &lr, cg_i64(cg, k->CKK));
-	LLVMValueRef c = LLVMBuildUDiv(f->b, r, KK, ""), kh = LLVMBuildURem(f->b, LLVMBuildUDiv(f->b, r, KW, ""), KH, "");
-	LLVMValueRef kw = LLVMBuildURem(f->b, r, KW, "");
-	LLVMValueRef oh = cg_loop_begin(f, &lh, cg_i64(cg, k->OH));
-	LLVMValueRef ih = iadd(f, LLVMBuildSub(f->b, imul(f, oh, cg_i64(cg, k->a[0])), cg_i64(cg, k->a[2]), ""), imul(f, kh, cg_i64(cg, k->a[4])));
-	LLVMValueRef ow = cg_loop_begin(f, &lw, cg_i64(cg, k->OW));
-	LLVMValueRef iw = iadd(f, LLVMBuildSub(f->b, imul(f, ow, cg_i64(cg, k->a[1])), cg_i64(cg, k->a[3]), ""), imul(f, kw, cg_i64(cg, k->a[5])));
-	LLVMValueRef valid = LLVMBuildAnd(f->b, LLVMBuildICmp(f->b, LLVMIntULT, ih, cg_i64(cg, k->H), ""),
-	                                  LLVMBuildICmp(f->b, LLVMIntULT, iw, cg_i64(cg, k->W), ""), "");
-	LLVMValueRef xi = iadd(f, imul(f, iadd(f, imul(f, c, cg_i64(cg, k->H)), ih), cg_i64(cg, k->W)), iw);
+	LLVMValueRef xi = LLVMBuildUDiv(f->b, r, cg_i64(cg, k->KK), ""), ci = r, valid = LLVMConstInt(cg->t_i1, 1, 0);
+	for (int i = 0, inner = (int)k->KK; i < 3; i++) {
+		inner /= (int)k->K[i];
+		LLVMValueRef ki = LLVMBuildURem(f->b, LLVMBuildUDiv(f->b, r, cg_i64(cg, inner), ""), cg_i64(cg, k->K[i]), "");
+		LLVMValueRef yi = cg_loop_begin(f, &ly[i], cg_i64(cg, k->Y[i]));
+		LLVMValueRef at = iadd(f, LLVMBuildSub(f->b, imul(f, yi, cg_i64(cg, k->st[i])), cg_i64(cg, k->pd[i]), ""), imul(f, ki, cg_i64(cg, k->dl[i])));
+		valid = LLVMBuildAnd(f->b, valid, LLVMBuildICmp(f->b, LLVMIntULT, at, cg_i64(cg, k->I[i]), ""), "");
+		xi = iadd(f, imul(f, xi, cg_i64(cg, k->I[i])), at);
+		ci = iadd(f, imul(f, ci, cg_i64(cg, k->Y[i])), yi);
+	}
 	xi = LLVMBuildSelect(f->b, valid, xi, cg_i64(cg, 0), "");
-	LLVMValueRef ci = iadd(f, imul(f, iadd(f, imul(f, r, cg_i64(cg, k->OH)), oh), cg_i64(cg, k->OW)), ow);
 	LLVMValueRef zero = tconst(cg, k->t, 0);
 	if (col2im)
 		add_into(f, k->t, x, xi, LLVMBuildSelect(f->b, valid, cg_load(f, k->t, cols, ci), zero, ""));
 	else
 		cg_store(f, k->t, cols, ci, LLVMBuildSelect(f->b, valid, cg_load(f, k->t, x, xi), zero, ""));
-	cg_loop_end(f, &lw);
-	cg_loop_end(f, &lh);
+	for (int i = 2; i >= 0; i--)
+		cg_loop_end(f, &ly[i]);
 	cg_loop_end(f, &lr);
 }
 
@@ -1019,39 +1032,40 @@ static bool conv_dtype_ok(Fn *f, Node *n)
 	return false;
 }
 
-/* y[n, g] = w[g] cols(x[n, g]); dx[n, g] = col2im(w[g]^T dy[n, g]); dw[g] += dy[n, g] cols(x[n, g])^T */
-static void cg_emit_conv2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+/* y[n, g] = w[g] cols(x[n, g]); conv_transpose (dx): x[n, g] = col2im(w[g]^T y[n, g]);
+   conv_bwd_weight: dw[g] += dy[n, g] cols(x[n, g])^T */
+static void cg_emit_conv(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	if (!conv_dtype_ok(f, n))
 		return;
 	Cg *cg = f->cg;
 	Op op = n->op;
-	Type xt = op == OP_CONV2D_BWD_INPUT ? n->type : n->in[0]->type;
-	Type wt = op == OP_CONV2D ? n->in[1]->type : op == OP_CONV2D_BWD_INPUT ? n->in[1]->type : n->type;
-	Type yt = op == OP_CONV2D ? n->type : op == OP_CONV2D_BWD_INPUT ? n->in[0]->type : n->in[1]->type;
-	LLVMValueRef x = op == OP_CONV2D_BWD_INPUT ? out : in[0];
-	LLVMValueRef w = op == OP_CONV2D_BWD_WEIGHT ? out : in[1];
-	LLVMValueRef y = op == OP_CONV2D ? out : op == OP_CONV2D_BWD_INPUT ? in[0] : in[1];
+	Type xt = op == OP_CONV_TRANSPOSE ? n->type : n->in[0]->type;
+	Type wt = op == OP_CONV_BWD_WEIGHT ? n->type : n->in[1]->type;
+	Type yt = op == OP_CONV ? n->type : op == OP_CONV_TRANSPOSE ? n->in[0]->type : n->in[1]->type;
+	LLVMValueRef x = op == OP_CONV_TRANSPOSE ? out : in[0];
+	LLVMValueRef w = op == OP_CONV_BWD_WEIGHT ? out : in[1];
+	LLVMValueRef y = op == OP_CONV ? out : op == OP_CONV_TRANSPOSE ? in[0] : in[1];
 	ConvK k = convk(f, n, xt, wt, yt);
 	DType t = k.t;
-	if (op == OP_CONV2D_BWD_WEIGHT || (op == OP_CONV2D_BWD_INPUT && !k.direct))
+	if (op == OP_CONV_BWD_WEIGHT || (op == OP_CONV_TRANSPOSE && !k.direct))
 		fill(f, n, out, tconst(cg, t, 0));
-	LLVMValueRef cols = k.direct ? NULL : scratch(f, n, t, k.CKK * k.OHW);
-	LLVMValueRef CKK = cg_i64(cg, k.CKK), OHW = cg_i64(cg, k.OHW), Og = cg_i64(cg, k.Og);
+	LLVMValueRef cols = k.direct ? NULL : scratch(f, n, t, k.CKK * k.YY);
+	LLVMValueRef CKK = cg_i64(cg, k.CKK), YY = cg_i64(cg, k.YY), Og = cg_i64(cg, k.Og);
 	Loop ln, lg;
 	LLVMValueRef i = cg_loop_begin(f, &ln, k.N), g = cg_loop_begin(f, &lg, cg_i64(cg, k.G));
-	LLVMValueRef xg = elem_ptr(f, t, x, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.C)), imul(f, g, cg_i64(cg, k.Cg))), cg_i64(cg, k.H * k.W)));
+	LLVMValueRef xg = elem_ptr(f, t, x, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.C)), imul(f, g, cg_i64(cg, k.Cg))), cg_i64(cg, k.II)));
 	LLVMValueRef wg = elem_ptr(f, t, w, imul(f, g, cg_i64(cg, k.Og * k.CKK)));
-	LLVMValueRef yg = elem_ptr(f, t, y, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.O)), imul(f, g, Og)), OHW));
+	LLVMValueRef yg = elem_ptr(f, t, y, imul(f, iadd(f, imul(f, i, cg_i64(cg, k.O)), imul(f, g, Og)), YY));
 	LLVMValueRef B = k.direct ? xg : cols;
-	if (op != OP_CONV2D_BWD_INPUT && !k.direct)
+	if (op != OP_CONV_TRANSPOSE && !k.direct)
 		im2col(f, &k, xg, cols, false);
-	if (op == OP_CONV2D)
-		gemm(f, t, false, false, Og, OHW, CKK, wg, CKK, B, OHW, 0, yg, OHW);
-	else if (op == OP_CONV2D_BWD_WEIGHT)
-		gemm(f, t, false, true, Og, CKK, OHW, yg, OHW, B, OHW, 1, wg, CKK);
+	if (op == OP_CONV)
+		gemm(f, t, false, false, Og, YY, CKK, wg, CKK, B, YY, 0, yg, YY);
+	else if (op == OP_CONV_BWD_WEIGHT)
+		gemm(f, t, false, true, Og, CKK, YY, yg, YY, B, YY, 1, wg, CKK);
 	else {
-		gemm(f, t, true, false, CKK, OHW, Og, wg, CKK, yg, OHW, 0, B, OHW);
+		gemm(f, t, true, false, CKK, YY, Og, wg, CKK, yg, YY, 0, B, YY);
 		if (!k.direct)
 			im2col(f, &k, xg, cols, true);
 	}
@@ -1059,7 +1073,8 @@ static void cg_emit_conv2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &ln);
 }
 
-/* max_pool2d: the first maximum of each window (NaN wins); max_pool2d_bwd: dx[argmax] += dy */
+/* max_pool2d: the first maximum of each window (NaN wins); max_pool2d_bwd: dx[argmax] += dy;
+   max_pool2d_indices: argmax - nc H W, the index in the plane */
 static void cg_emit_max_pool2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
@@ -1093,6 +1108,8 @@ static void cg_emit_max_pool2d(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *i
 	LLVMValueRef yi = iadd(f, imul(f, iadd(f, imul(f, nc, OH), oh), OW), ow);
 	if (bwd)
 		add_into(f, t, out, LLVMBuildLoad2(f->b, cg->t_i64, bi, ""), cg_load(f, t, in[1], yi));
+	else if (n->op == OP_MAX_POOL2D_INDICES)
+		cg_store(f, TY_I64, out, yi, LLVMBuildSub(f->b, LLVMBuildLoad2(f->b, cg->t_i64, bi, ""), imul(f, nc, imul(f, H, W)), ""));
 	else
 		cg_store(f, t, out, yi, LLVMBuildLoad2(f->b, ct, best, ""));
 	cg_loop_end(f, &lw);
@@ -1374,11 +1391,12 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
 	[OP_OPT_UPDATE] = {cg_emit_opt_update},
 	[OP_ASSIGN] = {cg_emit_assign},
-	[OP_CONV2D] = {cg_emit_conv2d},
-	[OP_CONV2D_BWD_INPUT] = {cg_emit_conv2d},
-	[OP_CONV2D_BWD_WEIGHT] = {cg_emit_conv2d},
+	[OP_CONV] = {cg_emit_conv},
+	[OP_CONV_TRANSPOSE] = {cg_emit_conv},
+	[OP_CONV_BWD_WEIGHT] = {cg_emit_conv},
 	[OP_MAX_POOL2D] = {cg_emit_max_pool2d},
 	[OP_MAX_POOL2D_BWD] = {cg_emit_max_pool2d},
+	[OP_MAX_POOL2D_INDICES] = {cg_emit_max_pool2d},
 	[OP_DROPOUT] = {cg_emit_dropout},
 	[OP_RAND] = {cg_emit_rand},
 	[OP_TOP_K] = {cg_emit_top_k},

@@ -283,7 +283,7 @@ Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int 
 {
 	if (op_info[op].nin >= 0 && nin != op_info[op].nin)
 		BUG("%s takes %d inputs, given %d", op_info[op].name, op_info[op].nin, nin);
-	if (nattr > MAX_RANK)
+	if (nattr > MAX_ATTR)
 		BUG("too many attributes");
 	Node *n = arena_alloc(g->prog->arena, sizeof *n);
 	n->id = g->next_id++;

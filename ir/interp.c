@@ -739,51 +739,66 @@ EVAL(ev_ctc_greedy)
 
 /* ---- convolution and pooling (NCHW) ---- */
 
-/* the sizes of conv2d (x, w, y) for the attributes a = [sh, sw, ph, pw, dh, dw, groups] */
+/* The sizes of a convolution (x, w, y) over S = rank - 2 spatial axes, padded in front to three
+   (size 1, stride 1, padding 0, dilation 1): x [N, C, I0, I1, I2], w [O, Cg, K0, K1, K2], y [N, O, Y0, Y1, Y2] */
 typedef struct Conv {
-	int64_t N, C, H, W, O, Cg, Og, KH, KW, OH, OW, G;
-	const int64_t *a;
+	int64_t N, C, O, Cg, Og, I[3], K[3], Y[3], st[3], pd[3], dl[3];
 } Conv;
 
 static Conv conv_of(const Shape *x, const Shape *w, const Shape *y, const int64_t *a)
 {
-	return (Conv){x->d[0], x->d[1], x->d[2], x->d[3], w->d[0], w->d[1], w->d[0] / a[6], w->d[2], w->d[3], y->d[2], y->d[3], a[6], a};
+	int S = x->rank - 2;
+	Conv c = {.N = x->d[0], .C = x->d[1], .O = w->d[0], .Cg = w->d[1], .Og = w->d[0] / a[3 * S]};
+	for (int i = 0; i < 3; i++) {
+		int j = i - (3 - S); /* the attribute and axis index, < 0 for a padded axis */
+		c.I[i] = j < 0 ? 1 : x->d[2 + j];
+		c.K[i] = j < 0 ? 1 : w->d[2 + j];
+		c.Y[i] = j < 0 ? 1 : y->d[2 + j];
+		c.st[i] = j < 0 ? 1 : a[j];
+		c.pd[i] = j < 0 ? 0 : a[S + j];
+		c.dl[i] = j < 0 ? 1 : a[2 * S + j];
+	}
+	return c;
 }
 
 /* Visits every (x index, w index, y index) of a convolution whose input element exists (padding
-   skipped); mode 0: y += x w, 1: x += y w (input gradient), 2: w += x y (weight gradient) */
+   skipped); mode 0: y += x w, 1: x += y w (input gradient, conv_transpose), 2: w += x y (weight gradient) */
 static void conv_visit(const Conv *c, double *x, double *w, double *y, int mode)
 {
+	int64_t KK = c->K[0] * c->K[1] * c->K[2], YY = c->Y[0] * c->Y[1] * c->Y[2];
 	for (int64_t n = 0; n < c->N; n++)
 		for (int64_t o = 0; o < c->O; o++)
 			for (int64_t ci = 0; ci < c->Cg; ci++)
-				for (int64_t kh = 0; kh < c->KH; kh++)
-					for (int64_t kw = 0; kw < c->KW; kw++)
-						for (int64_t oh = 0; oh < c->OH; oh++)
-							for (int64_t ow = 0; ow < c->OW; ow++) {
-								int64_t ih = oh * c->a[0] - c->a[2] + kh * c->a[4], iw = ow * c->a[1] - c->a[3] + kw * c->a[5];
-								if (ih < 0 || ih >= c->H || iw < 0 || iw >= c->W)
-									continue;
-								int64_t chan = o / c->Og * c->Cg + ci;
-								int64_t xi = ((n * c->C + chan) * c->H + ih) * c->W + iw;
-								int64_t wi = ((o * c->Cg + ci) * c->KH + kh) * c->KW + kw;
-								int64_t yi = ((n * c->O + o) * c->OH + oh) * c->OW + ow;
-								if (mode == 0)
-									y[yi] += x[xi] * w[wi];
-								else if (mode == 1)
-									x[xi] += y[yi] * w[wi];
-								else
-									w[wi] += x[xi] * y[yi];
-							}
+				for (int64_t k = 0; k < KK; k++)
+					for (int64_t q = 0; q < YY; q++) {
+						int64_t kk[3] = {k / (c->K[1] * c->K[2]), k / c->K[2] % c->K[1], k % c->K[2]};
+						int64_t qq[3] = {q / (c->Y[1] * c->Y[2]), q / c->Y[2] % c->Y[1], q % c->Y[2]};
+						int64_t chan = o / c->Og * c->Cg + ci, xi = n * c->C + chan;
+						bool inside = true;
+						for (int i = 0; i < 3; i++) {
+							int64_t at = qq[i] * c->st[i] - c->pd[i] + kk[i] * c->dl[i];
+							inside &= at >= 0 && at < c->I[i];
+							xi = xi * c->I[i] + at;
+						}
+						if (!inside)
+							continue;
+						int64_t wi = (o * c->Cg + ci) * KK + k, yi = (n * c->O + o) * YY + q;
+						if (mode == 0)
+							y[yi] += x[xi] * w[wi];
+						else if (mode == 1)
+							x[xi] += y[yi] * w[wi];
+						else
+							w[wi] += x[xi] * y[yi];
+					}
 }
 
-EVAL(ev_conv2d)
+EVAL(ev_conv)
 {
 	memset(y, 0, sizeof *y * (size_t)YS->n);
-	if (n->op == OP_CONV2D) {
+	if (n->op == OP_CONV) {
 		Conv c = conv_of(S(0), S(1), YS, n->attr);
 		conv_visit(&c, X(0), X(1), y, 0);
-	} else if (n->op == OP_CONV2D_BWD_INPUT) {
+	} else if (n->op == OP_CONV_TRANSPOSE) {
 		Conv c = conv_of(YS, S(1), S(0), n->attr);
 		conv_visit(&c, y, X(1), X(0), 1);
 	} else {
@@ -793,7 +808,8 @@ EVAL(ev_conv2d)
 	return true;
 }
 
-/* max_pool2d: y = the first maximum of each window (NaN wins); max_pool2d_bwd: dy routed to it */
+/* max_pool2d: y = the first maximum of each window (NaN wins); max_pool2d_bwd: dy routed to it;
+   max_pool2d_indices: its index ih W + iw in the plane */
 EVAL(ev_max_pool2d)
 {
 	const Shape *xs = S(0);
@@ -822,6 +838,8 @@ EVAL(ev_max_pool2d)
 				int64_t yi = (nc * OH + oh) * OW + ow;
 				if (bwd)
 					y[bi] += X(1)[yi];
+				else if (n->op == OP_MAX_POOL2D_INDICES)
+					y[yi] = (double)(bi - nc * H * W);
 				else
 					y[yi] = best;
 			}
@@ -928,8 +946,8 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
 	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign,
-	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
-	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
+	[OP_CONV] = ev_conv, [OP_CONV_TRANSPOSE] = ev_conv, [OP_CONV_BWD_WEIGHT] = ev_conv,
+	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_MAX_POOL2D_INDICES] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,
 	[OP_TOP_K] = ev_top_k, [OP_CTC_LOSS] = ev_ctc, [OP_CTC_BWD] = ev_ctc, [OP_CTC_GREEDY] = ev_ctc_greedy,
 };

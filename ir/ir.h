@@ -64,6 +64,7 @@ bool dtype_is_int(DType t);                     /* signed or unsigned integer, n
 int dtype_from_name(const char *s);            /* -1 if s is not an element type name */
 
 #define MAX_RANK 8
+#define MAX_ATTR 12 /* integer attributes of a node (conv3d has 10) */
 
 /* A dimension: >= 0 is a size known at compile time; < 0 is symbolic, -(k+1) naming expression k
    of Prog.dims (a run-time size variable, or + - * / % of dimensions). Equal expressions are
@@ -119,7 +120,7 @@ struct Node {
 	Type type;
 	Node **in;
 	int nin;
-	int64_t attr[MAX_RANK]; /* op-specific integers (see ops.def) */
+	int64_t attr[MAX_ATTR]; /* op-specific integers (see ops.def) */
 	int nattr;
 	double fval;            /* op-specific number (CONST's value) */
 	const char *name;       /* optional: the source name the value was bound to, for dumps */

@@ -476,7 +476,7 @@ static void node(Reader *r)
 		fval = number(r);
 		expect(r, ')');
 	}
-	int64_t attr[MAX_RANK];
+	int64_t attr[MAX_ATTR];
 	int nattr = 0;
 	if (op == OP_PARAM) {
 		skip_blanks(r);
@@ -503,8 +503,8 @@ static void node(Reader *r)
 	}
 	if (accept(r, '[')) {
 		do {
-			if (nattr == MAX_RANK)
-				fail(r, "more than %d attributes", MAX_RANK);
+			if (nattr == MAX_ATTR)
+				fail(r, "more than %d attributes", MAX_ATTR);
 			attr[nattr++] = integer(r, "an integer attribute");
 		} while (accept(r, ','));
 		expect(r, ']');

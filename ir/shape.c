@@ -471,45 +471,71 @@ static bool want_nchw(Graph *g, Type x, const char *what, char *err, size_t errl
 	return true;
 }
 
-/* the result of conv2d(x, w) with n's attributes, into *out */
-static bool conv2d_type(Graph *g, Node *n, Type x, Type w, Type *out, char *err, size_t errlen)
+/* the result of conv(x, w) with n's attributes [stride x S, padding x S, dilation x S, groups],
+   S = rank - 2 spatial axes (1 to 3), into *out */
+static bool conv_type(Graph *g, Node *n, Type x, Type w, Type *out, char *err, size_t errlen)
 {
 	char s1[256], s2[256];
-	const int64_t *a = n->attr;
-	if (!want_nchw(g, x, "conv2d", err, errlen))
-		return false;
-	if (w.rank != 4 || w.dtype != x.dtype || !DIM_IS_CONST(w.dim[0]) || !DIM_IS_CONST(w.dim[2]) || !DIM_IS_CONST(w.dim[3]))
-		FAIL("conv2d expects a weight %s[O, C/groups, KH, KW] of known sizes, found %s", dtype_name[x.dtype], tyname(g, w, s1));
-	if (n->nattr != 7 || a[0] < 1 || a[1] < 1 || a[2] < 0 || a[3] < 0 || a[4] < 1 || a[5] < 1 || a[6] < 1)
-		FAIL("conv2d needs stride >= 1, padding >= 0, dilation >= 1 and groups >= 1");
-	int64_t C = x.dim[1], O = w.dim[0], G = a[6];
+	int S = x.rank - 2;
+	const int64_t *a = n->attr, *st = a, *pd = a + S, *dl = a + 2 * S;
+	if (S < 1 || S > 3 || !dtype_is_float(x.dtype))
+		FAIL("conv expects a float input [N, C, ...] with 1 to 3 spatial axes, found %s", tyname(g, x, s1));
+	for (int d = 1; d < x.rank; d++)
+		if (!DIM_IS_CONST(x.dim[d]))
+			FAIL("conv: the channels and spatial sizes must be known at compile time, found %s", tyname(g, x, s1));
+	bool wok = w.rank == x.rank && w.dtype == x.dtype;
+	for (int d = 0; d < w.rank; d++)
+		wok &= DIM_IS_CONST(w.dim[d]);
+	if (!wok)
+		FAIL("conv of %s expects a weight %s[O, C/groups, <%d kernel sizes>] of known sizes, found %s", tyname(g, x, s1),
+		     dtype_name[x.dtype], S, tyname(g, w, s2));
+	bool aok = n->nattr == 3 * S + 1 && a[3 * S] >= 1;
+	for (int i = 0; i < S; i++)
+		aok &= st[i] >= 1 && pd[i] >= 0 && dl[i] >= 1;
+	if (!aok)
+		FAIL("conv over %d spatial axes needs %d attributes: stride >= 1, padding >= 0, dilation >= 1 (each x %d) and groups >= 1",
+		     S, 3 * S + 1, S);
+	int64_t C = x.dim[1], O = w.dim[0], G = a[3 * S];
 	if (C % G || O % G)
-		FAIL("conv2d: in_channels (%lld) and out_channels (%lld) must both be divisible by groups (%lld)", (long long)C, (long long)O, (long long)G);
+		FAIL("conv: in_channels (%lld) and out_channels (%lld) must both be divisible by groups (%lld)", (long long)C, (long long)O, (long long)G);
 	if (w.dim[1] != C / G)
-		FAIL("conv2d: given groups=%lld, weight %s expects the input %s to have %lld channels, but it has %lld",
+		FAIL("conv: given groups=%lld, weight %s expects the input %s to have %lld channels, but it has %lld",
 		     (long long)G, tyname(g, w, s1), tyname(g, x, s2), (long long)(w.dim[1] * G), (long long)C);
-	int64_t oh = window_out(x.dim[2], w.dim[2], a[0], a[2], a[4]), ow = window_out(x.dim[3], w.dim[3], a[1], a[3], a[5]);
-	if (oh < 1 || ow < 1)
-		FAIL("conv2d: the padded input (%lld x %lld) is smaller than the dilated kernel (%lld x %lld)",
-		     (long long)(x.dim[2] + 2 * a[2]), (long long)(x.dim[3] + 2 * a[3]), (long long)(a[4] * (w.dim[2] - 1) + 1),
-		     (long long)(a[5] * (w.dim[3] - 1) + 1));
-	*out = ir_type(x.dtype, 4, (Dim[]){x.dim[0], O, oh, ow});
+	*out = x;
+	out->dim[1] = O;
+	for (int i = 0; i < S; i++) {
+		int64_t k = w.dim[2 + i], o = window_out(x.dim[2 + i], k, st[i], pd[i], dl[i]);
+		if (o < 1)
+			FAIL("conv: spatial axis %d of the padded input (%lld) is smaller than the dilated kernel (%lld)", i,
+			     (long long)(x.dim[2 + i] + 2 * pd[i]), (long long)(dl[i] * (k - 1) + 1));
+		out->dim[2 + i] = o;
+	}
 	return true;
 }
 
-RULE(shape_conv2d) { return conv2d_type(g, n, n->in[0]->type, n->in[1]->type, &n->type, err, errlen); }
+RULE(shape_conv) { return conv_type(g, n, n->in[0]->type, n->in[1]->type, &n->type, err, errlen); }
 
-/* conv2d_bwd_input (dy, w) -> x's type; conv2d_bwd_weight (x, dy) -> w's type: the given type
-   must be the one whose convolution gives dy */
-RULE(shape_conv2d_bwd)
+/* conv_transpose (dy, w) -> x's type; conv_bwd_weight (x, dy) -> w's type (both given): conv(x, w)
+   must have dy's batch and channels, and along each spatial axis x's size X and dy's Y must satisfy
+   0 <= X - ((Y-1)s - 2p + d(K-1) + 1) < max(s, d) (torch's output_padding range; X - that is the
+   output_padding). Y is conv's output size, or one less per whole stride in output_padding. */
+RULE(shape_conv_bwd)
 {
-	char s1[256], s2[256];
-	bool inp = n->op == OP_CONV2D_BWD_INPUT;
-	Type x = inp ? n->type : n->in[0]->type, w = inp ? n->in[1]->type : n->type, dy = inp ? n->in[0]->type : n->in[1]->type, y;
-	if (!conv2d_type(g, n, x, w, &y, err, errlen))
+	char s1[256], s2[256], s3[256], s4[256];
+	bool tr = n->op == OP_CONV_TRANSPOSE;
+	Type x = tr ? n->type : n->in[0]->type, w = tr ? n->in[1]->type : n->type, dy = tr ? n->in[0]->type : n->in[1]->type, y;
+	if (!conv_type(g, n, x, w, &y, err, errlen))
 		return false;
-	if (!ir_type_equal(y, dy))
-		FAIL("%s: the output gradient must be %s, found %s", op_info[n->op].name, tyname(g, y, s1), tyname(g, dy, s2));
+	int S = x.rank - 2;
+	bool ok = dy.rank == y.rank && dy.dtype == y.dtype && dy.dim[0] == y.dim[0] && dy.dim[1] == y.dim[1];
+	for (int i = 0; ok && i < S; i++) {
+		int64_t s = n->attr[i], p = n->attr[S + i], d = n->attr[2 * S + i], k = w.dim[2 + i];
+		int64_t extra = x.dim[2 + i] - ((dy.dim[2 + i] - 1) * s - 2 * p + d * (k - 1) + 1);
+		ok = DIM_IS_CONST(dy.dim[2 + i]) && extra >= 0 && extra < (s > d ? s : d);
+	}
+	if (!ok)
+		FAIL("%s: %s is not a convolution output of %s by %s (which gives %s)", op_info[n->op].name, tyname(g, dy, s1),
+		     tyname(g, x, s2), tyname(g, w, s3), tyname(g, y, s4));
 	return true;
 }
 
@@ -527,7 +553,7 @@ static bool pool2d_type(Graph *g, Node *n, Type x, Type *out, char *err, size_t 
 	if (oh < 1 || ow < 1)
 		FAIL("max_pool2d: the padded input (%lld x %lld) is smaller than the kernel (%lld x %lld)", (long long)(x.dim[2] + 2 * a[4]),
 		     (long long)(x.dim[3] + 2 * a[5]), (long long)a[0], (long long)a[1]);
-	*out = ir_type(x.dtype, 4, (Dim[]){x.dim[0], x.dim[1], oh, ow});
+	*out = ir_type(n->op == OP_MAX_POOL2D_INDICES ? TY_I64 : x.dtype, 4, (Dim[]){x.dim[0], x.dim[1], oh, ow});
 	return true;
 }
 

@@ -1511,7 +1511,7 @@ static bool int_pair(Elab *e, Value *v, int64_t dflt, int n, int64_t lo, int64_t
 {
 	if (v && (v->k == V_LIST || v->k == V_TUPLE)) {
 		if (v->list.n != n) {
-			diag_error(loc, "argument '%s' of '%s' must be an int or %d ints, found %d", arg, fname, n, v->list.n);
+			diag_error(loc, "argument '%s' of '%s' must be an int or a list of %d (one per spatial axis), found %d ints", arg, fname, n, v->list.n);
 			return false;
 		}
 		if (int_list(e, v, out, n, fname, arg, loc) < 0)
@@ -1543,29 +1543,38 @@ static Node *conv_bias(Elab *e, Node *y, Value *bv, int spatial, const char *fna
 		diag_error(loc, "'%s': bias must be [%lld] (one per output channel), found %s", fname, (long long)y->type.dim[1], s1);
 		return NULL;
 	}
-	Type t = ir_type(b->type.dtype, 1 + spatial, (Dim[]){b->type.dim[0], 1, 1});
+	Type t = ir_type(b->type.dtype, 1 + spatial, (Dim[]){b->type.dim[0], 1, 1, 1});
 	return nd2(e, OP_ADD, y, ndview(e, b, t, loc), loc);
 }
 
-/* conv2d(x, weight, bias, stride: 1, padding: 0 | "valid" | "same", dilation: 1, groups: 1);
-   conv1d: the same on [N, C, L], as conv2d over [N, C, 1, L] */
+/* x [N, C, <sp spatial sizes>] and weight [<wdims>, <sp kernel sizes>], all but N known at compile time */
+static bool conv_operands(Elab *e, Node *x, Node *w, int sp, const char *wdims, const char *fname, Loc loc)
+{
+	static const char *const xs[] = {"", "L", "H, W", "D, H, W"}, *const ks[] = {"", "K", "KH, KW", "KD, KH, KW"};
+	bool ok = x->type.rank == sp + 2 && w->type.rank == sp + 2;
+	for (int d = 0; ok && d < sp + 2; d++)
+		ok = (d == 0 || DIM_IS_CONST(x->type.dim[d])) && DIM_IS_CONST(w->type.dim[d]);
+	if (!ok) {
+		char s1[256], s2[256];
+		ir_type_format(e->prog, x->type, s1, sizeof s1);
+		ir_type_format(e->prog, w->type, s2, sizeof s2);
+		diag_error(loc, "'%s' expects x [N, C, %s] and weight [%s, %s] (sizes but N known at compile time), found %s and %s", fname,
+		           xs[sp], wdims, ks[sp], s1, s2);
+	}
+	return ok;
+}
+
+/* conv1d, conv2d, conv3d (x, weight, bias, stride: 1, padding: 0 | "valid" | "same", dilation: 1,
+   groups: 1) on [N, C, L], [N, C, H, W], [N, C, D, H, W]: one conv op over sp spatial axes */
 static Value *b_conv(Elab *e, int id, Value **a, Loc loc)
 {
 	const char *fname = builtins[id].name;
 	int sp = builtins[id].op; /* spatial axes */
 	Node *x = want_float(e, a[0], fname, "x", loc), *w = want_float(e, a[1], fname, "weight", loc);
-	int64_t st[2], pad[2] = {0, 0}, dil[2], groups;
-	if (!x || !w || !int_pair(e, a[3], 1, sp, 1, st, fname, "stride", loc) || !int_pair(e, a[5], 1, sp, 1, dil, fname, "dilation", loc) ||
-	    !want_int(e, a[6], 1, &groups, fname, "groups", loc))
+	int64_t attr[10] = {0}, *st = attr, *pad = attr + sp, *dil = attr + 2 * sp, groups;
+	if (!x || !w || !conv_operands(e, x, w, sp, "O, C/groups", fname, loc) || !int_pair(e, a[3], 1, sp, 1, st, fname, "stride", loc) ||
+	    !int_pair(e, a[5], 1, sp, 1, dil, fname, "dilation", loc) || !want_int(e, a[6], 1, &groups, fname, "groups", loc))
 		return val_err();
-	if (x->type.rank != sp + 2 || w->type.rank != sp + 2) {
-		char s1[256], s2[256];
-		ir_type_format(e->prog, x->type, s1, sizeof s1);
-		ir_type_format(e->prog, w->type, s2, sizeof s2);
-		diag_error(loc, "'%s' expects x [N, C, %s] and weight [O, C/groups, %s], found %s and %s", fname, sp == 2 ? "H, W" : "L",
-		           sp == 2 ? "KH, KW" : "K", s1, s2);
-		return val_err();
-	}
 	if (groups < 1) {
 		diag_error(loc, "argument 'groups' of '%s' must be >= 1, found %lld", fname, (long long)groups);
 		return val_err();
@@ -1574,7 +1583,7 @@ static Value *b_conv(Elab *e, int id, Value **a, Loc loc)
 		const char *m = a[4]->s;
 		if (!strcmp(m, "same")) {
 			for (int i = 0; i < sp; i++) {
-				int64_t k = w->type.dim[w->type.rank - sp + i], tot = dil[i] * (k - 1);
+				int64_t k = w->type.dim[2 + i], tot = dil[i] * (k - 1);
 				if (st[i] != 1 || tot % 2) {
 					diag_error(loc, "'%s': padding \"same\" needs stride 1 and an odd dilated kernel here", fname);
 					return val_err();
@@ -1587,42 +1596,50 @@ static Value *b_conv(Elab *e, int id, Value **a, Loc loc)
 		}
 	} else if (!int_pair(e, a[4], 0, sp, 0, pad, fname, "padding", loc))
 		return val_err();
-	int64_t attr[7] = {1, st[0], 0, pad[0], 1, dil[0], groups};
-	if (sp == 2)
-		attr[0] = st[0], attr[1] = st[1], attr[2] = pad[0], attr[3] = pad[1], attr[4] = dil[0], attr[5] = dil[1];
-	Node *in[2] = {x, w};
-	if (sp == 1) { /* [N, C, L] -> [N, C, 1, L] */
-		Type xt = ir_type(x->type.dtype, 4, (Dim[]){x->type.dim[0], x->type.dim[1], 1, x->type.dim[2]});
-		Type wt = ir_type(w->type.dtype, 4, (Dim[]){w->type.dim[0], w->type.dim[1], 1, w->type.dim[2]});
-		in[0] = ndview(e, x, xt, loc), in[1] = ndview(e, w, wt, loc);
-	}
-	Node *y = elab_node(e, OP_CONV2D, in, 2, attr, 7, NULL, loc);
-	if (y && sp == 1)
-		y = ndview(e, y, ir_type(y->type.dtype, 3, (Dim[]){y->type.dim[0], y->type.dim[1], y->type.dim[3]}), loc);
+	attr[3 * sp] = groups;
+	Node *y = elab_node(e, OP_CONV, (Node *[]){x, w}, 2, attr, 3 * sp + 1, NULL, loc);
 	y = conv_bias(e, y, a[2], sp, fname, loc);
 	return y ? val_tensor(e, y) : val_err();
 }
 
-/* kernel_size, stride (default: the kernel), padding of a 2-D pooling */
-static bool pool_args(Elab *e, Value **a, int64_t *attr, const char *fname, Loc loc)
+/* conv_transpose1d, 2d, 3d (x, weight, bias, stride: 1, padding: 0, output_padding: 0, groups: 1,
+   dilation: 1), torch's argument order: x [N, Cin, ...] and weight [Cin, Cout/groups, K...] give
+   [N, Cout, ...], each size (I - 1) stride - 2 padding + dilation (K - 1) + output_padding + 1.
+   It is conv's input gradient (the conv_transpose op) with conv's attributes. */
+static Value *b_conv_transpose(Elab *e, int id, Value **a, Loc loc)
 {
-	if (!int_pair(e, a[1], 0, 2, 1, attr, fname, "kernel_size", loc))
-		return false;
-	if (!int_pair(e, a[2] && a[2]->k != V_NONE ? a[2] : NULL, attr[0], 2, 1, attr + 2, fname, "stride", loc))
-		return false;
-	if (!a[2] || a[2]->k == V_NONE)
-		attr[3] = attr[1];
-	return int_pair(e, a[3], 0, 2, 0, attr + 4, fname, "padding", loc);
-}
-
-/* max_pool2d(x, kernel_size, stride: kernel_size, padding: 0) */
-static Value *b_max_pool2d(Elab *e, int id, Value **a, Loc loc)
-{
-	Node *x = want_float(e, a[0], "max_pool2d", "x", loc);
-	int64_t attr[6];
-	if (!x || !pool_args(e, a, attr, "max_pool2d", loc))
+	const char *fname = builtins[id].name;
+	int sp = builtins[id].op;
+	Node *x = want_float(e, a[0], fname, "x", loc), *w = want_float(e, a[1], fname, "weight", loc);
+	int64_t attr[10] = {0}, *st = attr, *pad = attr + sp, *dil = attr + 2 * sp, opad[3], groups;
+	if (!x || !w || !conv_operands(e, x, w, sp, "Cin, Cout/groups", fname, loc) || !int_pair(e, a[3], 1, sp, 1, st, fname, "stride", loc) ||
+	    !int_pair(e, a[4], 0, sp, 0, pad, fname, "padding", loc) || !int_pair(e, a[5], 0, sp, 0, opad, fname, "output_padding", loc) ||
+	    !want_int(e, a[6], 1, &groups, fname, "groups", loc) || !int_pair(e, a[7], 1, sp, 1, dil, fname, "dilation", loc))
 		return val_err();
-	Node *y = elab_node(e, OP_MAX_POOL2D, &x, 1, attr, 6, NULL, loc);
+	int64_t C = x->type.dim[1];
+	if (groups < 1 || C != w->type.dim[0] || C % groups) {
+		diag_error(loc, "'%s': x has %lld channels, weight's in_channels (its first size) is %lld, groups %lld: they must be equal "
+		           "and divisible by groups", fname, (long long)C, (long long)w->type.dim[0], (long long)groups);
+		return val_err();
+	}
+	Type t = x->type;
+	t.dim[1] = w->type.dim[1] * groups;
+	for (int i = 0; i < sp; i++) {
+		if (opad[i] >= st[i] && opad[i] >= dil[i]) {
+			diag_error(loc, "'%s': output_padding (%lld) must be smaller than stride (%lld) or dilation (%lld)", fname,
+			           (long long)opad[i], (long long)st[i], (long long)dil[i]);
+			return val_err();
+		}
+		t.dim[2 + i] = (x->type.dim[2 + i] - 1) * st[i] - 2 * pad[i] + dil[i] * (w->type.dim[2 + i] - 1) + opad[i] + 1;
+		if (t.dim[2 + i] < 1) {
+			diag_error(loc, "'%s': the output size along spatial axis %d would be %lld (padding too large)", fname, i,
+			           (long long)t.dim[2 + i]);
+			return val_err();
+		}
+	}
+	attr[3 * sp] = groups;
+	Node *y = elab_node(e, OP_CONV_TRANSPOSE, (Node *[]){x, w}, 2, attr, 3 * sp + 1, &t, loc);
+	y = conv_bias(e, y, a[2], sp, fname, loc);
 	return y ? val_tensor(e, y) : val_err();
 }
 
@@ -1633,6 +1650,128 @@ static Node *filled(Elab *e, Type t, double v, Loc loc)
 	if (c)
 		c->fval = v;
 	return c;
+}
+
+/* kernel_size, stride (default: the kernel), padding of a pooling over sp (1 or 2) spatial axes,
+   into the 2-D attributes [kh, kw, sh, sw, ph, pw] (1-D: height 1) */
+static bool pool_args(Elab *e, Value **a, int sp, int64_t *attr, const char *fname, Loc loc)
+{
+	int64_t k[2], st[2], p[2];
+	if (!int_pair(e, a[1], 0, sp, 1, k, fname, "kernel_size", loc))
+		return false;
+	bool dflt = !a[2] || a[2]->k == V_NONE;
+	if (!int_pair(e, dflt ? NULL : a[2], k[0], sp, 1, st, fname, "stride", loc))
+		return false;
+	if (dflt)
+		st[sp - 1] = k[sp - 1];
+	if (!int_pair(e, a[3], 0, sp, 0, p, fname, "padding", loc))
+		return false;
+	int64_t *o = attr;
+	if (sp == 1) /* height 1: kernel 1, stride 1, padding 0 */
+		o[0] = 1, o[1] = k[0], o[2] = 1, o[3] = st[0], o[4] = 0, o[5] = p[0];
+	else
+		o[0] = k[0], o[1] = k[1], o[2] = st[0], o[3] = st[1], o[4] = p[0], o[5] = p[1];
+	return true;
+}
+
+/* x [N, C, L] viewed as [N, C, 1, L] (up), and y back (down) */
+static Node *nchw_up(Elab *e, Node *x, const char *fname, Loc loc)
+{
+	if (x->type.rank != 3) {
+		char s1[256];
+		ir_type_format(e->prog, x->type, s1, sizeof s1);
+		diag_error(loc, "'%s' expects x [N, C, L], found %s", fname, s1);
+		return NULL;
+	}
+	return ndview(e, x, ir_type(x->type.dtype, 4, (Dim[]){x->type.dim[0], x->type.dim[1], 1, x->type.dim[2]}), loc);
+}
+static Node *ncl_down(Elab *e, Node *y, Loc loc)
+{
+	return y ? ndview(e, y, ir_type(y->type.dtype, 3, (Dim[]){y->type.dim[0], y->type.dim[1], y->type.dim[3]}), loc) : NULL;
+}
+
+/* max_pool2d(x, kernel_size, stride: kernel_size, padding: 0); max_pool1d: on [N, C, L] */
+static Value *b_max_pool(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	int sp = builtins[id].op;
+	Node *x = want_float(e, a[0], fname, "x", loc);
+	int64_t attr[6];
+	if (!x || !pool_args(e, a, sp, attr, fname, loc) || (sp == 1 && !(x = nchw_up(e, x, fname, loc))))
+		return val_err();
+	Node *y = elab_node(e, OP_MAX_POOL2D, &x, 1, attr, 6, NULL, loc);
+	if (sp == 1)
+		y = ncl_down(e, y, loc);
+	return y ? val_tensor(e, y) : val_err();
+}
+
+/* max_pool2d_with_indices(x, kernel_size, stride:, padding:) -> (values, i64 indices ih W + iw
+   in each plane, as torch's return_indices; no gradient) */
+static Value *b_max_pool2d_with_indices(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_float(e, a[0], fname, "x", loc);
+	int64_t attr[6];
+	if (!x || !pool_args(e, a, 2, attr, fname, loc))
+		return val_err();
+	Node *y = elab_node(e, OP_MAX_POOL2D, &x, 1, attr, 6, NULL, loc), *i = elab_node(e, OP_MAX_POOL2D_INDICES, &x, 1, attr, 6, NULL, loc);
+	if (!y || !i)
+		return val_err();
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 2);
+	t->list.v[0] = val_tensor(e, y);
+	t->list.v[1] = val_tensor(e, i);
+	t->list.n = 2;
+	return t;
+}
+
+/* max_unpool2d(x, indices, kernel_size, stride: kernel_size, padding: 0, output_size:): zeros of
+   [N, C, OH, OW] (default (H - 1) stride - 2 padding + kernel) with x[n, c, i] added at plane index
+   indices[n, c, i]: a scatter_add over the flattened planes, whose gradient gathers dy back */
+static Value *b_max_unpool2d(Elab *e, int id, Value **a, Loc loc)
+{
+	const char *fname = builtins[id].name;
+	Node *x = want_float(e, a[0], fname, "x", loc), *idx = want_ints(e, a[1], fname, "indices", loc);
+	int64_t p[6], o[2];
+	if (!x || !idx || !pool_args(e, (Value *[]){a[0], a[2], a[3], a[4]}, 2, p, fname, loc))
+		return val_err();
+	char s1[256], s2[256];
+	ir_type_format(e->prog, x->type, s1, sizeof s1);
+	ir_type_format(e->prog, idx->type, s2, sizeof s2);
+	Type xt = x->type;
+	if (xt.rank != 4 || !DIM_IS_CONST(xt.dim[1]) || !DIM_IS_CONST(xt.dim[2]) || !DIM_IS_CONST(xt.dim[3]) || idx->type.rank != 4 ||
+	    memcmp(idx->type.dim, xt.dim, sizeof(Dim) * 4)) {
+		diag_error(loc, "'%s' expects x [N, C, H, W] (C, H, W known at compile time) and indices of the same sizes, found %s and %s",
+		           fname, s1, s2);
+		return val_err();
+	}
+	int64_t dflt[2];
+	for (int i = 0; i < 2; i++)
+		o[i] = dflt[i] = (xt.dim[2 + i] - 1) * p[2 + i] - 2 * p[4 + i] + p[i];
+	Value *os = a[5] && a[5]->k != V_NONE ? a[5] : NULL;
+	if (os && (os->k == V_LIST || os->k == V_TUPLE) && os->list.n == 4) { /* torch also takes [N, C, OH, OW] */
+		Value *last = val_new(e, os->k);
+		last->list.v = os->list.v + 2;
+		last->list.n = 2;
+		os = last;
+	}
+	if (os && !int_pair(e, os, 0, 2, 1, o, fname, "output_size", loc))
+		return val_err();
+	for (int i = 0; i < 2; i++) /* torch's range: strictly within a stride of the default */
+		if (o[i] < 1 || o[i] <= dflt[i] - p[2 + i] || o[i] >= dflt[i] + p[2 + i]) {
+			diag_error(loc, "'%s': output size %lld along axis %d must be between %lld and %lld (the default %lld give or take less "
+			           "than the stride)", fname, (long long)o[i], 2 + i, (long long)(dflt[i] - p[2 + i] + 1),
+			           (long long)(dflt[i] + p[2 + i] - 1), (long long)dflt[i]);
+			return val_err();
+		}
+	Dim N = xt.dim[0], C = xt.dim[1], HW = xt.dim[2] * xt.dim[3];
+	Node *src = ndview(e, x, ir_type(xt.dtype, 3, (Dim[]){N, C, HW}), loc);
+	Node *at = ndview(e, idx, ir_type(idx->type.dtype, 3, (Dim[]){N, C, HW}), loc);
+	Node *z = filled(e, ir_type(xt.dtype, 3, (Dim[]){N, C, o[0] * o[1]}), 0, loc);
+	int64_t axis = 2;
+	Node *y = z && src && at ? elab_node(e, OP_SCATTER_ADD, (Node *[]){z, at, src}, 3, &axis, 1, NULL, loc) : NULL;
+	y = ndview(e, y, ir_type(xt.dtype, 4, (Dim[]){N, C, o[0], o[1]}), loc);
+	return y ? val_tensor(e, y) : val_err();
 }
 
 /* avg_pool2d: a depthwise convolution with weights 1 / (kh kw); without count_include_pad, the
@@ -1653,23 +1792,28 @@ static Node *avg_pool(Elab *e, Node *x, const int64_t *p, bool include_pad, cons
 	int64_t C = x->type.dim[1], attr[7] = {p[2], p[3], p[4], p[5], 1, 1, C};
 	DType dt = x->type.dtype;
 	Node *in[2] = {x, filled(e, ir_type(dt, 4, (Dim[]){C, 1, p[0], p[1]}), include_pad ? 1.0 / (double)(p[0] * p[1]) : 1, loc)};
-	Node *y = elab_node(e, OP_CONV2D, in, 2, attr, 7, NULL, loc);
+	Node *y = elab_node(e, OP_CONV, in, 2, attr, 7, NULL, loc);
 	if (!y || include_pad)
 		return y;
 	Node *ones[2] = {filled(e, ir_type(dt, 4, (Dim[]){1, 1, x->type.dim[2], x->type.dim[3]}), 1, loc),
 	                 filled(e, ir_type(dt, 4, (Dim[]){1, 1, p[0], p[1]}), 1, loc)};
 	attr[6] = 1;
-	return nd2(e, OP_DIV, y, elab_node(e, OP_CONV2D, ones, 2, attr, 7, NULL, loc), loc);
+	return nd2(e, OP_DIV, y, elab_node(e, OP_CONV, ones, 2, attr, 7, NULL, loc), loc);
 }
 
-/* avg_pool2d(x, kernel_size, stride: kernel_size, padding: 0, count_include_pad: true) */
-static Value *b_avg_pool2d(Elab *e, int id, Value **a, Loc loc)
+/* avg_pool2d(x, kernel_size, stride: kernel_size, padding: 0, count_include_pad: true); avg_pool1d: on [N, C, L] */
+static Value *b_avg_pool(Elab *e, int id, Value **a, Loc loc)
 {
-	Node *x = want_float(e, a[0], "avg_pool2d", "x", loc);
+	const char *fname = builtins[id].name;
+	int sp = builtins[id].op;
+	Node *x = want_float(e, a[0], fname, "x", loc);
 	int64_t attr[6], inc;
-	if (!x || !pool_args(e, a, attr, "avg_pool2d", loc) || !want_int(e, a[4], 1, &inc, "avg_pool2d", "count_include_pad", loc))
+	if (!x || !pool_args(e, a, sp, attr, fname, loc) || !want_int(e, a[4], 1, &inc, fname, "count_include_pad", loc) ||
+	    (sp == 1 && !(x = nchw_up(e, x, fname, loc))))
 		return val_err();
-	Node *y = avg_pool(e, x, attr, inc != 0, "avg_pool2d", loc);
+	Node *y = avg_pool(e, x, attr, inc != 0, fname, loc);
+	if (sp == 1)
+		y = ncl_down(e, y, loc);
 	return y ? val_tensor(e, y) : val_err();
 }
 
@@ -2224,8 +2368,16 @@ static const Builtin builtins[] = {
 	{"idx", {"images", "labels"}, b_idx, 0},
 	{"conv2d", {"x", "weight", "bias?", "stride?", "padding?", "dilation?", "groups?"}, b_conv, 2},
 	{"conv1d", {"x", "weight", "bias?", "stride?", "padding?", "dilation?", "groups?"}, b_conv, 1},
-	{"max_pool2d", {"x", "kernel_size", "stride?", "padding?"}, b_max_pool2d, 0},
-	{"avg_pool2d", {"x", "kernel_size", "stride?", "padding?", "count_include_pad?"}, b_avg_pool2d, 0},
+	{"conv3d", {"x", "weight", "bias?", "stride?", "padding?", "dilation?", "groups?"}, b_conv, 3},
+	{"conv_transpose1d", {"x", "weight", "bias?", "stride?", "padding?", "output_padding?", "groups?", "dilation?"}, b_conv_transpose, 1},
+	{"conv_transpose2d", {"x", "weight", "bias?", "stride?", "padding?", "output_padding?", "groups?", "dilation?"}, b_conv_transpose, 2},
+	{"conv_transpose3d", {"x", "weight", "bias?", "stride?", "padding?", "output_padding?", "groups?", "dilation?"}, b_conv_transpose, 3},
+	{"max_pool2d", {"x", "kernel_size", "stride?", "padding?"}, b_max_pool, 2},
+	{"max_pool1d", {"x", "kernel_size", "stride?", "padding?"}, b_max_pool, 1},
+	{"avg_pool2d", {"x", "kernel_size", "stride?", "padding?", "count_include_pad?"}, b_avg_pool, 2},
+	{"avg_pool1d", {"x", "kernel_size", "stride?", "padding?", "count_include_pad?"}, b_avg_pool, 1},
+	{"max_pool2d_with_indices", {"x", "kernel_size", "stride?", "padding?"}, b_max_pool2d_with_indices, 0},
+	{"max_unpool2d", {"x", "indices", "kernel_size", "stride?", "padding?", "output_size?"}, b_max_unpool2d, 0},
 	{"adaptive_avg_pool2d", {"x", "output_size"}, b_adaptive_avg_pool2d, 0},
 	{"global_avg_pool", {"x"}, b_global_avg_pool, 0},
 	{"upsample", {"x", "scale_factor", "mode?"}, b_upsample, 0},
@@ -2254,7 +2406,9 @@ const char *const builtin_names[] = {
 	"prod", "argmin", "variance", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "squeeze", "unsqueeze",
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
-	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "max_pool2d", "avg_pool2d",
+	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "conv3d", "conv_transpose1d",
+	"conv_transpose2d", "conv_transpose3d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool2d_with_indices",
+	"max_unpool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
 	"einsum", "repeat", "tile", "group_norm", "instance_norm", "top_k", "ctc_loss", "ctc_greedy_decode", NULL,
 };

@@ -401,16 +401,37 @@ static void rule_index_add(AD *ad, Node *y, Node *dy) /* x: dy; src: dy gathered
 
 /* ---- convolution, pooling, dropout ---- */
 
-static void rule_conv2d(AD *ad, Node *y, Node *dy)
+static void rule_conv(AD *ad, Node *y, Node *dy)
 {
 	Node *x = y->in[0], *w = y->in[1];
 	if (ad->needs[x->id]) {
 		Node *in[2] = {dy, w};
-		acc(ad, x, with_attrs(ad, OP_CONV2D_BWD_INPUT, in, 2, y->attr, y->nattr, &x->type));
+		acc(ad, x, with_attrs(ad, OP_CONV_TRANSPOSE, in, 2, y->attr, y->nattr, &x->type));
 	}
 	if (ad->needs[w->id]) {
 		Node *in[2] = {x, dy};
-		acc(ad, w, with_attrs(ad, OP_CONV2D_BWD_WEIGHT, in, 2, y->attr, y->nattr, &w->type));
+		acc(ad, w, with_attrs(ad, OP_CONV_BWD_WEIGHT, in, 2, y->attr, y->nattr, &w->type));
+	}
+}
+
+/* y = conv_transpose(x, w), conv's adjoint: dx = conv(dy, w), cut to x's sizes (conv gives one more
+   per whole stride of output_padding); dw = conv_bwd_weight(dy, x), dy as conv's input */
+static void rule_conv_transpose(AD *ad, Node *y, Node *dy)
+{
+	Node *x = y->in[0], *w = y->in[1];
+	if (ad->needs[x->id]) {
+		Node *in[2] = {dy, w}, *d = with_attrs(ad, OP_CONV, in, 2, y->attr, y->nattr, NULL);
+		for (int ax = 2; ax < x->type.rank; ax++)
+			if (d->type.dim[ax] != x->type.dim[ax]) {
+				Type t = d->type;
+				t.dim[ax] = x->type.dim[ax];
+				d = with_attrs(ad, OP_SLICE, &d, 1, (int64_t[]){ax, 0}, 2, &t);
+			}
+		acc(ad, x, d);
+	}
+	if (ad->needs[w->id]) {
+		Node *in[2] = {dy, x};
+		acc(ad, w, with_attrs(ad, OP_CONV_BWD_WEIGHT, in, 2, y->attr, y->nattr, &w->type));
 	}
 }
 
@@ -458,7 +479,7 @@ static const Rule rule[OP_COUNT] = {
 	[OP_CONCAT] = rule_concat, [OP_SLICE] = rule_slice, [OP_PAD] = rule_pad,
 	[OP_GATHER] = rule_gather, [OP_TAKE_ALONG] = rule_gather,
 	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
-	[OP_CONV2D] = rule_conv2d, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
+	[OP_CONV] = rule_conv, [OP_CONV_TRANSPOSE] = rule_conv_transpose, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
 	[OP_CTC_LOSS] = rule_ctc,
 };
 

@@ -77,6 +77,32 @@ static const char *const programs[] = {
 	"    return cross_entropy(model(reshape(x, [B, 6]) / 255.0), y)\n"
 	"  }\n"
 	"}\n",
+	/* convolutions over 1 to 3 spatial axes, transposed ones, 1-D pooling, max pooling with
+	   indices and unpooling, through std.nn */
+	"import std.nn\n"
+	"module Net() {\n"
+	"  up = ConvTranspose2d(1, 2, 2, stride: 2)\n"
+	"  c3 = Conv3d(1, 2, 2, padding: 1, bias: false)\n"
+	"  t3 = ConvTranspose3d(2, 2, 2, stride: 2, padding: 1, output_padding: 1, groups: 2)\n"
+	"  c1 = Conv1d(2, 4, 3, padding: 1, groups: 2)\n"
+	"  t1 = ConvTranspose1d(4, 3, 3, stride: 2, padding: 1, output_padding: 1)\n"
+	"  mp = MaxPool1d(2)\n"
+	"  ap = AvgPool1d(3, stride: 1, padding: 1)\n"
+	"  forward(x: f32[B, 1, 2, 3]) -> f32[B, 3] {\n"
+	"    let h = tanh(up(x))\n"
+	"    let (v, i) = max_pool2d_with_indices(h, 2)\n"
+	"    let u = max_unpool2d(v, i, 2)\n"
+	"    let l = t1(ap(mp(c1(reshape(u + h, [B, 2, 24])))))\n"
+	"    let w = t3(c3(reshape(x, [B, 1, 1, 2, 3])))\n"
+	"    return mean(l, axis: 2) + reshape(mean(w, axes: [1, 2, 3, 4]), [B, 1])\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = Net()\n"
+	"  loss(x: u8[B, 2, 3], y: i32[B]) -> f32 {\n"
+	"    return cross_entropy(model(reshape(x, [B, 1, 2, 3]) / 255.0), y)\n"
+	"  }\n"
+	"}\n",
 };
 
 static uint64_t rng = 88172645463325252ull;

@@ -32,7 +32,7 @@ static const Loc L0;
 typedef struct Operand {
 	DType t;
 	int rank;
-	Dim d[4];
+	Dim d[5];
 	double lo, hi;  /* floats: uniform in [lo, hi); ints: floor of that */
 } Operand;
 
@@ -52,6 +52,8 @@ typedef struct Row {
 
 #define F(r, a, b, c, lo, hi) {TY_F32, r, {a, b, c}, lo, hi}
 #define F4(a, b, c, d) {TY_F32, 4, {a, b, c, d}, -2, 2}
+#define F3(a, b, c) {TY_F32, 3, {a, b, c}, -2, 2}
+#define F5(a, b, c, d, e) {TY_F32, 5, {a, b, c, d, e}, -2, 2}
 #define I(t, r, a, b, lo, hi) {t, r, {a, b}, lo, hi}
 #define M23 F(2, 2, 3, 0, -2, 2)
 #define P23 F(2, 2, 3, 0, 0.2, 3)
@@ -136,14 +138,31 @@ static Node *b_where(Graph *g, Node **x)
 	Node *in[3] = {ir_op2(g, OP_GT, x[0], x[1], L0), x[0], x[1]};
 	return ir_op(g, OP_WHERE, in, 3, NULL, 0, NULL, L0);
 }
-/* conv2d attributes: stride h w, padding h w, dilation h w, groups */
-static Node *b_conv(Graph *g, Node **x, const int64_t *a) { return attr_op(g, OP_CONV2D, x, 2, a, 7, NULL); }
+/* conv attributes: stride, padding, dilation (each one per spatial axis), groups */
+static Node *b_conv(Graph *g, Node **x, const int64_t *a) { return attr_op(g, OP_CONV, x, 2, a, 3 * (x[0]->type.rank - 2) + 1, NULL); }
 static Node *b_conv_p1(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){1, 1, 1, 1, 1, 1, 1}); }
 static Node *b_conv_sdg(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){2, 1, 0, 1, 2, 1, 2}); }
 static Node *b_conv_1x1(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){1, 1, 0, 0, 1, 1, 1}); }
 static Node *b_conv_dw(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){2, 2, 1, 1, 1, 1, 3}); }
+static Node *b_conv_1d(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){2, 1, 2, 1}); }
+static Node *b_conv_3d(Graph *g, Node **x) { return b_conv(g, x, (int64_t[]){1, 2, 1, 1, 0, 1, 1, 1, 2, 2}); }
+/* conv_transpose of x [N, Cin, ...] by w [Cin, Cout/groups, K...]: each size (I-1)s - 2p + d(K-1) + opad + 1 */
+static Node *b_convt(Graph *g, Node **x, const int64_t *a, const int64_t *opad)
+{
+	int S = x[0]->type.rank - 2;
+	Type t = x[0]->type;
+	t.dim[1] = x[1]->type.dim[1] * a[3 * S];
+	for (int i = 0; i < S; i++)
+		t.dim[2 + i] = (t.dim[2 + i] - 1) * a[i] - 2 * a[S + i] + a[2 * S + i] * (x[1]->type.dim[2 + i] - 1) + opad[i] + 1;
+	return attr_op(g, OP_CONV_TRANSPOSE, x, 2, a, 3 * S + 1, &t);
+}
+static Node *b_convt_2d(Graph *g, Node **x) { return b_convt(g, x, (int64_t[]){2, 2, 1, 1, 1, 1, 1}, (int64_t[]){1, 0}); }
+static Node *b_convt_gd(Graph *g, Node **x) { return b_convt(g, x, (int64_t[]){1, 2, 0, 0, 2, 2, 2}, (int64_t[]){1, 0}); }
+static Node *b_convt_1d(Graph *g, Node **x) { return b_convt(g, x, (int64_t[]){3, 1, 1, 1}, (int64_t[]){2}); }
+static Node *b_convt_3d(Graph *g, Node **x) { return b_convt(g, x, (int64_t[]){2, 2, 1, 1, 0, 1, 1, 1, 1, 1}, (int64_t[]){1, 0, 0}); }
 static Node *b_maxpool(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x, 1, (int64_t[]){2, 2, 2, 2, 0, 0}, 6, NULL); }
 static Node *b_maxpool_p(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x, 1, (int64_t[]){3, 2, 2, 1, 1, 1}, 6, NULL); }
+static Node *b_maxpool_i(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D_INDICES, x, 1, (int64_t[]){3, 2, 2, 1, 1, 1}, 6, NULL); }
 static Node *b_dropout(Graph *g, Node **x)
 {
 	Node *in[2] = {x[0], ir_const(g, TY_F32, 7, L0)};
@@ -224,12 +243,20 @@ static const Row rows[] = {
 	{OP_SCATTER_ADD, "", 3, {F(2, 3, 4, 0, -2, 2), I(TY_I32, 2, 3, 5, 0, 4), F(2, 3, 5, 0, -2, 2)}, b_scatter},
 	{OP_MATMUL, "a @ b.T", 2, {F(2, 3, 4, 0, -2, 2), F(2, 2, 4, 0, -2, 2)}, b_matmul},
 	{OP_CROSS_ENTROPY, "", 2, {F(2, 4, 5, 0, -3, 3), I(TY_I32, 1, 4, 0, 0, 5)}},
-	{OP_CONV2D, "3x3 padding 1", 2, {F4(2, 3, 5, 5), F4(4, 3, 3, 3)}, b_conv_p1},
-	{OP_CONV2D, "stride (2, 1) padding (0, 1) dilation (2, 1) groups 2", 2, {F4(1, 4, 7, 6), F4(6, 2, 2, 3)}, b_conv_sdg},
-	{OP_CONV2D, "1x1 direct", 2, {F4(2, 3, 4, 4), F4(5, 3, 1, 1)}, b_conv_1x1},
-	{OP_CONV2D, "depthwise stride 2 padding 1", 2, {F4(1, 3, 5, 5), F4(3, 1, 3, 3)}, b_conv_dw},
+	{OP_CONV, "3x3 padding 1", 2, {F4(2, 3, 5, 5), F4(4, 3, 3, 3)}, b_conv_p1},
+	{OP_CONV, "stride (2, 1) padding (0, 1) dilation (2, 1) groups 2", 2, {F4(1, 4, 7, 6), F4(6, 2, 2, 3)}, b_conv_sdg},
+	{OP_CONV, "1x1 direct", 2, {F4(2, 3, 4, 4), F4(5, 3, 1, 1)}, b_conv_1x1},
+	{OP_CONV, "depthwise stride 2 padding 1", 2, {F4(1, 3, 5, 5), F4(3, 1, 3, 3)}, b_conv_dw},
+	{OP_CONV, "1-D stride 2 padding 1 dilation 2", 2, {F3(2, 3, 9), F3(4, 3, 3)}, b_conv_1d},
+	{OP_CONV, "3-D stride (1, 2, 1) padding (1, 0, 1) dilation (1, 1, 2) groups 2", 2, {F5(1, 2, 4, 5, 3), F5(4, 1, 2, 3, 2)}, b_conv_3d},
+	{OP_CONV_TRANSPOSE, "stride 2 padding 1 output_padding (1, 0)", 2, {F4(2, 3, 3, 3), F4(3, 2, 3, 3)}, b_convt_2d},
+	{OP_CONV_TRANSPOSE, "stride (1, 2) dilation 2 groups 2 output_padding (1, 0) (>= stride: cut gradient)", 2,
+	 {F4(1, 4, 3, 4), F4(4, 1, 2, 2)}, b_convt_gd},
+	{OP_CONV_TRANSPOSE, "1-D stride 3 padding 1 output_padding 2", 2, {F3(2, 2, 4), F3(2, 3, 3)}, b_convt_1d},
+	{OP_CONV_TRANSPOSE, "3-D stride (2, 2, 1) padding (1, 0, 1) output_padding (1, 0, 0)", 2, {F5(1, 2, 2, 3, 3), F5(2, 2, 3, 2, 2)}, b_convt_3d},
 	{OP_MAX_POOL2D, "2x2 stride 2", 1, {F4(2, 2, 5, 5)}, b_maxpool},
 	{OP_MAX_POOL2D, "3x2 stride (2, 1) padding 1", 1, {F4(1, 2, 5, 4)}, b_maxpool_p},
+	{OP_MAX_POOL2D_INDICES, "3x2 stride (2, 1) padding 1", 1, {F4(1, 2, 5, 4)}, b_maxpool_i},
 	{OP_DROPOUT, "p 0.3 step 7", 1, {F(2, 4, 6, 0, -2, 2)}, b_dropout},
 	{OP_RAND, "uniform step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_u},
 	{OP_RAND, "normal step 5 times x", 1, {F(2, 4, 6, 0, -2, 2)}, b_rand_n},
@@ -248,7 +275,7 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_INPUT, "every row"}, {OP_PARAM, "every row"}, {OP_CONST, "pad, leaky_relu rows"},
 	{OP_HYPER, "test_codegen mlp_step"}, {OP_OPT_UPDATE, "test_codegen mlp_step, test_interp"},
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
-	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
+	{OP_CONV_BWD_WEIGHT, "conv's and conv_transpose's gradient"},
 	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_CTC_BWD, "ctc_loss's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
 };
 
