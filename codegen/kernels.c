@@ -1109,15 +1109,25 @@ static LLVMValueRef mix64(Fn *f, LLVMValueRef z)
 	return LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 31, 0), ""), "");
 }
 
-/* y = x * keep * 2^24 / (2^24 - t), keep = (mix(base + i gamma) >> 40) >= t, base = mix(salt gamma + step) */
+/* base = mix(salt gamma + step + mix(seed)), step and seed the f32 scalars in[k], in[k + 1] */
+static LLVMValueRef rand_base(Fn *f, Node *n, LLVMValueRef *in, int k)
+{
+	LLVMTypeRef i64 = f->cg->t_i64;
+	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
+	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k], in[k]), i64, "");
+	LLVMValueRef seed = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k + 1], in[k + 1]), i64, "");
+	LLVMValueRef salt = imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma);
+	return mix64(f, iadd(f, iadd(f, salt, step), mix64(f, seed)));
+}
+
+/* y = x * keep * 2^24 / (2^24 - t), keep = (mix(base + i gamma) >> 40) >= t */
 static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	DType t = n->type.dtype;
 	LLVMTypeRef i64 = cg->t_i64;
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[1], in[1]), i64, "");
-	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef base = rand_base(f, n, in, 1);
 	LLVMValueRef thr = LLVMConstInt(i64, (unsigned long long)n->attr[1], 0);
 	LLVMValueRef scale = LLVMConstReal(cg_comp_type(cg, t), 16777216.0 / (16777216.0 - (double)n->attr[1]));
 	Loop l;
@@ -1129,15 +1139,14 @@ static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
-/* rand: u = (h >> 40) 2^-24, h as dropout's; normal: sqrt(-2 log(1 - u)) cos(2 pi v), v = bits 16..39 */
+/* rand: u = (h >> 40) 2^-24, h as dropout's (rand_base); normal: sqrt(-2 log(1 - u)) cos(2 pi v), v = bits 16..39 */
 static void cg_emit_rand(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	DType t = n->type.dtype;
 	LLVMTypeRef i64 = cg->t_i64, ct = cg_comp_type(cg, t);
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[0], in[0]), i64, "");
-	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef base = rand_base(f, n, in, 0);
 	LLVMValueRef unit = LLVMConstReal(ct, 1.0 / 16777216.0);
 	Loop l;
 	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));

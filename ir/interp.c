@@ -649,7 +649,8 @@ EVAL(ev_max_pool2d)
 	return true;
 }
 
-/* dropout's mask: splitmix64 of (salt, step), then of that plus i times the golden gamma */
+/* dropout's mask: splitmix64 of salt times the golden gamma + step + splitmix64(seed), then of
+   that plus i times the golden gamma */
 static uint64_t mix64(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -657,9 +658,14 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+static uint64_t rand_base(const Node *n, double step, double seed)
+{
+	return mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)step + mix64((uint64_t)(int64_t)seed));
+}
+
 EVAL(ev_dropout)
 {
-	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(1)[0]);
+	uint64_t base = rand_base(n, X(1)[0], X(2)[0]);
 	uint64_t t = (uint64_t)n->attr[1];
 	double scale = 16777216.0 / (16777216.0 - (double)t);
 	for (int64_t i = 0; i < YS->n; i++) {
@@ -672,7 +678,7 @@ EVAL(ev_dropout)
 /* rand: u = (h >> 40) 2^-24 from dropout's hash; normal: Box-Muller with v from bits 16..39 */
 EVAL(ev_rand)
 {
-	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(0)[0]);
+	uint64_t base = rand_base(n, X(0)[0], X(1)[0]);
 	for (int64_t i = 0; i < YS->n; i++) {
 		uint64_t h = mix64(base + (uint64_t)i * 0x9E3779B97F4A7C15ull);
 		double u = (double)(h >> 40) / 16777216.0, v = (double)((h >> 16) & 0xffffff) / 16777216.0;

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 5
+#define NND_ABI_VERSION 6
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -27,12 +27,23 @@ enum {
 /* Run-time hyper-parameters: generated code reads them from NndCall.hyper. The last two are
    computed in double by the runtime for each step t = NND_H_STEP + 1, as torch.optim does in
    Python: STEP_SIZE = lr / (1 - beta1^t), BIAS2_SQRT = sqrt(1 - beta2^t) (Adam, AdamW).
-   CLIP is the max norm of clip_grad_norm (read only by recipes that have one). */
+   CLIP is the max norm of clip_grad_norm (read only by recipes that have one). SEED is the run's
+   seed folded to 24 bits (nnd_seed_key: exact in f32), read with STEP by dropout and rand.
+   NOISE is the standard deviation of grad_noise at this step, sqrt(eta / (1 + step)^gamma).
+   ACC_W and ACC_KEEP drive gradient accumulation (recipes with `accumulate`): the accumulated
+   gradient becomes (ACC_KEEP != 0 ? itself : 0) + ACC_W * this micro-batch's gradient; SKIP != 0
+   makes the optimiser updates return at once (every micro-batch but the last of a step). */
 enum {
 	NND_H_LR, NND_H_MOMENTUM, NND_H_WEIGHT_DECAY, NND_H_DAMPENING, NND_H_NESTEROV,
 	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_ALPHA, NND_H_CENTERED,
-	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_CLIP, NND_H_COUNT
+	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_CLIP, NND_H_SEED,
+	NND_H_NOISE, NND_H_ACC_W, NND_H_ACC_KEEP, NND_H_SKIP, NND_H_COUNT
 };
+/* The seed's key for NND_H_SEED: seeds below 2^24 are their own key, larger ones fold */
+static inline uint32_t nnd_seed_key(uint64_t seed)
+{
+	return (uint32_t)((seed ^ (seed >> 24) ^ (seed >> 48)) & 0xffffff);
+}
 
 /* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks,
    named as torch.optim's state: SGD momentum_buffer; Adam/AdamW exp_avg, exp_avg_sq; RMSprop

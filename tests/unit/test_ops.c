@@ -146,13 +146,13 @@ static Node *b_maxpool(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x,
 static Node *b_maxpool_p(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, x, 1, (int64_t[]){3, 2, 2, 1, 1, 1}, 6, NULL); }
 static Node *b_dropout(Graph *g, Node **x)
 {
-	Node *in[2] = {x[0], ir_const(g, TY_F32, 7, L0)};
-	return attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
+	Node *in[3] = {x[0], ir_const(g, TY_F32, 7, L0), ir_const(g, TY_F32, 12345, L0)};
+	return attr_op(g, OP_DROPOUT, in, 3, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
 }
 static Node *b_rand(Graph *g, Node **x, int normal)
 {
 	Type t = x[0]->type;
-	Node *r = attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, 5, L0)}, 1, (int64_t[]){777, normal}, 2, &t);
+	Node *r = attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, 5, L0), ir_const(g, TY_F32, 99, L0)}, 2, (int64_t[]){777, normal}, 2, &t);
 	return ir_op2(g, OP_MUL, r, x[0], L0);
 }
 static Node *b_rand_u(Graph *g, Node **x) { return b_rand(g, x, 0); }
@@ -489,13 +489,15 @@ START_TEST(every_op_is_complete)
 END_TEST
 
 /* an index out of range stops the compiled program with a message (exit status 1) */
-/* dropout's mask: about 1 - p kept, kept values scaled by 1 / (1 - p), a function of the step */
-static double *dropout_run(double step, int64_t n, const double *x)
+/* dropout's mask: about 1 - p kept, kept values scaled by 1 / (1 - p), a function of the step
+   and the seed */
+static double *dropout_run(double step, double seed, int64_t n, const double *x)
 {
 	Prog *p = ir_prog_new(arena_new());
 	Graph *g = ir_graph_new(p, "loss");
-	Node *in[2] = {ir_input(g, ir_type(TY_F32, 1, (Dim[]){n}), "x", L0), ir_const(g, TY_F32, step, L0)};
-	ir_graph_output(g, "y", attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){99, 5033165 /* p = 0.3 */}, 2, NULL));
+	Node *in[3] = {ir_input(g, ir_type(TY_F32, 1, (Dim[]){n}), "x", L0), ir_const(g, TY_F32, step, L0),
+	               ir_const(g, TY_F32, seed, L0)};
+	ir_graph_output(g, "y", attr_op(g, OP_DROPOUT, in, 3, (int64_t[]){99, 5033165 /* p = 0.3 */}, 2, NULL));
 	double *out[1];
 	const double *ins[1] = {x};
 	char err[256];
@@ -510,28 +512,32 @@ START_TEST(dropout_mask)
 	static double x[N];
 	for (int i = 0; i < N; i++)
 		x[i] = 1 + urand();
-	double *a = dropout_run(3, N, x), *b = dropout_run(3, N, x), *c = dropout_run(4, N, x);
-	int kept = 0, differ = 0;
+	double *a = dropout_run(3, 1, N, x), *b = dropout_run(3, 1, N, x), *c = dropout_run(4, 1, N, x);
+	double *d = dropout_run(3, 2, N, x);
+	int kept = 0, differ = 0, differ_seed = 0;
 	for (int i = 0; i < N; i++) {
 		ck_assert(a[i] == b[i]);
 		ck_assert(a[i] == 0 || fabs(a[i] - x[i] / (1 - 5033165 / 16777216.0)) < 1e-12);
 		kept += a[i] != 0;
 		differ += (a[i] != 0) != (c[i] != 0);
+		differ_seed += (a[i] != 0) != (d[i] != 0);
 	}
 	ck_assert_msg(kept > 0.68 * N && kept < 0.72 * N, "kept %d of %d with p 0.3", kept, N);
 	ck_assert_msg(differ > 0.3 * N, "steps 3 and 4 share %d of %d mask bits", N - differ, N);
-	free(a), free(b), free(c);
+	ck_assert_msg(differ_seed > 0.3 * N, "seeds 1 and 2 share %d of %d mask bits", N - differ_seed, N);
+	free(a), free(b), free(c), free(d);
 }
 END_TEST
 
 /* rand and randn: mean and standard deviation of 20000 draws near 1/2 and 1/sqrt 12 (uniform,
-   all in [0, 1)) or 0 and 1 (normal); the same step repeats, another step differs */
-static double *rand_run(double step, int normal, int64_t n)
+   all in [0, 1)) or 0 and 1 (normal); the same step and seed repeat, another step or seed differs */
+static double *rand_run(double step, double seed, int normal, int64_t n)
 {
 	Prog *p = ir_prog_new(arena_new());
 	Graph *g = ir_graph_new(p, "loss");
 	Type t = ir_type(TY_F32, 1, (Dim[]){n});
-	ir_graph_output(g, "y", attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, step, L0)}, 1, (int64_t[]){31, normal}, 2, &t));
+	ir_graph_output(g, "y", attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, step, L0), ir_const(g, TY_F32, seed, L0)}, 2,
+	                                (int64_t[]){31, normal}, 2, &t));
 	double *out[1];
 	char err[256];
 	InterpArgs a = {.outputs = out};
@@ -543,12 +549,13 @@ START_TEST(rand_statistics)
 {
 	enum { N = 20000 };
 	for (int normal = 0; normal < 2; normal++) {
-		double *a = rand_run(3, normal, N), *b = rand_run(3, normal, N), *c = rand_run(4, normal, N);
-		double s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
-		int same = 0;
+		double *a = rand_run(3, 1, normal, N), *b = rand_run(3, 1, normal, N), *c = rand_run(4, 1, normal, N);
+		double *d = rand_run(3, 2, normal, N), s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
+		int same = 0, same_seed = 0;
 		for (int i = 0; i < N; i++) {
 			ck_assert(a[i] == b[i]);
 			same += a[i] == c[i];
+			same_seed += a[i] == d[i];
 			s += a[i], s2 += a[i] * a[i];
 			lo = fmin(lo, a[i]), hi = fmax(hi, a[i]);
 		}
@@ -559,7 +566,8 @@ START_TEST(rand_statistics)
 		ck_assert_msg(normal || (lo >= 0 && hi < 1), "rand: values in [%g, %g]", lo, hi);
 		ck_assert_msg(!normal || (lo < -3 && hi > 3), "randn: no tails ([%g, %g])", lo, hi);
 		ck_assert_msg(same < 10, "steps 3 and 4 share %d of %d values", same, N);
-		free(a), free(b), free(c);
+		ck_assert_msg(same_seed < 10, "seeds 1 and 2 share %d of %d values", same_seed, N);
+		free(a), free(b), free(c), free(d);
 	}
 }
 END_TEST
