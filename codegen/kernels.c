@@ -1196,6 +1196,23 @@ static void cg_emit_assign(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	LLVMBuildMemCpy(f->b, in[0], 4, in[1], 4, cg_i64(cg, bytes));
 }
 
+/* y = (keep != 0 ? acc : 0) + w * grad; acc = y, acc = c->grads + the param's offset */
+static void cg_emit_grad_acc(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	LLVMValueRef o = cg_i64(cg, cg_param_offset(cg->p, (int)n->attr[0]));
+	LLVMValueRef acc = LLVMBuildGEP2(f->b, cg->t_f32, cg_call_field(f, 1), &o, 1, "");
+	LLVMValueRef w = scalar_in(f, n->in[1], in[1]), zero = tconst(cg, TY_F32, 0);
+	LLVMValueRef keep = LLVMBuildFCmp(f->b, LLVMRealUNE, scalar_in(f, n->in[2], in[2]), zero, "");
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	LLVMValueRef a = LLVMBuildSelect(f->b, keep, cg_load(f, TY_F32, acc, i), zero, "");
+	LLVMValueRef y = LLVMBuildFAdd(f->b, a, LLVMBuildFMul(f->b, w, cg_load(f, TY_F32, in[0], i), ""), "");
+	cg_store(f, TY_F32, out, i, y);
+	cg_store(f, TY_F32, acc, i, y);
+	cg_loop_end(f, &l);
+}
+
 /* ---- the table ---- */
 
 #define EW(op) {cg_emit_elemwise, cg_scalar_##op, false}
@@ -1282,6 +1299,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
 	[OP_OPT_UPDATE] = {cg_emit_opt_update},
 	[OP_ASSIGN] = {cg_emit_assign},
+	[OP_GRAD_ACC] = {cg_emit_grad_acc},
 	[OP_CONV2D] = {cg_emit_conv2d},
 	[OP_CONV2D_BWD_INPUT] = {cg_emit_conv2d},
 	[OP_CONV2D_BWD_WEIGHT] = {cg_emit_conv2d},

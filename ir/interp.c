@@ -700,6 +700,9 @@ EVAL(ev_opt_update)
 		FAIL("the interpreter has only the SGD update (optimiser %lld)", (long long)n->attr[1]);
 	if (!h || !it->a->params || !it->a->opt)
 		FAIL("opt_update needs params, opt and hyper");
+	y[0] = 0;
+	if (h[NND_H_SKIP] != 0)
+		return true; /* a micro-batch that only accumulates its gradient */
 	double lr = h[NND_H_LR], mu = h[NND_H_MOMENTUM], wd = h[NND_H_WEIGHT_DECAY];
 	double damp = h[NND_H_DAMPENING];
 	bool nesterov = h[NND_H_NESTEROV] != 0, first = h[NND_H_STEP] == 0;
@@ -725,6 +728,18 @@ EVAL(ev_assign)
 		FAIL("assign needs params");
 	memcpy(it->a->params + it->poff[n->attr[0]], X(1), sizeof(double) * (size_t)S(1)->n);
 	y[0] = 0;
+	return true;
+}
+
+/* y = (keep ? acc : 0) + w * grad; acc = y, acc the gradient block at the param's offset */
+EVAL(ev_grad_acc)
+{
+	if (!it->a->grads)
+		FAIL("grad_acc needs the gradient block");
+	double *acc = it->a->grads + it->poff[n->attr[0]], w = X(1)[0];
+	bool keep = X(2)[0] != 0;
+	for (int64_t i = 0; i < YS->n; i++)
+		acc[i] = y[i] = (keep ? acc[i] : 0) + w * X(0)[i];
 	return true;
 }
 
@@ -754,7 +769,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_TAKE_ALONG] = ev_take_along, [OP_SCATTER_ADD] = ev_take_along,
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
-	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign,
+	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign, [OP_GRAD_ACC] = ev_grad_acc,
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,

@@ -59,6 +59,18 @@ RULE(shape_assign)
 	return true;
 }
 
+RULE(shape_grad_acc)
+{
+	char s1[256];
+	if (n->nattr < 1 || n->in[0]->type.dtype != TY_F32)
+		FAIL("grad_acc takes an f32 gradient and the param index, found %s", tyname(g, n->in[0]->type, s1));
+	for (int k = 1; k < 3; k++)
+		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
+			FAIL("grad_acc's %s must be an f32 scalar, found %s", k == 1 ? "weight" : "keep", tyname(g, n->in[k]->type, s1));
+	n->type = n->in[0]->type;
+	return true;
+}
+
 RULE(shape_unary)
 {
 	n->type = n->in[0]->type;

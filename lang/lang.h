@@ -165,6 +165,8 @@ struct Inst {
 	Ast *def;           /* the A_MODULE */
 	const char *path;   /* "" for the recipe's model, "blocks.3." ... (ends with '.') */
 	Scope *scope;       /* compile-time parameters and members */
+	bool frozen;        /* a frozen model of the recipe or a part of one: its methods run with
+	                       `training` false */
 };
 
 typedef struct Binding {

@@ -82,7 +82,8 @@ typedef struct NndParam {
 /* The arguments of every entry function */
 typedef struct NndCall {
 	float *params;             /* the parameter block: every param and state, NndParam.offset */
-	float *grads;              /* same layout; may be NULL where unused */
+	float *grads;              /* same layout: the accumulated gradients of a step with grad_acc
+	                              (recipes with `accumulate`); may be NULL elsewhere */
 	float *opt;                /* optimiser state: opt_slots blocks of param_numel floats */
 	void *arena;               /* scratch of arena_size(syms) bytes, 64-byte aligned */
 	const void *const *inputs; /* entry inputs, in NndEntry.inputs order, dense row-major */
@@ -126,6 +127,8 @@ typedef struct NndRecipe {
 	double gamma;                       /* NND_SCHED_STEP, NND_SCHED_EXPONENTIAL */
 	double max_lr, pct_start, div_factor, final_div_factor; /* NND_SCHED_ONECYCLE */
 	double clip_grad_norm;              /* 0: the step does not clip (NND_H_CLIP unused) */
+	double noise_eta, noise_gamma;      /* grad_noise = gaussian(eta:, gamma:); eta 0: the step adds none */
+	int64_t accumulate;                 /* micro-batches per optimiser step; 0: the step cannot accumulate */
 } NndRecipe;
 
 typedef struct NndModel {
@@ -155,7 +158,7 @@ extern const NndModel nnd_model;
    state) points at its slot 0 in the optimiser block; slot k is at opt + k * stride (stride =
    NndModel.param_numel). kind is NND_OPT_*; hyper holds NND_H_*. Each optimiser follows
    torch.optim's single-tensor code step for step (runtime/optim.c); Lion follows Chen et al. 2023
-   (the lion-pytorch package). */
+   (the lion-pytorch package). Returns at once when hyper[NND_H_SKIP] != 0. */
 void nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t n, int64_t stride,
                        const float *hyper);
 /* SGD with momentum, PyTorch's formulation: g = grad + wd*p; m = mu*m + (1-dampening)*g

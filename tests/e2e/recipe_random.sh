@@ -4,7 +4,12 @@
 #   weights at 1; the same seed gives the same mask, another seed another one (about half the
 #   weights differ), and each mask keeps about half;
 # - rand at inference: step 0 and the recipe's seed, or --seed N: the same seed the same output,
-#   another seed another.
+#   another seed another;
+# - grad_noise = gaussian(eta: 0.3, gamma: 0.55) on w: f32[65536] whose gradient is 0, SGD lr 1:
+#   the weight change of step t (t = 0..3) has mean 0 and variance eta / (1 + t)^gamma, within
+#   4 standard errors (0.55% relative); after 20 steps the variance is the sum over the steps
+#   (independent noise); another seed draws uncorrelated noise; a run stopped at step 7 and
+#   resumed ends with the bytes of the whole run; --grad-noise-eta needs a recipe with noise.
 set -e
 root=$(pwd)
 t=$(mktemp -d)
@@ -50,3 +55,51 @@ a, b, c = (np.load(f) for f in ("a.npy", "b.npy", "c.npy"))
 print("ok: rand at inference: the recipe's seed 7 and --seed 7 agree; --seed 8 differs in %d of 256" % (a != c).sum())
 assert (a == b).all() and (a != c).sum() > 250 and (a >= 1).all() and (a < 2).all()
 PY
+
+cat > noise.nnd <<'NND'
+module Still() {
+  param w: f32[65536] = zeros()
+  forward(x: f32[B, 1]) -> f32[B, 1] { return x }
+}
+
+train still {
+  model      = Still()
+  data       = npy(x: "one.npy")
+  batch      = 1
+  optimizer  = sgd(lr: 1.0)
+  grad_noise = gaussian(eta: 0.3, gamma: 0.55)
+  loss(x: f32[B, 1]) -> f32 { return mean(model(x)) + 0.0 * sum(model.w) }
+}
+NND
+/usr/bin/python3 -c "import numpy as np; np.save('one.npy', np.ones((1, 1), np.float32))"
+"$root/nndc" build noise.nnd -o .
+for k in 1 2 3 4 20; do ./still-train --steps $k --out n$k.st --quiet; done
+./still-train --steps 20 --seed 2 --out s2.st --quiet
+/usr/bin/python3 - "$root" <<'PY' || fail "gradient noise statistics"
+import sys; sys.path.insert(0, sys.argv[1] + "/tests/num"); import nndio
+import numpy as np
+w = {k: nndio.load_safetensors("n%d.st" % k)["w"].astype(np.float64) for k in (1, 2, 3, 4, 20)}
+w[0] = np.zeros_like(w[1])
+n, eta, gamma = w[1].size, 0.3, 0.55
+se = np.sqrt(2.0 / n)  # relative standard error of a variance estimate
+worst = 0.0
+for t in range(4):
+    d = w[t + 1] - w[t]
+    want = eta / (1 + t) ** gamma
+    assert abs(d.mean()) < 4 * np.sqrt(want / n), (t, d.mean())
+    worst = max(worst, abs(d.var() / want - 1) / se)
+want20 = sum(eta / (1 + t) ** gamma for t in range(20))
+r20 = w[20].var() / want20
+s2 = nndio.load_safetensors("s2.st")["w"].astype(np.float64)
+c = np.corrcoef(w[20], s2)[0, 1]
+print("ok: grad_noise: per-step variance within %.2f standard errors of eta/(1+t)^gamma (t = 0..3); "
+      "after 20 steps %.4f of the sum; seeds 1 and 2 correlate %.4f" % (worst, r20, c))
+assert worst < 4 and abs(r20 - 1) < 4 * se and abs(c) < 4 / np.sqrt(n)
+PY
+./still-train --steps 7 --out r.st --quiet
+./still-train --steps 20 --resume r.st --out r.st --quiet
+cmp n20.st r.st || fail "gradient noise after --resume differs from the whole run"
+echo "ok: grad_noise: a run stopped at step 7 and resumed equals the whole run"
+rc=0; ./masked-train --steps 1 --grad-noise-eta 0.1 > out.txt 2> err.txt || rc=$?
+[ $rc -eq 2 ] && grep -q "the recipe adds no gradient noise" err.txt || { cat err.txt; fail "--grad-noise-eta without noise: exit $rc"; }
+echo "ok: $(head -n 1 err.txt)"

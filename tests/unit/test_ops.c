@@ -229,6 +229,7 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
 	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
 	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
+	{OP_GRAD_ACC, "grad_acc_block (writes NndCall.grads; tests/e2e/recipe_accumulate.sh)"},
 };
 
 /* ---- random operands ---- */
@@ -619,6 +620,49 @@ START_TEST(assign_effect)
 }
 END_TEST
 
+/* grad_acc over two micro-batches, in the interpreter and compiled: the first (keep 0) forgets the
+   block's old contents, the second adds to it; output and block hold the weighted sum */
+START_TEST(grad_acc_block)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "predict");
+	Type t = ir_type(TY_F32, 1, (Dim[]){3});
+	ir_param_add(p, (Param){.name = "a", .type = ir_type(TY_F32, 1, (Dim[]){2}), .trainable = true});
+	int wi = ir_param_add(p, (Param){.name = "w", .type = t, .trainable = true});
+	Node *in[3] = {ir_input(g, t, "g", L0), ir_input(g, ir_scalar_type(TY_F32), "w", L0),
+	               ir_input(g, ir_scalar_type(TY_F32), "keep", L0)};
+	ir_graph_output(g, "y", attr_op(g, OP_GRAD_ACC, in, 3, (int64_t[]){wi}, 1, NULL));
+	void *h = cgso_build(p);
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
+	ck_assert(entry && arena);
+	int64_t syms[1] = {0};
+	void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
+	double gd[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wd[2] = {0.75, 0.25}, kd[2] = {0, 1}, blk[5] = {7, 7, 9, 9, 9};
+	float gf[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wf[2] = {0.75, 0.25}, kf[2] = {0, 1}, bf[5] = {7, 7, 9, 9, 9}, y[3];
+	char err[256];
+	for (int k = 0; k < 2; k++) {
+		double *outs[1] = {0};
+		const double *ins[3] = {gd[k], &wd[k], &kd[k]};
+		InterpArgs a = {.grads = blk, .inputs = ins, .outputs = outs};
+		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
+		const void *cin[3] = {gf[k], &wf[k], &kf[k]};
+		void *cout[1] = {y};
+		NndCall c = {NULL, bf, NULL, mem, cin, syms, NULL, cout};
+		entry(&c);
+		for (int i = 0; i < 3; i++) {
+			double want = (k ? 0.75 * gd[0][i] : 0) + wd[k] * gd[k][i];
+			ck_assert_msg(outs[0][i] == want && blk[2 + i] == want && y[i] == (float)want && bf[2 + i] == (float)want,
+			              "micro-batch %d, [%d]: interp %g (block %g), kernel %g (block %g), want %g", k, i, outs[0][i],
+			              blk[2 + i], y[i], bf[2 + i], want);
+		}
+		ck_assert(blk[0] == 7 && bf[0] == 7 && blk[1] == 7 && bf[1] == 7);
+		free(outs[0]);
+	}
+	free(mem);
+}
+END_TEST
+
 START_TEST(bad_index_exits)
 {
 	Prog *p = ir_prog_new(arena_new());
@@ -649,6 +693,7 @@ int main(void)
 	tcase_add_test(t, dropout_mask);
 	tcase_add_test(t, rand_statistics);
 	tcase_add_test(t, assign_effect);
+	tcase_add_test(t, grad_acc_block);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
 	suite_add_tcase(s, t);
