@@ -2,7 +2,8 @@
 # Random numbers driven by the recipe's seed (lang/builtins.c, runtime/sched.c):
 # - dropout's mask: one step on w = ones with dropout(x, p: 0.5) * w leaves exactly the masked
 #   weights at 1; the same seed gives the same mask, another seed another one (about half the
-#   weights differ), and each mask keeps about half;
+#   weights differ), and each mask keeps about half; a resumed run (the checkpoint's seed)
+#   draws the masks of the whole run;
 # - rand at inference: step 0 and the recipe's seed, or --seed N: the same seed the same output,
 #   another seed another;
 # - grad_noise = gaussian(eta: 0.3, gamma: 0.55) on w: f32[65536] whose gradient is 0, SGD lr 1:
@@ -45,6 +46,11 @@ print("ok: dropout masks: seed 1 keeps %d of 256, seed 2 keeps %d; the seeds dif
       % (kept[0], kept[1], differ, int((m["1"] != m["1b"]).sum())))
 assert (m["1"] == m["1b"]).all() and all(90 < k < 166 for k in kept) and differ > 90
 PY
+./masked-train --steps 4 --seed 3 --out whole.st --quiet
+./masked-train --steps 2 --seed 3 --out part.st --quiet
+./masked-train --steps 4 --resume part.st --out part.st --quiet
+cmp whole.st part.st || fail "dropout after --resume differs from the whole run"
+echo "ok: dropout: a run stopped at step 2 and resumed (the checkpoint's seed 3) equals the whole run"
 ./masked-train --steps 0 --out w.st --quiet
 ./masked-infer --weights w.st --input x.npy --output a.npy
 ./masked-infer --weights w.st --input x.npy --output b.npy --seed 7
