@@ -1126,15 +1126,25 @@ static LLVMValueRef mix64(Fn *f, LLVMValueRef z)
 	return LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 31, 0), ""), "");
 }
 
-/* y = x * keep * 2^24 / (2^24 - t), keep = (mix(base + i gamma) >> 40) >= t, base = mix(salt gamma + step) */
+/* base = mix(salt gamma + step + mix(seed)), step and seed the f32 scalars in[k], in[k + 1] */
+static LLVMValueRef rand_base(Fn *f, Node *n, LLVMValueRef *in, int k)
+{
+	LLVMTypeRef i64 = f->cg->t_i64;
+	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
+	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k], in[k]), i64, "");
+	LLVMValueRef seed = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k + 1], in[k + 1]), i64, "");
+	LLVMValueRef salt = imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma);
+	return mix64(f, iadd(f, iadd(f, salt, step), mix64(f, seed)));
+}
+
+/* y = x * keep * 2^24 / (2^24 - t), keep = (mix(base + i gamma) >> 40) >= t */
 static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	DType t = n->type.dtype;
 	LLVMTypeRef i64 = cg->t_i64;
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[1], in[1]), i64, "");
-	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef base = rand_base(f, n, in, 1);
 	LLVMValueRef thr = LLVMConstInt(i64, (unsigned long long)n->attr[1], 0);
 	LLVMValueRef scale = LLVMConstReal(cg_comp_type(cg, t), 16777216.0 / (16777216.0 - (double)n->attr[1]));
 	Loop l;
@@ -1146,15 +1156,14 @@ static void cg_emit_dropout(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &l);
 }
 
-/* rand: u = (h >> 40) 2^-24, h as dropout's; normal: sqrt(-2 log(1 - u)) cos(2 pi v), v = bits 16..39 */
+/* rand: u = (h >> 40) 2^-24, h as dropout's (rand_base); normal: sqrt(-2 log(1 - u)) cos(2 pi v), v = bits 16..39 */
 static void cg_emit_rand(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	DType t = n->type.dtype;
 	LLVMTypeRef i64 = cg->t_i64, ct = cg_comp_type(cg, t);
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[0], in[0]), i64, "");
-	LLVMValueRef base = mix64(f, iadd(f, imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma), step));
+	LLVMValueRef base = rand_base(f, n, in, 0);
 	LLVMValueRef unit = LLVMConstReal(ct, 1.0 / 16777216.0);
 	Loop l;
 	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
@@ -1305,6 +1314,23 @@ static void cg_emit_assign(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	LLVMBuildMemCpy(f->b, in[0], 4, in[1], 4, cg_i64(cg, bytes));
 }
 
+/* y = (keep != 0 ? acc : 0) + w * grad; acc = y, acc = c->grads + the param's offset */
+static void cg_emit_grad_acc(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
+{
+	Cg *cg = f->cg;
+	LLVMValueRef o = cg_i64(cg, cg_param_offset(cg->p, (int)n->attr[0]));
+	LLVMValueRef acc = LLVMBuildGEP2(f->b, cg->t_f32, cg_call_field(f, 1), &o, 1, "");
+	LLVMValueRef w = scalar_in(f, n->in[1], in[1]), zero = tconst(cg, TY_F32, 0);
+	LLVMValueRef keep = LLVMBuildFCmp(f->b, LLVMRealUNE, scalar_in(f, n->in[2], in[2]), zero, "");
+	Loop l;
+	LLVMValueRef i = cg_loop_begin(f, &l, cg_numel(f, n->type));
+	LLVMValueRef a = LLVMBuildSelect(f->b, keep, cg_load(f, TY_F32, acc, i), zero, "");
+	LLVMValueRef y = LLVMBuildFAdd(f->b, a, LLVMBuildFMul(f->b, w, cg_load(f, TY_F32, in[0], i), ""), "");
+	cg_store(f, TY_F32, out, i, y);
+	cg_store(f, TY_F32, acc, i, y);
+	cg_loop_end(f, &l);
+}
+
 /* ---- the table ---- */
 
 #define EW(op) {cg_emit_elemwise, cg_scalar_##op, false}
@@ -1391,6 +1417,7 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_XENT_BWD] = {cg_emit_xent_bwd},
 	[OP_OPT_UPDATE] = {cg_emit_opt_update},
 	[OP_ASSIGN] = {cg_emit_assign},
+	[OP_GRAD_ACC] = {cg_emit_grad_acc},
 	[OP_CONV] = {cg_emit_conv},
 	[OP_CONV_TRANSPOSE] = {cg_emit_conv},
 	[OP_CONV_BWD_WEIGHT] = {cg_emit_conv},

@@ -33,7 +33,8 @@ CgTypes cg_model_types(LLVMContextRef ctx)
 	                 (LLVMTypeRef[]){i32, i32, LLVMArrayType2(ptr, 4), LLVMArrayType2(ptr, 4), ptr, i64}, 6);
 	t.recipe = named(ctx, "NndRecipe",
 	                 (LLVMTypeRef[]){i64, i64, i64, i64, i32, i32, f64, f64, f64, f64, f64, f64, f64, i32, i64, f64,
-	                                 t.source, t.source, f64, i32, f64, f64, i64, f64, f64, f64, f64, f64, f64}, 29);
+	                                 t.source, t.source, f64, i32, f64, f64, i64, f64, f64, f64, f64, f64, f64, f64, f64, i64},
+	                 32);
 	t.model = named(ctx, "NndModel",
 	                (LLVMTypeRef[]){i32, ptr, ptr, i32, ptr, i64, i32, i32, ptr, t.entry, t.entry, t.entry, t.recipe, i32, ptr}, 15);
 	return t;
@@ -148,7 +149,7 @@ static LLVMValueRef recipe(Cg *cg, CgTypes *T, const Recipe *r)
 {
 	if (!cg->p->has_recipe)
 		return LLVMConstNull(T->recipe);
-	LLVMValueRef f[29] = {
+	LLVMValueRef f[32] = {
 		cg_i64(cg, r->batch), cg_i64(cg, r->epochs), cg_i64(cg, r->steps), cg_i64(cg, r->seed),
 		i32c(cg, r->opt), i32c(cg, r->sched),
 		f64c(cg, r->lr), f64c(cg, r->momentum), f64c(cg, r->weight_decay), f64c(cg, r->dampening),
@@ -158,8 +159,9 @@ static LLVMValueRef recipe(Cg *cg, CgTypes *T, const Recipe *r)
 		f64c(cg, r->alpha), i32c(cg, r->centered), f64c(cg, r->lr_decay), f64c(cg, r->initial_accumulator_value),
 		cg_i64(cg, r->step_every), f64c(cg, r->gamma), f64c(cg, r->max_lr),
 		f64c(cg, r->pct_start), f64c(cg, r->div_factor), f64c(cg, r->final_div_factor), f64c(cg, r->clip_grad_norm),
+		f64c(cg, r->noise_eta), f64c(cg, r->noise_gamma), cg_i64(cg, r->accumulate),
 	};
-	return LLVMConstNamedStruct(T->recipe, f, 29);
+	return LLVMConstNamedStruct(T->recipe, f, 32);
 }
 
 /* Optimiser state blocks the step graph's updates need (NND_OPT_SLOTS of each optimiser used) */

@@ -41,7 +41,7 @@ const char *const init_name[INIT_COUNT] = {
 #define RF(f, t, part) {#f, offsetof(Recipe, f), t, part}
 const RecipeField recipe_fields[] = {
 	RF(batch, 'i', 0), RF(epochs, 'i', 0), RF(steps, 'i', 0), RF(seed, 'i', 0), RF(clip_grad_norm, 'd', 0),
-	RF(accumulate, 'i', 0),
+	RF(accumulate, 'i', 0), RF(noise_eta, 'd', 0), RF(noise_gamma, 'd', 0),
 	RF(lr, 'd', 1), RF(momentum, 'd', 1), RF(weight_decay, 'd', 1), RF(dampening, 'd', 1), RF(beta1, 'd', 1),
 	RF(beta2, 'd', 1), RF(eps, 'd', 1), RF(nesterov, 'b', 1), RF(alpha, 'd', 1), RF(centered, 'b', 1),
 	RF(lr_decay, 'd', 1), RF(initial_accumulator_value, 'd', 1),

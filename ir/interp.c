@@ -846,7 +846,8 @@ EVAL(ev_max_pool2d)
 	return true;
 }
 
-/* dropout's mask: splitmix64 of (salt, step), then of that plus i times the golden gamma */
+/* dropout's mask: splitmix64 of salt times the golden gamma + step + splitmix64(seed), then of
+   that plus i times the golden gamma */
 static uint64_t mix64(uint64_t z)
 {
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -854,9 +855,14 @@ static uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+static uint64_t rand_base(const Node *n, double step, double seed)
+{
+	return mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)step + mix64((uint64_t)(int64_t)seed));
+}
+
 EVAL(ev_dropout)
 {
-	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(1)[0]);
+	uint64_t base = rand_base(n, X(1)[0], X(2)[0]);
 	uint64_t t = (uint64_t)n->attr[1];
 	double scale = 16777216.0 / (16777216.0 - (double)t);
 	for (int64_t i = 0; i < YS->n; i++) {
@@ -869,7 +875,7 @@ EVAL(ev_dropout)
 /* rand: u = (h >> 40) 2^-24 from dropout's hash; normal: Box-Muller with v from bits 16..39 */
 EVAL(ev_rand)
 {
-	uint64_t base = mix64((uint64_t)n->attr[0] * 0x9E3779B97F4A7C15ull + (uint64_t)(int64_t)X(0)[0]);
+	uint64_t base = rand_base(n, X(0)[0], X(1)[0]);
 	for (int64_t i = 0; i < YS->n; i++) {
 		uint64_t h = mix64(base + (uint64_t)i * 0x9E3779B97F4A7C15ull);
 		double u = (double)(h >> 40) / 16777216.0, v = (double)((h >> 16) & 0xffffff) / 16777216.0;
@@ -891,6 +897,9 @@ EVAL(ev_opt_update)
 		FAIL("the interpreter has only the SGD update (optimiser %lld)", (long long)n->attr[1]);
 	if (!h || !it->a->params || !it->a->opt)
 		FAIL("opt_update needs params, opt and hyper");
+	y[0] = 0;
+	if (h[NND_H_SKIP] != 0)
+		return true; /* a micro-batch that only accumulates its gradient */
 	double lr = h[NND_H_LR], mu = h[NND_H_MOMENTUM], wd = h[NND_H_WEIGHT_DECAY];
 	double damp = h[NND_H_DAMPENING];
 	bool nesterov = h[NND_H_NESTEROV] != 0, first = h[NND_H_STEP] == 0;
@@ -916,6 +925,18 @@ EVAL(ev_assign)
 		FAIL("assign needs params");
 	memcpy(it->a->params + it->poff[n->attr[0]], X(1), sizeof(double) * (size_t)S(1)->n);
 	y[0] = 0;
+	return true;
+}
+
+/* y = (keep ? acc : 0) + w * grad; acc = y, acc the gradient block at the param's offset */
+EVAL(ev_grad_acc)
+{
+	if (!it->a->grads)
+		FAIL("grad_acc needs the gradient block");
+	double *acc = it->a->grads + it->poff[n->attr[0]], w = X(1)[0];
+	bool keep = X(2)[0] != 0;
+	for (int64_t i = 0; i < YS->n; i++)
+		acc[i] = y[i] = (keep ? acc[i] : 0) + w * X(0)[i];
 	return true;
 }
 
@@ -945,7 +966,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_TAKE_ALONG] = ev_take_along, [OP_SCATTER_ADD] = ev_take_along,
 	[OP_MATMUL] = ev_matmul,
 	[OP_CROSS_ENTROPY] = ev_xent, [OP_XENT_BWD] = ev_xent_bwd,
-	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign,
+	[OP_OPT_UPDATE] = ev_opt_update, [OP_ASSIGN] = ev_assign, [OP_GRAD_ACC] = ev_grad_acc,
 	[OP_CONV] = ev_conv, [OP_CONV_TRANSPOSE] = ev_conv, [OP_CONV_BWD_WEIGHT] = ev_conv,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_MAX_POOL2D_INDICES] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,

@@ -201,7 +201,8 @@ typedef struct Recipe {
 	double max_lr;           /* SCHED_ONECYCLE; and torch OneCycleLR's pct_start, div_factor, final_div_factor */
 	double pct_start, div_factor, final_div_factor;
 	double clip_grad_norm;   /* 0: no clipping */
-	int64_t accumulate;      /* gradient accumulation steps (1: none) */
+	double noise_eta, noise_gamma; /* grad_noise = gaussian(eta:, gamma:); eta 0: none */
+	int64_t accumulate;      /* `accumulate = N`: micro-batches per step; 0: the step does not accumulate */
 	DataSource data, valid;
 	VEC(const char *) metrics; /* metric names in output order (after "loss") */
 } Recipe;
@@ -305,6 +306,7 @@ int ir_graph_verify(const Graph *g, const char *when);
 typedef struct InterpArgs {
 	double *params;
 	double *opt;
+	double *grads;       /* the gradient block (params' layout): GRAD_ACC's sums */
 	const double *const *inputs;
 	const int64_t *syms;
 	const double *hyper;

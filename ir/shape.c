@@ -59,6 +59,18 @@ RULE(shape_assign)
 	return true;
 }
 
+RULE(shape_grad_acc)
+{
+	char s1[256];
+	if (n->nattr < 1 || n->in[0]->type.dtype != TY_F32)
+		FAIL("grad_acc takes an f32 gradient and the param index, found %s", tyname(g, n->in[0]->type, s1));
+	for (int k = 1; k < 3; k++)
+		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
+			FAIL("grad_acc's %s must be an f32 scalar, found %s", k == 1 ? "weight" : "keep", tyname(g, n->in[k]->type, s1));
+	n->type = n->in[0]->type;
+	return true;
+}
+
 RULE(shape_unary)
 {
 	n->type = n->in[0]->type;
@@ -576,8 +588,9 @@ RULE(shape_dropout)
 	char s1[256];
 	if (!dtype_is_float(n->in[0]->type.dtype))
 		FAIL("dropout needs a float tensor, found %s", tyname(g, n->in[0]->type, s1));
-	if (n->in[1]->type.rank != 0 || n->in[1]->type.dtype != TY_F32)
-		FAIL("dropout's step must be an f32 scalar, found %s", tyname(g, n->in[1]->type, s1));
+	for (int k = 1; k < 3; k++)
+		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
+			FAIL("dropout's %s must be an f32 scalar, found %s", k == 1 ? "step" : "seed", tyname(g, n->in[k]->type, s1));
 	if (n->nattr != 2 || n->attr[1] < 0 || n->attr[1] >= (1 << 24))
 		FAIL("dropout needs the attributes [salt, p 2^24] with p in [0, 1)");
 	n->type = n->in[0]->type;
@@ -587,8 +600,9 @@ RULE(shape_dropout)
 RULE(shape_rand)
 {
 	char s1[256];
-	if (n->in[0]->type.rank != 0 || n->in[0]->type.dtype != TY_F32)
-		FAIL("rand's step must be an f32 scalar, found %s", tyname(g, n->in[0]->type, s1));
+	for (int k = 0; k < 2; k++)
+		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
+			FAIL("rand's %s must be an f32 scalar, found %s", k == 0 ? "step" : "seed", tyname(g, n->in[k]->type, s1));
 	if (!dtype_is_float(n->type.dtype))
 		FAIL("rand makes float tensors, found %s", tyname(g, n->type, s1));
 	if (n->nattr != 2 || (n->attr[1] != 0 && n->attr[1] != 1))

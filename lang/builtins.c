@@ -1909,9 +1909,19 @@ static Value *b_upsample(Elab *e, int id, Value **a, Loc loc)
 	return y ? val_tensor(e, y) : val_err();
 }
 
+/* The hyper-parameters random ops read: the step (NND_H_STEP) and the run's seed (NND_H_SEED) */
+static bool rand_inputs(Elab *e, Node **in, Loc loc)
+{
+	Type f32 = ir_scalar_type(TY_F32);
+	in[0] = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, &f32, loc);
+	in[1] = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_SEED}, 1, &f32, loc);
+	return in[0] && in[1];
+}
+
 /* dropout(x, p: 0.5): x when `training` is false or p is 0; else x * keep / (1 - p) with a mask from
-   (salt, step, element index): the salt is this node's id and source position, the step
-   hyper-parameter NND_H_STEP, so the mask is the same in the backward pass and after --resume */
+   (salt, step, seed, element index): the salt is this node's id and source position, the step
+   and seed the hyper-parameters NND_H_STEP and NND_H_SEED, so the mask is the same in the
+   backward pass and after --resume, and another seed draws other masks */
 static Value *b_dropout(Elab *e, int id, Value **a, Loc loc)
 {
 	Node *x = want_float(e, a[0], "dropout", "x", loc);
@@ -1925,26 +1935,30 @@ static Value *b_dropout(Elab *e, int id, Value **a, Loc loc)
 	int64_t t = (int64_t)llround(p * 16777216.0);
 	if (!e->training || t == 0)
 		return val_tensor(e, x);
-	Node *step = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, (Type[]){ir_scalar_type(TY_F32)}, loc);
+	Node *in[3] = {x};
+	if (!rand_inputs(e, in + 1, loc))
+		return val_err();
 	uint64_t salt = (uint64_t)e->g->next_id * 1000003u + (uint64_t)loc.line * 4099u + (uint64_t)loc.col;
 	int64_t attr[2] = {(int64_t)(salt & 0x7fffffffffffll), t};
-	Node *in[2] = {x, step};
-	Node *y = elab_node(e, OP_DROPOUT, in, 2, attr, 2, NULL, loc);
+	Node *y = elab_node(e, OP_DROPOUT, in, 3, attr, 2, NULL, loc);
 	return y ? val_tensor(e, y) : val_err();
 }
 
-/* rand(shape) uniform in [0, 1), randn(shape) standard normal: f32, from (salt, step, element
-   index) as dropout's mask, so a step draws the same values in the forward and backward passes */
+/* rand(shape) uniform in [0, 1), randn(shape) standard normal: f32, from (salt, step, seed,
+   element index) as dropout's mask, so a step draws the same values in the forward and backward
+   passes (inference: step 0 and the recipe's seed or --seed) */
 static Value *b_rand(Elab *e, int id, Value **a, Loc loc)
 {
 	const char *fname = builtins[id].name;
 	Type t;
 	if (!shape_arg(e, a[0], TY_F32, &t, fname, loc))
 		return val_err();
-	Node *step = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, (Type[]){ir_scalar_type(TY_F32)}, loc);
+	Node *in[2];
+	if (!rand_inputs(e, in, loc))
+		return val_err();
 	uint64_t salt = (uint64_t)e->g->next_id * 1000003u + (uint64_t)loc.line * 4099u + (uint64_t)loc.col;
 	int64_t attr[2] = {(int64_t)(salt & 0x7fffffffffffll), builtins[id].op};
-	Node *y = step ? elab_node(e, OP_RAND, &step, 1, attr, 2, &t, loc) : NULL;
+	Node *y = elab_node(e, OP_RAND, in, 2, attr, 2, &t, loc);
 	return y ? val_tensor(e, y) : val_err();
 }
 

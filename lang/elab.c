@@ -600,7 +600,13 @@ Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs,
 	case V_ERR: return val_err();
 	case V_BUILTIN: return builtin_call(e, (int)callee->i, args, nargs, named, namedv, nnamed, loc);
 	case V_FNDEF: return elab_call_fn(e, callee->def.ast, callee->def.scope, NULL, args, arglocs, nargs, named, namedv, nnamed, loc);
-	case V_METHOD: return elab_call_fn(e, callee->method, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
+	case V_METHOD: {
+		bool training = e->training;
+		e->training &= !callee->inst->frozen;
+		Value *r = elab_call_fn(e, callee->method, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
+		e->training = training;
+		return r;
+	}
 	case V_MODDEF: {
 		const char *path = next_path ? next_path : "";
 		next_path = NULL;
@@ -621,7 +627,11 @@ Value *elab_call_value(Elab *e, Value *callee, Value **args, const Loc *arglocs,
 			diag_error(loc, "a module can only be called inside a function");
 			return val_err();
 		}
-		return elab_call_fn(e, fwd, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
+		bool training = e->training;
+		e->training &= !callee->inst->frozen; /* a frozen model runs in eval mode */
+		Value *r = elab_call_fn(e, fwd, NULL, callee->inst, args, arglocs, nargs, named, namedv, nnamed, loc);
+		e->training = training;
+		return r;
 	}
 	default:
 		diag_error(loc, "%s cannot be called", val_describe(e, callee));
@@ -849,6 +859,11 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 		diag_error(tgt->loc, "':=' updates a 'state'; '%s' is a trainable 'param' (%s), changed only by the optimiser",
 		           prm->name, val_describe(e, t));
 		diag_note(prm->loc, "'%s' is declared here", prm->name);
+		return;
+	}
+	if (prm->from) {
+		diag_error(st->loc, "state '%s' belongs to a frozen model, which keeps the values of its file; update it only "
+		           "`if training` (a frozen model runs with training false)", prm->name);
 		return;
 	}
 	Node *x = elab_to_tensor(e, v, pn->type.dtype, st->b->loc);

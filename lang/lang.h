@@ -166,6 +166,8 @@ struct Inst {
 	const char *path;   /* "" for the recipe's model, "blocks.3." ... (ends with '.') */
 	Scope *scope;       /* compile-time parameters (the first nargs bindings), then members and methods */
 	int nargs;
+	bool frozen;        /* a frozen model of the recipe or a part of one: its methods run with
+	                       `training` false */
 };
 
 typedef struct Binding {

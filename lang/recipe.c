@@ -521,8 +521,27 @@ static bool field_num(Elab *e, Scope *s, Ast *train, const char *name, double *o
 }
 
 /* ---- frozen models: `teacher = Big(...) from "teacher.safetensors" frozen` ----
-   Their params are named "teacher.<path>", are not trained, and are loaded from the file (under
-   "<path>": Param.from, Param.from_name) when a run starts. */
+   Their params and state are named "teacher.<path>", are not trained, and are loaded from the
+   file (under "<path>": Param.from, Param.from_name) when a run starts. The model and its
+   submodules are Inst.frozen: their methods run with `training` false (dropout off, batch norm
+   on its running statistics), and an update of their state is an error (lang/elab.c). */
+
+/* in and every module under it (its path a prefix of theirs): modules given as arguments from
+   outside are left alone */
+static void mark_frozen(Inst *in)
+{
+	in->frozen = true;
+	size_t n = strlen(in->path);
+	for (int i = 0; i < in->scope->b.n; i++) {
+		Value *v = in->scope->b.v[i].v;
+		int k = v->k == V_LIST ? v->list.n : v->k == V_INST;
+		for (int j = 0; j < k; j++) {
+			Value *x = v->k == V_LIST ? v->list.v[j] : v;
+			if (x->k == V_INST && !x->inst->frozen && strlen(x->inst->path) > n && !strncmp(x->inst->path, in->path, n))
+				mark_frozen(x->inst);
+		}
+	}
+}
 
 static bool recipe_frozen(Elab *e, Scope *rs, Ast *f)
 {
@@ -549,13 +568,9 @@ static bool recipe_frozen(Elab *e, Scope *rs, Ast *f)
 		diag_error(f->a->loc, "'%s' has no parameters to load from \"%s\"", f->name, f->sval);
 		return false;
 	}
+	mark_frozen(v->inst);
 	for (int k = n0; k < p->params.n; k++) {
 		Param *q = &p->params.v[k];
-		if (q->kind == PK_STATE) {
-			diag_error(q->loc, "frozen model '%s' has the state tensor '%s': not supported yet (training would "
-			           "update it)", f->name, q->name);
-			return false;
-		}
 		q->from = f->sval;
 		q->from_name = q->name;
 		q->name = str_intern(arena_printf(e->arena, "%s.%s", f->name, q->name));
@@ -670,8 +685,29 @@ static bool assign_groups(Elab *e)
 }
 
 static const char *const known_fields[] = {"model", "data", "valid", "batch", "epochs", "steps", "seed", "optimizer",
-                                           "schedule", "loss", "freeze", "train_only", "clip_grad_norm", NULL};
-static const char *const later_fields[] = {"grad_noise", NULL};
+                                           "schedule", "loss", "freeze", "train_only", "clip_grad_norm", "grad_noise",
+                                           "accumulate", NULL};
+
+// grad_noise = gaussian(eta: 0.3, gamma: 0.55): Neelakantan et al. 2015 (passes/update.c)
+static bool recipe_grad_noise(Elab *e, Scope *s, Ast *f, Recipe *r)
+{
+	const char *fn = callee_name(f->a);
+	double v[2] = {-1, 0.55};
+	if (!fn || strcmp(fn, "gaussian")) {
+		diag_error(f->a->loc, "expected grad_noise = gaussian(eta: 0.3, gamma: 0.55)");
+		return false;
+	}
+	if (!recipe_call(e, s, f->a, "grad_noise", fn, (const char *const[]){"eta", "gamma", NULL}, v))
+		return false;
+	if (!(v[0] > 0) || !(v[1] >= 0)) {
+		diag_error(f->a->loc, v[0] == -1 ? "grad_noise needs 'eta', as in gaussian(eta: 0.3, gamma: 0.55)"
+		                                 : "grad_noise needs eta > 0 and gamma >= 0, found eta %g, gamma %g", v[0], v[1]);
+		return false;
+	}
+	r->noise_eta = v[0];
+	r->noise_gamma = v[1];
+	return true;
+}
 
 static bool listed(const char *const *names, const char *name)
 {
@@ -702,15 +738,16 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 				loss = f;
 			continue;
 		}
-		bool known = listed(known_fields, f->name), later = listed(later_fields, f->name);
+		bool known = listed(known_fields, f->name);
 		bool grouped = f->b && (!strcmp(f->name, "optimizer") || !strcmp(f->name, "schedule"));
-		if (later || (f->b && !grouped) || (known && (f->sval || f->ival))) {
+		if ((f->b && !grouped) || (known && (f->sval || f->ival))) {
 			diag_error(f->loc, "recipe field '%s'%s is not compiled yet", f->name,
 			           f->b ? " for a part of the model" : f->sval || f->ival ? " from a file or frozen" : "");
 			ok = false;
 		} else if (!known && !f->sval && !f->ival) {
 			diag_error(f->loc, "unknown recipe field '%s' (expected one of model, data, valid, batch, epochs, steps, seed, optimizer, schedule, "
-			           "clip_grad_norm, freeze, train_only, loss, or a frozen model: %s = Module(...) from \"file.safetensors\" frozen)",
+			           "clip_grad_norm, grad_noise, accumulate, freeze, train_only, loss, or a frozen model: %s = Module(...) from "
+			           "\"file.safetensors\" frozen)",
 			           f->name, f->name);
 			ok = false;
 		}
@@ -729,7 +766,7 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 		scope_bind(e, rs, str_intern("model"), model, mf->loc);
 	for (int i = 0; i < train->list.n; i++) {
 		Ast *x = train->list.v[i];
-		if (x->kind == A_FIELD && (x->sval || x->ival) && !listed(known_fields, x->name) && !listed(later_fields, x->name) &&
+		if (x->kind == A_FIELD && (x->sval || x->ival) && !listed(known_fields, x->name) &&
 		    !recipe_frozen(e, rs, x)) {
 			scope_bind(e, rs, str_intern(x->name), val_err(), x->loc); /* the loss's uses stay quiet */
 			ok = false;
@@ -739,6 +776,7 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	ok &= field_int(e, rs, train, "epochs", &r->epochs, 0);
 	ok &= field_int(e, rs, train, "steps", &r->steps, 0);
 	ok &= field_int(e, rs, train, "seed", &r->seed, 0);
+	ok &= field_int(e, rs, train, "accumulate", &r->accumulate, 1);
 	Ast *f;
 	if ((f = find_field(train, "optimizer")))
 		ok &= recipe_optimizer(e, rs, f, r);
@@ -749,6 +787,8 @@ static bool recipe(Elab *e, Ast *train, Scope *globals)
 	if ((f = find_field(train, "valid")))
 		ok &= recipe_source(e, rs, f, &r->valid);
 	ok &= field_num(e, rs, train, "clip_grad_norm", &r->clip_grad_norm);
+	if ((f = find_field(train, "grad_noise")))
+		ok &= recipe_grad_noise(e, rs, f, r);
 	for (int i = 0; i < train->list.n; i++) {
 		Ast *x = train->list.v[i];
 		if (x->kind == A_FIELD && x->b)

@@ -441,11 +441,11 @@ static void rule_max_pool2d(AD *ad, Node *y, Node *dy)
 	acc(ad, y->in[0], with_attrs(ad, OP_MAX_POOL2D_BWD, in, 2, y->attr, y->nattr, NULL));
 }
 
-/* dropout is x times a mask that depends on (salt, step, index) only: the same op applied to dy */
+/* dropout is x times a mask that depends on (salt, step, seed, index) only: the same op applied to dy */
 static void rule_dropout(AD *ad, Node *y, Node *dy)
 {
-	Node *in[2] = {dy, y->in[1]};
-	acc(ad, y->in[0], with_attrs(ad, OP_DROPOUT, in, 2, y->attr, y->nattr, NULL));
+	Node *in[3] = {dy, y->in[1], y->in[2]};
+	acc(ad, y->in[0], with_attrs(ad, OP_DROPOUT, in, 3, y->attr, y->nattr, NULL));
 }
 
 /* ---- CTC ---- */

@@ -7,7 +7,7 @@
 
 #include "runtime/rt.h"
 
-enum { F_WEIGHTS, F_IDX, F_INPUT, F_OUTPUT, F_LABELS, F_EVAL, F_BENCH, F_BATCH, F_THREADS, F_HELP, F_COUNT };
+enum { F_WEIGHTS, F_IDX, F_INPUT, F_OUTPUT, F_LABELS, F_EVAL, F_BENCH, F_BATCH, F_SEED, F_THREADS, F_HELP, F_COUNT };
 static const RtFlag flags[F_COUNT] = {
 	[F_WEIGHTS] = {"weights", "FILE", "safetensors weights (required)"},
 	[F_IDX] = {"idx", "FILE", "examples from an IDX file (gzip or plain)"},
@@ -17,6 +17,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_EVAL] = {"eval", NULL, "print the loss and every metric over the data"},
 	[F_BENCH] = {"bench", NULL, "time the model: latency (batch 1) and throughput (batch 64) over the data"},
 	[F_BATCH] = {"batch", "N", "examples per call (default 256)"},
+	[F_SEED] = {"seed", "N", "seed of rand and randn (default: the recipe's; the step is 0)"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
 	[F_HELP] = {"help", NULL, "show this help"},
 };
@@ -98,7 +99,7 @@ main(int argc, char **argv)
 	const NndModel *m = &nnd_model;
 	const char *weights = NULL, *idx = NULL, *input = NULL, *output = NULL, *labels = NULL;
 	int eval = 0, benchmark = 0;
-	int64_t batch = 256;
+	int64_t batch = 256, seed = m->recipe.seed;
 	char namebuf[256];
 
 	rt_main_begin(m, "infer", namebuf, sizeof namebuf);
@@ -113,6 +114,7 @@ main(int argc, char **argv)
 		case F_EVAL: eval = 1; break;
 		case F_BENCH: benchmark = 1; break;
 		case F_BATCH: batch = rt_parse_count("batch", v, 0); break;
+		case F_SEED: seed = rt_parse_count("seed", v, 1); break;
 		case F_THREADS: openblas_set_num_threads((int)rt_parse_count("threads", v, 0)); break;
 		case F_HELP:
 			printf("usage: %s --weights FILE (--idx FILE | --input FILE.npy) [--output FILE.npy | "
@@ -168,7 +170,7 @@ main(int argc, char **argv)
 	void *bufs[2];
 	for (int i = 0; i < e->ninputs; i++)
 		bufs[i] = rt_alloc_aligned(batch * rt_array_example_bytes(&a[i]));
-	float hyper[NND_H_COUNT] = {0}, scal[64];
+	float hyper[NND_H_COUNT] = {[NND_H_SEED] = (float)nnd_seed_key((uint64_t)seed)}, scal[64];
 	void *outp[64];
 	double avg[64] = {0};
 	RtArray y = {0};

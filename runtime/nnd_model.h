@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define NND_ABI_VERSION 5
+#define NND_ABI_VERSION 6
 #define NND_MAX_RANK 8
 
 /* Element types; the numbering equals the compiler's DType */
@@ -27,12 +27,23 @@ enum {
 /* Run-time hyper-parameters: generated code reads them from NndCall.hyper. The last two are
    computed in double by the runtime for each step t = NND_H_STEP + 1, as torch.optim does in
    Python: STEP_SIZE = lr / (1 - beta1^t), BIAS2_SQRT = sqrt(1 - beta2^t) (Adam, AdamW).
-   CLIP is the max norm of clip_grad_norm (read only by recipes that have one). */
+   CLIP is the max norm of clip_grad_norm (read only by recipes that have one). SEED is the run's
+   seed folded to 24 bits (nnd_seed_key: exact in f32), read with STEP by dropout and rand.
+   NOISE is the standard deviation of grad_noise at this step, sqrt(eta / (1 + step)^gamma).
+   ACC_W and ACC_KEEP drive gradient accumulation (recipes with `accumulate`): the accumulated
+   gradient becomes (ACC_KEEP != 0 ? itself : 0) + ACC_W * this micro-batch's gradient; SKIP != 0
+   makes the optimiser updates return at once (every micro-batch but the last of a step). */
 enum {
 	NND_H_LR, NND_H_MOMENTUM, NND_H_WEIGHT_DECAY, NND_H_DAMPENING, NND_H_NESTEROV,
 	NND_H_BETA1, NND_H_BETA2, NND_H_EPS, NND_H_STEP, NND_H_ALPHA, NND_H_CENTERED,
-	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_CLIP, NND_H_COUNT
+	NND_H_LR_DECAY, NND_H_INIT_ACC, NND_H_STEP_SIZE, NND_H_BIAS2_SQRT, NND_H_CLIP, NND_H_SEED,
+	NND_H_NOISE, NND_H_ACC_W, NND_H_ACC_KEEP, NND_H_SKIP, NND_H_COUNT
 };
+/* The seed's key for NND_H_SEED: seeds below 2^24 are their own key, larger ones fold */
+static inline uint32_t nnd_seed_key(uint64_t seed)
+{
+	return (uint32_t)((seed ^ (seed >> 24) ^ (seed >> 48)) & 0xffffff);
+}
 
 /* Optimisers, numbered as the compiler's OptKind; NND_OPT_SLOTS gives each one's state blocks,
    named as torch.optim's state: SGD momentum_buffer; Adam/AdamW exp_avg, exp_avg_sq; RMSprop
@@ -71,7 +82,8 @@ typedef struct NndParam {
 /* The arguments of every entry function */
 typedef struct NndCall {
 	float *params;             /* the parameter block: every param and state, NndParam.offset */
-	float *grads;              /* same layout; may be NULL where unused */
+	float *grads;              /* same layout: the accumulated gradients of a step with grad_acc
+	                              (recipes with `accumulate`); may be NULL elsewhere */
 	float *opt;                /* optimiser state: opt_slots blocks of param_numel floats */
 	void *arena;               /* scratch of arena_size(syms) bytes, 64-byte aligned */
 	const void *const *inputs; /* entry inputs, in NndEntry.inputs order, dense row-major */
@@ -115,6 +127,8 @@ typedef struct NndRecipe {
 	double gamma;                       /* NND_SCHED_STEP, NND_SCHED_EXPONENTIAL */
 	double max_lr, pct_start, div_factor, final_div_factor; /* NND_SCHED_ONECYCLE */
 	double clip_grad_norm;              /* 0: the step does not clip (NND_H_CLIP unused) */
+	double noise_eta, noise_gamma;      /* grad_noise = gaussian(eta:, gamma:); eta 0: the step adds none */
+	int64_t accumulate;                 /* micro-batches per optimiser step; 0: the step cannot accumulate */
 } NndRecipe;
 
 typedef struct NndModel {
@@ -144,7 +158,7 @@ extern const NndModel nnd_model;
    state) points at its slot 0 in the optimiser block; slot k is at opt + k * stride (stride =
    NndModel.param_numel). kind is NND_OPT_*; hyper holds NND_H_*. Each optimiser follows
    torch.optim's single-tensor code step for step (runtime/optim.c); Lion follows Chen et al. 2023
-   (the lion-pytorch package). */
+   (the lion-pytorch package). Returns at once when hyper[NND_H_SKIP] != 0. */
 void nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t n, int64_t stride,
                        const float *hyper);
 /* SGD with momentum, PyTorch's formulation: g = grad + wd*p; m = mu*m + (1-dampening)*g

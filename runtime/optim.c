@@ -162,6 +162,8 @@ nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, int64_t
 	if (kind != NND_OPT_SGD && !opt)
 		nnd_rt_error("optimiser %d needs %d state blocks but the model has none", (int)kind,
 		             slots[kind]);
+	if (hyper[NND_H_SKIP] != 0)
+		return; /* a micro-batch that only accumulates its gradient */
 	switch (kind) {
 	case NND_OPT_SGD: nnd_rt_sgd_update(p, grad, opt, n, hyper); return;
 	case NND_OPT_ADAM: adam_update(p, grad, opt, opt + stride, n, hyper, 0); return;

@@ -50,7 +50,8 @@ void rt_rng_shuffle(RtRng *r, int64_t *a, int64_t n); /* Fisher-Yates */
 /* runtime/sched.c */
 extern const char *const rt_sched_names[NND_SCHED_COUNT]; /* "constant", "cosine", ... */
 double rt_schedule_lr(const NndRecipe *r, int64_t step, int64_t total);
-void rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step); /* NND_H_* */
+/* NND_H_*, for a step of one micro-batch (ACC_W 1, ACC_KEEP 0, SKIP 0) */
+void rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step);
 
 /* runtime/init.c */
 void rt_params_init(const NndModel *m, float *block, uint64_t seed);

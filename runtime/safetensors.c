@@ -226,15 +226,24 @@ rt_st_read(const char *path, const RtTensor *t, int n, int allow_extra)
 			       shape_text(want, sizeof want, t[i].rank, t[i].dims));
 		const char *dt = json_string_value(json_object_get(o, "dtype"));
 		int rank = get_dims(json_object_get(o, "shape"), dims);
-		if (strcmp(dt, "F32"))
-			rt_die("%s: tensor '%s' has dtype %s, expected F32", path, t[i].name, dt);
+		int i64 = !strcmp(dt, "I64"); /* PyTorch's num_batches_tracked: converted */
+		if (strcmp(dt, "F32") && !i64)
+			rt_die("%s: tensor '%s' has dtype %s, expected F32 (or I64)", path, t[i].name, dt);
 		if (rank != t[i].rank || memcmp(dims, t[i].dims, sizeof(int64_t) * rank))
 			rt_die("%s: tensor '%s' has shape %s, the model expects %s", path, t[i].name,
 			       shape_text(got, sizeof got, rank, dims),
 			       shape_text(want, sizeof want, t[i].rank, t[i].dims));
 		json_int_t b = json_integer_value(json_array_get(json_object_get(o, "data_offsets"), 0));
-		size_t bytes = rt_numel(rank, dims) * 4;
-		if (fseek(f, (long)(8 + hlen + b), SEEK_SET) != 0 || fread(t[i].data, 1, bytes, f) != bytes)
+		int64_t numel = rt_numel(rank, dims), v;
+		size_t bytes = (size_t)numel * 4;
+		if (fseek(f, (long)(8 + hlen + b), SEEK_SET) != 0)
+			rt_die("%s: read error in tensor '%s'", path, t[i].name);
+		for (int64_t k = 0; i64 && k < numel; k++) {
+			if (fread(&v, 8, 1, f) != 1)
+				rt_die("%s: read error in tensor '%s'", path, t[i].name);
+			t[i].data[k] = (float)v;
+		}
+		if (!i64 && fread(t[i].data, 1, bytes, f) != bytes)
 			rt_die("%s: read error in tensor '%s'", path, t[i].name);
 	}
 	if (!allow_extra)

@@ -93,4 +93,9 @@ rt_hyper_set(float *h, const NndRecipe *r, double lr, int64_t step)
 	h[NND_H_STEP_SIZE] = (float)(lr / (1.0 - pow(r->beta1, t)));
 	h[NND_H_BIAS2_SQRT] = (float)sqrt(1.0 - pow(r->beta2, t));
 	h[NND_H_CLIP] = (float)r->clip_grad_norm;
+	h[NND_H_SEED] = (float)nnd_seed_key((uint64_t)r->seed);
+	h[NND_H_NOISE] = (float)sqrt(r->noise_eta / pow(t, r->noise_gamma)); /* t = 1 + step */
+	h[NND_H_ACC_W] = 1;
+	h[NND_H_ACC_KEEP] = 0;
+	h[NND_H_SKIP] = 0;
 }

@@ -1,8 +1,9 @@
 /* runtime/train_main.c: main() of NAME-train. Reads the command line (every scalar of the
  * recipe can be overridden), initialises or resumes the parameters, loads the data, runs the
- * epoch loop (seeded shuffle, batches of --batch, the last one smaller), validates after every
- * epoch, shows progress, writes checkpoints (each epoch, every --checkpoint-every N steps, at
- * the end, on SIGINT). */
+ * epoch loop (seeded shuffle, optimiser steps of --batch times --accumulate examples, each in
+ * micro-batches of --batch, the last ones smaller), validates after every epoch, shows progress,
+ * writes checkpoints (each epoch, every --checkpoint-every N steps, at the end, on SIGINT; always
+ * between optimiser steps). */
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@ enum {
 	F_EPOCHS, F_STEPS, F_BATCH, F_LR, F_MOMENTUM, F_WD, F_DAMPENING, F_NESTEROV, F_BETA1,
 	F_BETA2, F_EPS, F_ALPHA, F_CENTERED, F_LR_DECAY, F_INIT_ACC, F_SCHEDULE, F_WARMUP, F_MIN_LR,
 	F_STEP_EVERY, F_GAMMA, F_MAX_LR, F_PCT_START, F_DIV_FACTOR, F_FINAL_DIV, F_SEED, F_DATA, F_VALID, F_OUT, F_RESUME,
-	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_CLIP, F_CHECK_NUMERICS, F_CKPT_EVERY, F_HELP, F_COUNT
+	F_LOG, F_QUIET, F_THREADS, F_TIMING, F_CLIP, F_NOISE_ETA, F_NOISE_GAMMA, F_ACCUMULATE, F_CHECK_NUMERICS,
+	F_CKPT_EVERY, F_HELP, F_COUNT
 };
 static const RtFlag flags[F_COUNT] = {
 	[F_EPOCHS] = {"epochs", "N", "epochs to train"},
@@ -41,7 +43,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_PCT_START] = {"pct-start", "X", "onecycle schedule: fraction of the run going up"},
 	[F_DIV_FACTOR] = {"div-factor", "X", "onecycle schedule: max-lr / initial lr"},
 	[F_FINAL_DIV] = {"final-div-factor", "X", "onecycle schedule: initial lr / final lr"},
-	[F_SEED] = {"seed", "N", "seed of initialisation and shuffling"},
+	[F_SEED] = {"seed", "N", "seed of initialisation, shuffling, dropout, rand and grad_noise"},
 	[F_DATA] = {"data", "IMG,LBL", "training data: IDX files (gzip or plain) or .npy"},
 	[F_VALID] = {"valid", "IMG,LBL", "validation data, evaluated after every epoch ('none': skip)"},
 	[F_OUT] = {"out", "FILE", "checkpoint to write (default NAME.safetensors; + FILE.opt)"},
@@ -51,6 +53,9 @@ static const RtFlag flags[F_COUNT] = {
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
 	[F_TIMING] = {"timing", NULL, "at the end, print the step function's median and mean time"},
 	[F_CLIP] = {"clip-grad-norm", "X", "max norm of clip_grad_norm (the recipe must clip)"},
+	[F_NOISE_ETA] = {"grad-noise-eta", "X", "grad_noise's eta: variance eta / (1 + step)^gamma (the recipe must add noise)"},
+	[F_NOISE_GAMMA] = {"grad-noise-gamma", "X", "grad_noise's gamma (the recipe must add noise)"},
+	[F_ACCUMULATE] = {"accumulate", "N", "micro-batches of --batch per optimiser step (the recipe must accumulate)"},
 	[F_CHECK_NUMERICS] = {"check-numerics", NULL, "stop at the first NaN or Inf, naming the operation"},
 	[F_CKPT_EVERY] = {"checkpoint-every", "N", "also save the checkpoint every N steps"},
 	[F_HELP] = {"help", NULL, "show this help"},
@@ -182,7 +187,8 @@ main(int argc, char **argv)
 	rt_main_begin(m, "train", namebuf, sizeof namebuf);
 	for (int i = 1; i < argc; i++) {
 		const char *v;
-		switch (rt_flag_next(flags, F_COUNT, argc, argv, &i, &v)) {
+		int f = rt_flag_next(flags, F_COUNT, argc, argv, &i, &v);
+		switch (f) {
 		case F_EPOCHS: r.epochs = rt_parse_count("epochs", v, 0); set_epochs = 1; break;
 		case F_STEPS: r.steps = rt_parse_count("steps", v, 1); set_steps = 1; break;
 		case F_BATCH: r.batch = rt_parse_count("batch", v, 0); break;
@@ -238,6 +244,22 @@ main(int argc, char **argv)
 			if (!(m->recipe.clip_grad_norm > 0))
 				rt_usage("--clip-grad-norm: the recipe does not clip gradients; add "
 				         "`clip_grad_norm = %g` to it and recompile", r.clip_grad_norm);
+			break;
+		case F_NOISE_ETA:
+		case F_NOISE_GAMMA:
+			if (!(m->recipe.noise_eta > 0))
+				rt_usage("--%s: the recipe adds no gradient noise; add `grad_noise = gaussian(eta: 0.3, "
+				         "gamma: 0.55)` to it and recompile", flags[f].name);
+			if (f == F_NOISE_GAMMA)
+				r.noise_gamma = rt_parse_real("grad-noise-gamma", v, 0);
+			else if (!((r.noise_eta = rt_parse_real("grad-noise-eta", v, 0)) > 0))
+				rt_usage("--grad-noise-eta must be greater than 0");
+			break;
+		case F_ACCUMULATE:
+			r.accumulate = rt_parse_count("accumulate", v, 0);
+			if (!m->recipe.accumulate)
+				rt_usage("--accumulate: the recipe does not accumulate gradients; add `accumulate = %lld` to "
+				         "it and recompile", (long long)r.accumulate);
 			break;
 		case F_CHECK_NUMERICS: nnd_rt_check_numerics = 1; break;
 		case F_CKPT_EVERY: ckpt_every = rt_parse_count("checkpoint-every", v, 0); break;
@@ -321,12 +343,13 @@ main(int argc, char **argv)
 		rt_source_load(&valid, m, &m->eval, &vsrc, vwhat);
 	}
 
-	/* the run's length */
-	int64_t n = train.count, spe = (n + r.batch - 1) / r.batch;
+	/* the run's length: an optimiser step takes sb examples (the last of an epoch fewer) */
+	int64_t nacc = r.accumulate > 0 ? r.accumulate : 1, sb = r.batch * nacc;
+	int64_t n = train.count, spe = (n + sb - 1) / sb;
 	/* by epochs: the steps done, then what is left of the current epoch and the later ones at this
 	   batch size (a resumed run may use another --batch) */
 	int64_t by_epochs = st.epoch >= r.epochs ? st.step
-	                  : st.step + (n - st.pos + r.batch - 1) / r.batch + (r.epochs - st.epoch - 1) * spe;
+	                  : st.step + (n - st.pos + sb - 1) / sb + (r.epochs - st.epoch - 1) * spe;
 	int64_t total = r.steps > 0 ? r.steps : by_epochs;
 	if (r.steps > 0 && set_epochs && by_epochs < total)
 		total = by_epochs;
@@ -357,7 +380,7 @@ main(int argc, char **argv)
 	int64_t ntimes = 0, maxtimes = total - st.step < (1 << 20) ? total - st.step : (1 << 20);
 	double *times = timing ? rt_alloc(sizeof(double) * (size_t)maxtimes) : NULL;
 	/* one row of hyper-parameters per parameter group: row 0 the recipe's (and the flags') */
-	float *hyper = rt_alloc(sizeof(float) * NND_H_COUNT * (1 + m->ngroups)), outv[64];
+	float *hyper = rt_alloc(sizeof(float) * NND_H_COUNT * (1 + m->ngroups)), outv[64], stepv[64];
 	void *outp[64];
 	double vavg[64];
 	if (m->step.noutputs > 64 || m->eval.noutputs > 64)
@@ -384,25 +407,42 @@ main(int argc, char **argv)
 			perm[i] = i;
 		rt_rng_shuffle(&rng, perm, n);
 		while (st.pos < n && st.step < total && !interrupted) {
-			int64_t b = n - st.pos < r.batch ? n - st.pos : r.batch;
-			for (int i = 0; i < train.narrays; i++)
-				rt_array_gather(&train.a[i], perm + st.pos, b, bufs[i]);
-			syms[bsym] = b;
-			double lr = rt_schedule_lr(&r, st.step, total);
+			/* one optimiser step: sbk examples in micro-batches of r.batch; the step's
+			   outputs are the micro-batches' averaged by size */
+			int64_t sbk = n - st.pos < sb ? n - st.pos : sb, end = st.pos + sbk;
+			double lr = rt_schedule_lr(&r, st.step, total), tstep = 0;
 			rt_hyper_set(hyper, &r, lr, st.step);
 			for (int g = 0; g < m->ngroups; g++) {
 				const NndRecipe *gr = &m->groups[g];
 				rt_hyper_set(hyper + (g + 1) * NND_H_COUNT, gr, rt_schedule_lr(gr, st.step, total), st.step);
 			}
-			call.inputs = (const void *const *)bufs;
-			call.outputs = outp;
-			double t0 = timing ? rt_now() : 0;
-			m->step.fn(&call);
+			for (int i = 0; i < m->step.noutputs; i++)
+				stepv[i] = 0;
+			for (int k = 0; st.pos < end; k++) {
+				int64_t b = end - st.pos < r.batch ? end - st.pos : r.batch;
+				for (int i = 0; i < train.narrays; i++)
+					rt_array_gather(&train.a[i], perm + st.pos, b, bufs[i]);
+				syms[bsym] = b;
+				for (int g = 0; g <= m->ngroups; g++) {
+					float *h = hyper + g * NND_H_COUNT;
+					h[NND_H_ACC_W] = (float)((double)b / (double)sbk);
+					h[NND_H_ACC_KEEP] = k > 0;
+					h[NND_H_SKIP] = st.pos + b < end;
+				}
+				call.inputs = (const void *const *)bufs;
+				call.outputs = outp;
+				double t0 = timing ? rt_now() : 0;
+				m->step.fn(&call);
+				if (timing)
+					tstep += rt_now() - t0;
+				for (int i = 0; i < m->step.noutputs; i++)
+					stepv[i] += (float)((double)outv[i] * (double)b / (double)sbk);
+				st.pos += b;
+			}
 			if (timing && ntimes < maxtimes)
-				times[ntimes++] = rt_now() - t0;
-			st.pos += b;
+				times[ntimes++] = tstep;
 			st.step++;
-			rt_progress_step(&prog, st.step, st.epoch, nepochs, outv, b, lr);
+			rt_progress_step(&prog, st.step, st.epoch, nepochs, stepv, sbk, lr);
 			if (ckpt_every && st.step % ckpt_every == 0 && st.pos < n && st.step < total)
 				rt_ckpt_save(out, m, params, opt, &st); /* the epoch's end saves below */
 		}

@@ -1,13 +1,17 @@
 """Checks std.nn's BatchNorm2d in training against PyTorch: a conv + BatchNorm2d + Linear model
 (tests/e2e/batchnorm_torch.sh) trained by nnd for STEPS SGD steps on one batch, from the initial
-weights nnd wrote; PyTorch repeats the steps from the same weights. Compares every weight and the
-running statistics (the checkpoint holds the `state` tensors by name), then the eval-mode outputs
-(running statistics used) of nnd's inference executable.
+weights nnd wrote, loaded with load_state_dict(strict=True) (num_batches_tracked included);
+PyTorch repeats the steps from the same weights. Compares every weight and the running statistics
+(the checkpoint holds the `state` tensors by name; num_batches_tracked = STEPS), then the
+eval-mode outputs (running statistics used) of nnd's inference executable. Writes PyTorch's own
+state dict (num_batches_tracked an I64 tensor) as DIR/torch.safetensors, with its eval-mode
+outputs in DIR/torch_y.npy, for nnd's inference executable to load.
 
   batchnorm_torch.py mkdata DIR          write DIR/data.npz and DIR/x.npy
   batchnorm_torch.py check DIR STEPS     compare DIR/init.safetensors, after.safetensors, y.npy
+  batchnorm_torch.py same A.npy B.npy    the two arrays agree within 1e-5
 """
-import os, sys
+import json, os, struct, sys
 import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "num"))  # nndio
 from nndio import load_safetensors
@@ -37,7 +41,7 @@ def check(d, steps):
     data = np.load(f"{d}/data.npz")
     x, y = torch.from_numpy(data["x"]), torch.from_numpy(data["y"])
     model = Net()
-    model.load_state_dict({k: torch.from_numpy(v) for k, v in w0.items()}, strict=False)  # no num_batches_tracked
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in w0.items()}, strict=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model.train()
     for _ in range(steps):
@@ -49,11 +53,14 @@ def check(d, steps):
         diff = float(np.abs(v - ref[k].numpy()).max())
         worst = max(worst, diff / max(1.0, float(np.abs(ref[k].numpy()).max())))
         print(f"{k:16s} max |nnd - torch| = {diff:.3g}")
-    assert set(w1) == set(ref) - {"bn.num_batches_tracked"}, sorted(w1)
+    assert set(w1) == set(ref), sorted(w1)
+    assert int(ref["bn.num_batches_tracked"]) == steps and float(w1["bn.num_batches_tracked"]) == steps
     moved = min(float(np.abs(w1[k] - w0[k]).max()) for k in ("bn.running_var", "bn.running_mean", "bn.weight"))
     model.eval()
     with torch.no_grad():
         out = model(x).numpy()
+    np.save(f"{d}/torch_y.npy", out)
+    save_st(f"{d}/torch.safetensors", model.state_dict())
     ours = np.load(f"{d}/y.npy")
     ediff = float(np.abs(ours - out).max())
     print(f"eval outputs     max |nnd - torch| = {ediff:.3g}")
@@ -62,7 +69,23 @@ def check(d, steps):
         print("FAIL: nnd's batch norm differs from PyTorch's")
         sys.exit(1)
 
+def save_st(path, sd):
+    """a state dict as safetensors, each tensor in its own dtype (num_batches_tracked: I64)"""
+    header, data = {}, b""
+    for k, v in sd.items():
+        a = v.numpy()
+        header[k] = {"dtype": {"float32": "F32", "int64": "I64"}[str(a.dtype)], "shape": list(a.shape),
+                     "data_offsets": [len(data), len(data) + a.nbytes]}
+        data += a.tobytes()
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    open(path, "wb").write(struct.pack("<Q", len(h)) + h + data)
+
 if sys.argv[1] == "mkdata":
     mkdata(sys.argv[2])
+elif sys.argv[1] == "same":
+    a, b = np.load(sys.argv[2]), np.load(sys.argv[3])
+    print(f"torch's state dict in nnd's inference: max |nnd - torch| = {float(np.abs(a - b).max()):.3g}")
+    sys.exit(0 if a.shape == b.shape and np.allclose(a, b, rtol=0, atol=1e-5) else 1)
 else:
     check(sys.argv[2], int(sys.argv[3]))

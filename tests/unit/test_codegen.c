@@ -101,7 +101,8 @@ START_TEST(descriptor_layout)
 	OFF(recipe, 21, NndRecipe, initial_accumulator_value); OFF(recipe, 22, NndRecipe, step_every);
 	OFF(recipe, 23, NndRecipe, gamma); OFF(recipe, 24, NndRecipe, max_lr); OFF(recipe, 25, NndRecipe, pct_start);
 	OFF(recipe, 26, NndRecipe, div_factor); OFF(recipe, 27, NndRecipe, final_div_factor);
-	OFF(recipe, 28, NndRecipe, clip_grad_norm);
+	OFF(recipe, 28, NndRecipe, clip_grad_norm); OFF(recipe, 29, NndRecipe, noise_eta);
+	OFF(recipe, 30, NndRecipe, noise_gamma); OFF(recipe, 31, NndRecipe, accumulate);
 	SIZE(model, NndModel);
 	OFF(model, 0, NndModel, abi_version); OFF(model, 1, NndModel, name); OFF(model, 2, NndModel, source);
 	OFF(model, 3, NndModel, nparams); OFF(model, 4, NndModel, params); OFF(model, 5, NndModel, param_numel);

@@ -165,13 +165,13 @@ static Node *b_maxpool_p(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D, 
 static Node *b_maxpool_i(Graph *g, Node **x) { return attr_op(g, OP_MAX_POOL2D_INDICES, x, 1, (int64_t[]){3, 2, 2, 1, 1, 1}, 6, NULL); }
 static Node *b_dropout(Graph *g, Node **x)
 {
-	Node *in[2] = {x[0], ir_const(g, TY_F32, 7, L0)};
-	return attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
+	Node *in[3] = {x[0], ir_const(g, TY_F32, 7, L0), ir_const(g, TY_F32, 12345, L0)};
+	return attr_op(g, OP_DROPOUT, in, 3, (int64_t[]){4242, 5033165 /* p = 0.3 */}, 2, NULL);
 }
 static Node *b_rand(Graph *g, Node **x, int normal)
 {
 	Type t = x[0]->type;
-	Node *r = attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, 5, L0)}, 1, (int64_t[]){777, normal}, 2, &t);
+	Node *r = attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, 5, L0), ir_const(g, TY_F32, 99, L0)}, 2, (int64_t[]){777, normal}, 2, &t);
 	return ir_op2(g, OP_MUL, r, x[0], L0);
 }
 static Node *b_rand_u(Graph *g, Node **x) { return b_rand(g, x, 0); }
@@ -277,6 +277,7 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
 	{OP_CONV_BWD_WEIGHT, "conv's and conv_transpose's gradient"},
 	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_CTC_BWD, "ctc_loss's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
+	{OP_GRAD_ACC, "grad_acc_block (writes NndCall.grads; tests/e2e/recipe_accumulate.sh)"},
 };
 
 /* ---- random operands ---- */
@@ -537,13 +538,15 @@ START_TEST(every_op_is_complete)
 END_TEST
 
 /* an index out of range stops the compiled program with a message (exit status 1) */
-/* dropout's mask: about 1 - p kept, kept values scaled by 1 / (1 - p), a function of the step */
-static double *dropout_run(double step, int64_t n, const double *x)
+/* dropout's mask: about 1 - p kept, kept values scaled by 1 / (1 - p), a function of the step
+   and the seed */
+static double *dropout_run(double step, double seed, int64_t n, const double *x)
 {
 	Prog *p = ir_prog_new(arena_new());
 	Graph *g = ir_graph_new(p, "loss");
-	Node *in[2] = {ir_input(g, ir_type(TY_F32, 1, (Dim[]){n}), "x", L0), ir_const(g, TY_F32, step, L0)};
-	ir_graph_output(g, "y", attr_op(g, OP_DROPOUT, in, 2, (int64_t[]){99, 5033165 /* p = 0.3 */}, 2, NULL));
+	Node *in[3] = {ir_input(g, ir_type(TY_F32, 1, (Dim[]){n}), "x", L0), ir_const(g, TY_F32, step, L0),
+	               ir_const(g, TY_F32, seed, L0)};
+	ir_graph_output(g, "y", attr_op(g, OP_DROPOUT, in, 3, (int64_t[]){99, 5033165 /* p = 0.3 */}, 2, NULL));
 	double *out[1];
 	const double *ins[1] = {x};
 	char err[256];
@@ -558,28 +561,32 @@ START_TEST(dropout_mask)
 	static double x[N];
 	for (int i = 0; i < N; i++)
 		x[i] = 1 + urand();
-	double *a = dropout_run(3, N, x), *b = dropout_run(3, N, x), *c = dropout_run(4, N, x);
-	int kept = 0, differ = 0;
+	double *a = dropout_run(3, 1, N, x), *b = dropout_run(3, 1, N, x), *c = dropout_run(4, 1, N, x);
+	double *d = dropout_run(3, 2, N, x);
+	int kept = 0, differ = 0, differ_seed = 0;
 	for (int i = 0; i < N; i++) {
 		ck_assert(a[i] == b[i]);
 		ck_assert(a[i] == 0 || fabs(a[i] - x[i] / (1 - 5033165 / 16777216.0)) < 1e-12);
 		kept += a[i] != 0;
 		differ += (a[i] != 0) != (c[i] != 0);
+		differ_seed += (a[i] != 0) != (d[i] != 0);
 	}
 	ck_assert_msg(kept > 0.68 * N && kept < 0.72 * N, "kept %d of %d with p 0.3", kept, N);
 	ck_assert_msg(differ > 0.3 * N, "steps 3 and 4 share %d of %d mask bits", N - differ, N);
-	free(a), free(b), free(c);
+	ck_assert_msg(differ_seed > 0.3 * N, "seeds 1 and 2 share %d of %d mask bits", N - differ_seed, N);
+	free(a), free(b), free(c), free(d);
 }
 END_TEST
 
 /* rand and randn: mean and standard deviation of 20000 draws near 1/2 and 1/sqrt 12 (uniform,
-   all in [0, 1)) or 0 and 1 (normal); the same step repeats, another step differs */
-static double *rand_run(double step, int normal, int64_t n)
+   all in [0, 1)) or 0 and 1 (normal); the same step and seed repeat, another step or seed differs */
+static double *rand_run(double step, double seed, int normal, int64_t n)
 {
 	Prog *p = ir_prog_new(arena_new());
 	Graph *g = ir_graph_new(p, "loss");
 	Type t = ir_type(TY_F32, 1, (Dim[]){n});
-	ir_graph_output(g, "y", attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, step, L0)}, 1, (int64_t[]){31, normal}, 2, &t));
+	ir_graph_output(g, "y", attr_op(g, OP_RAND, (Node *[]){ir_const(g, TY_F32, step, L0), ir_const(g, TY_F32, seed, L0)}, 2,
+	                                (int64_t[]){31, normal}, 2, &t));
 	double *out[1];
 	char err[256];
 	InterpArgs a = {.outputs = out};
@@ -591,12 +598,13 @@ START_TEST(rand_statistics)
 {
 	enum { N = 20000 };
 	for (int normal = 0; normal < 2; normal++) {
-		double *a = rand_run(3, normal, N), *b = rand_run(3, normal, N), *c = rand_run(4, normal, N);
-		double s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
-		int same = 0;
+		double *a = rand_run(3, 1, normal, N), *b = rand_run(3, 1, normal, N), *c = rand_run(4, 1, normal, N);
+		double *d = rand_run(3, 2, normal, N), s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
+		int same = 0, same_seed = 0;
 		for (int i = 0; i < N; i++) {
 			ck_assert(a[i] == b[i]);
 			same += a[i] == c[i];
+			same_seed += a[i] == d[i];
 			s += a[i], s2 += a[i] * a[i];
 			lo = fmin(lo, a[i]), hi = fmax(hi, a[i]);
 		}
@@ -607,7 +615,8 @@ START_TEST(rand_statistics)
 		ck_assert_msg(normal || (lo >= 0 && hi < 1), "rand: values in [%g, %g]", lo, hi);
 		ck_assert_msg(!normal || (lo < -3 && hi > 3), "randn: no tails ([%g, %g])", lo, hi);
 		ck_assert_msg(same < 10, "steps 3 and 4 share %d of %d values", same, N);
-		free(a), free(b), free(c);
+		ck_assert_msg(same_seed < 10, "seeds 1 and 2 share %d of %d values", same_seed, N);
+		free(a), free(b), free(c), free(d);
 	}
 }
 END_TEST
@@ -655,6 +664,49 @@ START_TEST(assign_effect)
 		ck_assert(prm[3 + i] == 10 * (i + 1) && pf[3 + i] == 10 * (i + 1));
 	}
 	free(outs[0]);
+	free(mem);
+}
+END_TEST
+
+/* grad_acc over two micro-batches, in the interpreter and compiled: the first (keep 0) forgets the
+   block's old contents, the second adds to it; output and block hold the weighted sum */
+START_TEST(grad_acc_block)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Graph *g = ir_graph_new(p, "predict");
+	Type t = ir_type(TY_F32, 1, (Dim[]){3});
+	ir_param_add(p, (Param){.name = "a", .type = ir_type(TY_F32, 1, (Dim[]){2}), .trainable = true});
+	int wi = ir_param_add(p, (Param){.name = "w", .type = t, .trainable = true});
+	Node *in[3] = {ir_input(g, t, "g", L0), ir_input(g, ir_scalar_type(TY_F32), "w", L0),
+	               ir_input(g, ir_scalar_type(TY_F32), "keep", L0)};
+	ir_graph_output(g, "y", attr_op(g, OP_GRAD_ACC, in, 3, (int64_t[]){wi}, 1, NULL));
+	void *h = cgso_build(p);
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
+	ck_assert(entry && arena);
+	int64_t syms[1] = {0};
+	void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
+	double gd[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wd[2] = {0.75, 0.25}, kd[2] = {0, 1}, blk[5] = {7, 7, 9, 9, 9};
+	float gf[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wf[2] = {0.75, 0.25}, kf[2] = {0, 1}, bf[5] = {7, 7, 9, 9, 9}, y[3];
+	char err[256];
+	for (int k = 0; k < 2; k++) {
+		double *outs[1] = {0};
+		const double *ins[3] = {gd[k], &wd[k], &kd[k]};
+		InterpArgs a = {.grads = blk, .inputs = ins, .outputs = outs};
+		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
+		const void *cin[3] = {gf[k], &wf[k], &kf[k]};
+		void *cout[1] = {y};
+		NndCall c = {NULL, bf, NULL, mem, cin, syms, NULL, cout};
+		entry(&c);
+		for (int i = 0; i < 3; i++) {
+			double want = (k ? 0.75 * gd[0][i] : 0) + wd[k] * gd[k][i];
+			ck_assert_msg(outs[0][i] == want && blk[2 + i] == want && y[i] == (float)want && bf[2 + i] == (float)want,
+			              "micro-batch %d, [%d]: interp %g (block %g), kernel %g (block %g), want %g", k, i, outs[0][i],
+			              blk[2 + i], y[i], bf[2 + i], want);
+		}
+		ck_assert(blk[0] == 7 && bf[0] == 7 && blk[1] == 7 && bf[1] == 7);
+		free(outs[0]);
+	}
 	free(mem);
 }
 END_TEST
@@ -711,6 +763,7 @@ int main(void)
 	tcase_add_test(t, dropout_mask);
 	tcase_add_test(t, rand_statistics);
 	tcase_add_test(t, assign_effect);
+	tcase_add_test(t, grad_acc_block);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
 	suite_add_tcase(s, t);
