@@ -28,6 +28,14 @@ Node *elab_cast(Elab *e, Node *n, DType t, Loc loc)
 	return elab_node(e, OP_CAST, &n, 1, NULL, 0, &ty, loc);
 }
 
+/* graph-building shorthands: a NULL input gives NULL (the error is already reported) */
+static Node *nd1(Elab *e, Op op, Node *x, Loc loc) { return elab_node(e, op, &x, 1, NULL, 0, NULL, loc); }
+static Node *nd2(Elab *e, Op op, Node *a, Node *b, Loc loc)
+{
+	Node *in[2] = {a, b};
+	return elab_node(e, op, in, 2, NULL, 0, NULL, loc);
+}
+
 /* ---- type promotion ---- */
 
 static int dtype_rank(DType t)
@@ -179,9 +187,10 @@ Value *elab_binary(Elab *e, AstOp op, Value *a, Value *b, Loc loc)
 		[AOP_POW] = OP_POW, [AOP_EQ] = OP_EQ,   [AOP_NE] = OP_NE,   [AOP_LT] = OP_LT,   [AOP_LE] = OP_LE,
 		[AOP_GT] = OP_GT,   [AOP_GE] = OP_GE,   [AOP_AND] = OP_AND, [AOP_OR] = OP_OR,
 	};
-	if (op == AOP_MOD) {
-		diag_error(loc, "'%%' on tensors is not compiled yet");
-		return val_err();
+	if (op == AOP_MOD) { /* the remainder of C and of numbers here (torch.fmod): x - y trunc(x / y) */
+		Node *q = nd2(e, OP_DIV, x, y, loc);
+		Node *tq = nd2(e, OP_MUL, nd1(e, OP_SIGN, q, loc), nd1(e, OP_FLOOR, nd1(e, OP_ABS, q, loc), loc), loc);
+		return val_tensor(e, nd2(e, OP_SUB, x, nd2(e, OP_MUL, y, tq, loc), loc));
 	}
 	if (op == AOP_MATMUL && !dtype_is_float(dt)) {
 		diag_error(loc, "'@' needs float tensors, found %s and %s", val_describe(e, a), val_describe(e, b));
@@ -646,13 +655,7 @@ static Value *b_idx(Elab *e, int id, Value **a, Loc loc)
 
 /* ---- the operations of LANGUAGE.md section 6 (lang/REFERENCE.md lists their signatures) ---- */
 
-/* graph-building shorthands: a NULL input gives NULL (the error is already reported) */
-static Node *nd1(Elab *e, Op op, Node *x, Loc loc) { return elab_node(e, op, &x, 1, NULL, 0, NULL, loc); }
-static Node *nd2(Elab *e, Op op, Node *a, Node *b, Loc loc)
-{
-	Node *in[2] = {a, b};
-	return elab_node(e, op, in, 2, NULL, 0, NULL, loc);
-}
+/* graph-building shorthands (more below): a NULL input gives NULL (the error is already reported) */
 static Node *ndc(Elab *e, Node *like, double v, Loc loc) /* a scalar constant of like's element type */
 {
 	if (!like)
@@ -1385,6 +1388,49 @@ static Value *b_cosine(Elab *e, int id, Value **a, Loc loc)
 	Node *nn = nd2(e, OP_MUL, ndred(e, OP_SUM, nd1(e, OP_SQUARE, x, loc), m, 0, loc), ndred(e, OP_SUM, nd1(e, OP_SQUARE, y, loc), m, 0, loc), loc);
 	Node *den = nd1(e, OP_SQRT, nd2(e, OP_MAXIMUM, nn, ndc(e, nn, eps * eps, loc), loc), loc);
 	return val_tensor(e, nd2(e, OP_DIV, dot, den, loc));
+}
+
+/* giou(boxes1, boxes2, reduction: "mean", eps: 1e-7): the generalized-IoU loss 1 - GIoU of boxes
+   (x1, y1, x2, y2) along the last axis, as torchvision.ops.generalized_box_iou_loss */
+static Value *b_giou(Elab *e, int id, Value **a, Loc loc)
+{
+	Node *p, *q;
+	double eps;
+	if (!pair(e, a, "giou", &p, &q, loc) || !num_arg(e, a[3], 1e-7, &eps, "giou", "eps", loc))
+		return val_err();
+	Node *b[2] = {p, q};
+	for (int i = 0; i < 2; i++)
+		if (b[i]->type.rank == 0 || b[i]->type.dim[b[i]->type.rank - 1] != 4) {
+			diag_error(loc, "giou: boxes are (x1, y1, x2, y2) along the last axis, of size 4; boxes%d is %s", i + 1,
+			           val_describe(e, a[i]));
+			return val_err();
+		}
+	const int64_t ones[4] = {1, 1, 1, 1};
+	Value *bp = slices(e, p, p->type.rank - 1, ones, 4, loc), *bq = slices(e, q, q->type.rank - 1, ones, 4, loc);
+	if (bp->k != V_TUPLE || bq->k != V_TUPLE)
+		return val_err();
+	Node *c[2][4];
+	for (int i = 0; i < 4; i++)
+		c[0][i] = bp->list.v[i]->t, c[1][i] = bq->list.v[i]->t;
+	Node *area[2], *inner[2], *outer[2];
+	for (int i = 0; i < 2; i++)
+		area[i] = nd2(e, OP_MUL, nd2(e, OP_SUB, c[i][2], c[i][0], loc), nd2(e, OP_SUB, c[i][3], c[i][1], loc), loc);
+	for (int k = 0; k < 2; k++) { /* along x, then y: the overlap (0 when none) and the enclosing span */
+		inner[k] = nd1(e, OP_RELU, nd2(e, OP_SUB, nd2(e, OP_MINIMUM, c[0][k + 2], c[1][k + 2], loc),
+		                                      nd2(e, OP_MAXIMUM, c[0][k], c[1][k], loc), loc), loc);
+		outer[k] = nd2(e, OP_SUB, nd2(e, OP_MAXIMUM, c[0][k + 2], c[1][k + 2], loc), nd2(e, OP_MINIMUM, c[0][k], c[1][k], loc), loc);
+	}
+	Node *inter = nd2(e, OP_MUL, inner[0], inner[1], loc);
+	Node *uni = nd2(e, OP_SUB, nd2(e, OP_ADD, area[0], area[1], loc), inter, loc);
+	Node *hull = nd2(e, OP_MUL, outer[0], outer[1], loc);
+	Node *iou = nd2(e, OP_DIV, inter, nd2(e, OP_ADD, uni, ndc(e, uni, eps, loc), loc), loc);
+	Node *gap = nd2(e, OP_DIV, nd2(e, OP_SUB, hull, uni, loc), nd2(e, OP_ADD, hull, ndc(e, hull, eps, loc), loc), loc);
+	Node *l = nd2(e, OP_SUB, ndc(e, iou, 1, loc), nd2(e, OP_SUB, iou, gap, loc), loc);
+	if (!l)
+		return val_err();
+	Type t = l->type;
+	t.rank--;
+	return reduce_loss(e, ndview(e, l, t, loc), a[2], "mean", "giou", loc);
 }
 
 /* layer_norm(x, weight, bias, eps: 1e-5) and rms_norm(x, weight, eps: f32 epsilon, as torch) over the
@@ -2368,6 +2414,7 @@ static const Builtin builtins[] = {
 	{"bce_with_logits", {"input", "target", "reduction?"}, b_pair_loss, 5},
 	{"kl_div", {"log_p", "q", "reduction?"}, b_kl_div, 0},
 	{"cosine_similarity", {"a", "b", "axis?", "eps?"}, b_cosine, 0},
+	{"giou", {"boxes1", "boxes2", "reduction?", "eps?"}, b_giou, 0},
 	{"layer_norm", {"x", "weight?", "bias?", "eps?"}, b_norm, 0},
 	{"rms_norm", {"x", "weight?", "eps?"}, b_norm, 1},
 	{"batch_norm", {"x", "running_mean", "running_var", "weight?", "bias?", "training?", "momentum?", "eps?"}, b_batch_norm, 0},
@@ -2420,7 +2467,7 @@ const char *const builtin_names[] = {
 	"prod", "argmin", "variance", "std", "logsumexp", "softmax", "log_softmax", "cumsum", "squeeze", "unsqueeze",
 	"broadcast_to", "concat", "stack", "split", "chunk", "pad", "tril", "triu", "arange", "one_hot", "embedding",
 	"gather", "take_along", "scatter_add", "nll_loss", "mse", "l1", "smooth_l1", "huber", "bce_with_logits", "kl_div",
-	"cosine_similarity", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "conv3d", "conv_transpose1d",
+	"cosine_similarity", "giou", "layer_norm", "rms_norm", "batch_norm", "pow", "conv2d", "conv1d", "conv3d", "conv_transpose1d",
 	"conv_transpose2d", "conv_transpose3d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_pool2d_with_indices",
 	"max_unpool2d",
 	"adaptive_avg_pool2d", "global_avg_pool", "upsample", "dropout", "rand", "randn", "attention",
