@@ -54,6 +54,33 @@ static const char *const programs[] = {
 	"    return cross_entropy(z, y) + 0.1 * mean(sqrt(pos * pos + 1.0)) + 0.01 * sum(z.T @ z)\n"
 	"  }\n"
 	"}\n",
+	/* shared parameters: one block called in a loop (its weights tied across the iterations, and to
+	   a module list's member called again after the list) and a table used both as the embedding and
+	   as the output projection (weight tying) */
+	"import std.nn\n"
+	"module Block() {\n"
+	"  fc = Linear(4, 4)\n"
+	"  forward(x: f32[B, 4]) -> f32[B, 4] { return tanh(fc(x)) }\n"
+	"}\n"
+	"module Tied() {\n"
+	"  param emb: f32[3, 4] = normal(std: 0.5)\n"
+	"  inp = Linear(6, 4)\n"
+	"  blk = Block()\n"
+	"  blocks = [Block(), Block()]\n"
+	"  forward(x: f32[B, 6], y: i32[B]) -> f32[B, 3] {\n"
+	"    let h = inp(x) + embedding(emb, y)\n"
+	"    for i in 0..3 { h = blk(h) + 0.5 * h }\n"
+	"    for b in blocks { h = b(h) }\n"
+	"    h = blocks[0](h)\n"
+	"    return h @ emb.T\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = Tied()\n"
+	"  loss(x: u8[B, 2, 3], y: i32[B]) -> f32 {\n"
+	"    return cross_entropy(model(f32(reshape(x, [B, 6])) / 255.0, y), y)\n"
+	"  }\n"
+	"}\n",
 	/* normalisation, attention and einsum composites, through std.nn */
 	"import std.nn\n"
 	"module Net() {\n"
