@@ -20,7 +20,25 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
         s = s.masked_fill(~attn_mask, float("-inf")) if attn_mask.dtype == torch.bool else s + attn_mask
     return torch.softmax(s, -1) @ v
 
-# name, expression, torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b, and
+def giou(p, q, eps=1e-7):
+    """torchvision.ops.generalized_box_iou_loss(p, q, reduction="none", eps) (torchvision 0.15)"""
+    x1, y1, x2, y2 = p.unbind(-1)
+    x1g, y1g, x2g, y2g = q.unbind(-1)
+    xk1, yk1, xk2, yk2 = torch.max(x1, x1g), torch.max(y1, y1g), torch.min(x2, x2g), torch.min(y2, y2g)
+    inter = torch.zeros_like(x1 + x1g)
+    mask = (yk2 > yk1) & (xk2 > xk1)
+    inter[mask] = ((xk2 - xk1) * (yk2 - yk1))[mask]
+    union = (x2 - x1) * (y2 - y1) + (x2g - x1g) * (y2g - y1g) - inter
+    iou = inter / (union + eps)
+    area_c = (torch.max(x2, x2g) - torch.min(x1, x1g)) * (torch.max(y2, y2g) - torch.min(y1, y1g))
+    return 1 - (iou - (area_c - union) / (area_c + eps))
+
+# boxes (x1, y1, x1 + w, y1 + h) from 4 numbers in (-2, 2): the corner 0.3 of the first two, (w, h) the exp of
+# the others: some overlap, others not
+box = lambda t: torch.cat([t[..., :2] * 0.3, t[..., :2] * 0.3 + t[..., 2:].exp()], -1)
+BOX = lambda n: f"concat([{n}[..., 0:2] * 0.3, {n}[..., 0:2] * 0.3 + exp({n}[..., 2:4])], axis: -1)"
+
+# name, expression ("let x = e; " statements may come first), torch function of (a, b, y), shape of a, shape of b, (lo, hi) of a and b, and
 # integer inputs {name: array} besides y (the CTC cases below)
 A, B = (4, 5), (4, 5)
 CASES = [
@@ -160,6 +178,42 @@ CASES = [
     ("top_k_3d", "top_k(a, 2, axis: 1)[0] * f32(top_k(a, 2, axis: 1)[1])",
      lambda a, b, y: (lambda t: t.values * t.indices.float())(torch.topk(a, 2, dim=1)), (2, 5, 3), B),
     ("rms_norm", "rms_norm(a * 3.0)", lambda a, b, y: a * 3 * torch.rsqrt((a * 3).pow(2).mean(-1, keepdim=True) + torch.finfo(torch.float32).eps)),
+    ("log", "log(a)", lambda a, b, y: a.log(), A, B, (0.1, 3)), ("sqrt", "sqrt(a)", lambda a, b, y: a.sqrt(), A, B, (0.1, 3)),
+    ("sum", "sum(a, axis: 1, keepdim: true) + sum(a, axes: [0, 1])", lambda a, b, y: a.sum(1, keepdim=True) + a.sum()),
+    ("sum_all", "sum(a)", lambda a, b, y: a.sum(), (2, 3, 4), B),
+    ("mean", "mean(a, axes: [0, 2]) + mean(a)", lambda a, b, y: a.mean((0, 2)) + a.mean(), (2, 3, 4), B),
+    ("mean_keepdim", "mean(a, axis: -1, keepdim: true)", lambda a, b, y: a.mean(-1, keepdim=True)),
+    ("where", "where(a > b, a * 2.0, b)", lambda a, b, y: torch.where(a > b, a * 2, b)),
+    ("flatten", "flatten(a)", lambda a, b, y: a.flatten(1), (2, 3, 4), B),
+    ("flatten_from", "flatten(a, from: 0)", lambda a, b, y: a.flatten(0), (2, 3, 4), B),
+    ("reshape", "reshape(a, [5, -1])", lambda a, b, y: a.reshape(5, -1)),
+    ("transpose", "transpose(a, [2, 0, 1])", lambda a, b, y: a.permute(2, 0, 1), (2, 3, 4), B),
+    ("transpose_reverse", "transpose(a)", lambda a, b, y: a.permute(2, 1, 0), (2, 3, 4), B),
+    ("dot_T", "a.T", lambda a, b, y: a.transpose(-2, -1), (2, 3, 4), B),
+    ("matmul", "matmul(a, b)", lambda a, b, y: torch.matmul(a, b), (2, 3, 4), (4, 5)),
+    ("matmul_batched", "matmul(a, b)", lambda a, b, y: torch.matmul(a, b), (2, 3, 4), (2, 4, 5)),
+    # the operators; % is C's remainder (its sign the dividend's) on numbers and tensors alike
+    ("arith", "(a + b) * (a - b) + a * b", lambda a, b, y: (a + b) * (a - b) + a * b),
+    ("div", "a / b", lambda a, b, y: a / b, A, B, (0.5, 2)),
+    ("div_neg", "a / (b - 3.0)", lambda a, b, y: a / (b - 3)),
+    ("mod", "(a - 0.5) * 3.0 % b", lambda a, b, y: torch.fmod((a - 0.5) * 3, b), A, B, (0.3, 2)),
+    ("mod_neg", "a % b", lambda a, b, y: torch.fmod(a, b), A, B, (-2, -0.3)),
+    ("mod_int", "a * f32(reshape((y - 2) % 3 + (y + 1) % -2, [4, 1]))",
+     lambda a, b, y: a * (torch.fmod(y - 2, 3) + torch.fmod(y + 1, -2)).float().reshape(4, 1)),
+    ("power", "a ** b", lambda a, b, y: a ** b, A, B, (0.3, 2)),
+    ("matmul_op", "a @ b", lambda a, b, y: a @ b, (2, 3, 4), (4, 5)),
+    ("compare", "f32(a == b) + 2.0 * f32(a != b) + 4.0 * f32(a < b) + 8.0 * f32(a <= b) + 16.0 * f32(a > b) + 32.0 * f32(a >= b)",
+     lambda a, b, y: (a == b).float() + 2 * (a != b).float() + 4 * (a < b).float() + 8 * (a <= b).float() + 16 * (a > b).float() + 32 * (a >= b).float()),
+    ("compare_equal", "f32(round(a) == round(b)) * a + f32(round(a) != round(b)) * b",
+     lambda a, b, y: (a.round() == b.round()).float() * a + (a.round() != b.round()).float() * b),
+    # random: every element 0 or x / (1 - p), both kinds present, the gradient through the same mask (d = 2 m a, so
+    # d (d - 2a) = 0 and its derivative 2 d d' - 2 d - 2 a d' = 0 only if d' = 2 m)
+    ("dropout", "let d = dropout(a, 0.5); d * (d - 2.0 * a) + a + f32(min(abs(d)) == 0.0) * f32(max(abs(d)) > 0.0)",
+     lambda a, b, y: a + 1),
+    # the generalized-IoU loss (torchvision.ops.generalized_box_iou_loss)
+    ("giou", f"giou({BOX('a')}, {BOX('b')}, reduction: \"none\")", lambda a, b, y: giou(box(a), box(b)), (6, 4), (6, 4)),
+    ("giou_mean", f"giou({BOX('a')}, {BOX('b')}, eps: 1e-3)", lambda a, b, y: giou(box(a), box(b), 1e-3).mean(), (6, 4), (6, 4)),
+    ("giou_broadcast", f"giou({BOX('a')}, {BOX('b')}, reduction: \"sum\")", lambda a, b, y: giou(box(a), box(b)).sum(), (2, 5, 4), (5, 4)),
 ]
 
 class Scale(torch.autograd.Function):
@@ -237,12 +291,14 @@ def program(expr, sa, sb, sout, ints):
     dims = lambda s: ", ".join(str(d) for d in s)
     sig = "y: i32[4]" + "".join(f", {k}: i32[{dims(v.shape)}]" for k, v in ints.items())
     args = "".join(f", {k}" for k in ints)
+    *lets, expr = expr.split("; ")
+    lets = "".join(f"    {l}\n" for l in lets)
     return f"""module M() {{
   param a: f32[{dims(sa)}] = zeros()
   param b: f32[{dims(sb)}] = zeros()
   param r: f32[{dims(sout) or 1}] = zeros()
   forward({sig}) -> f32 {{
-    return sum(f32({expr}) * r)
+{lets}    return sum(f32({expr}) * r)
   }}
 }}
 train t {{

@@ -36,6 +36,7 @@ check() {
 check sgd 'sgd(lr: 0.1, momentum: 0.9, nesterov: true)' '' lr=0.1 momentum=0.9 nesterov=1
 check sgd 'sgd(lr: 0.1, momentum: 0.9, nesterov: true)' '--nesterov 0 --dampening 0.1 --weight-decay 1e-3' \
 	lr=0.1 momentum=0.9 dampening=0.1 weight_decay=1e-3
+check sgd 'sgd(lr: 0.1, momentum: 0.9, nesterov: true)' '--weight-decay 1e-2' lr=0.1 momentum=0.9 nesterov=1 weight_decay=1e-2
 check adam 'adam(lr: 1e-4)' '' lr=1e-4
 check adam 'adam(lr: 1e-4)' '--beta1 0.8 --beta2 0.99 --eps 1e-6 --weight-decay 0.01' \
 	lr=1e-4 betas=0.8,0.99 eps=1e-6 weight_decay=0.01
