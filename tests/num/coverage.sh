@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/num/coverage.sh: every operation LANGUAGE.md section 6 names is a built-in of the compiler
-# (the table at the bottom of lang/builtins.c) and is called by a case of tests/num/ops_vs_torch.py
+# (the table at the bottom of lang/builtins.c, or a fn of stdlib/) and is called by a case of tests/num/ops_vs_torch.py
 # (which compares its forward value and gradients with PyTorch's); every arithmetic operator and
 # comparison is used by a case too. Every optimiser of section 7, with each argument the design
 # gives it, has a run in tests/num/optim_vs_torch.sh, and every schedule, with its arguments, one in
@@ -64,9 +64,9 @@ for w in $(comm -13 "$t/words" "$t/not_ops") $(comm -13 "$t/ops" "$t/exceptions"
 	echo "FAIL: '$w' is in a table of this script but not in section 6 of LANGUAGE.md"; fails=$((fails + 1))
 done
 
-# ---- the compiler's built-ins: the names of lang/builtins.c's table ----
-awk '/^static const Builtin builtins\[\] = \{/ { on = 1; next } on && /^};/ { on = 0 } on' lang/builtins.c |
-	grep -o '[{(]"[a-z0-9_]*"' | tr -d '{("' | sort -u >"$t/builtins"
+# ---- the compiler's built-ins: the names of lang/builtins.c's table and the standard library's fns ----
+{ awk '/^static const Builtin builtins\[\] = \{/ { on = 1; next } on && /^};/ { on = 0 } on' lang/builtins.c |
+	grep -o '[{(]"[a-z0-9_]*"' | tr -d '{("'; sed -n 's/^fn \([a-z0-9_]*\).*/\1/p' stdlib/*.nnd; } | sort -u >"$t/builtins"
 
 # ---- the expressions of ops_vs_torch.py's cases: the second field of each case tuple of CASES and
 # the first of each SPECIAL entry (which replaces a case's expression) ----
@@ -94,7 +94,7 @@ grep -o '[a-z_][a-z0-9_]*(' "$t/exprs" | tr -d '(' | sort -u >"$t/called"
 nops=0 ncmp=0 nbuiltin=0
 for op in $(cat "$t/ops"); do
 	nops=$((nops + 1))
-	grep -qx "$op" "$t/builtins" && nbuiltin=$((nbuiltin + 1)) || { echo "FAIL: '$op' (LANGUAGE.md section 6) is not a built-in of lang/builtins.c"; fails=$((fails + 1)); }
+	grep -qx "$op" "$t/builtins" && nbuiltin=$((nbuiltin + 1)) || { echo "FAIL: '$op' (LANGUAGE.md section 6) is not a built-in (lang/builtins.c) nor a fn of stdlib/"; fails=$((fails + 1)); }
 	if grep -qx "$op" "$t/called"; then
 		grep -qx "$op" "$t/exceptions" || ncmp=$((ncmp + 1))
 	else
