@@ -869,12 +869,18 @@ static void to_front(Graph *g, Node *n)
 	g->nodes.v[0] = n;
 }
 
-/* x[.., t, ..] in a loop body: the slice of a sequence of the loop, or NULL when x, the axis or
-   t do not make one (the caller gathers instead) */
+/* x[.., t, ..] in a loop body: the slice of a sequence of the loop whose index t is (this loop or
+   an enclosing one), or NULL when x, the axis or t do not make one (the caller gathers instead) */
 static Node *loop_slice(Elab *e, Node *x, int axis, Node *t, Loc loc)
 {
 	struct ElabLoop *L = e->loop;
-	if (!L || t != L->index || x->type.dim[axis] != L->T || in_graph(L->body, x))
+	for (; L; L = L->parent) {
+		if (in_graph(L->body, x))
+			return NULL; /* computed inside: not a sequence */
+		if (t == L->index)
+			break;
+	}
+	if (!L || x->type.dim[axis] != L->T)
 		return NULL;
 	for (int k = 0; k < L->seqs.n; k++)
 		if (L->seqs.v[k].x == x && L->seqs.v[k].axis == axis)
