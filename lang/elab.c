@@ -695,9 +695,9 @@ static void inst_items(Elab *e, Inst *in, AstList *items)
 			if (it->a->kind == A_LISTCOMP) {
 				/* [Block(d) for i in 0..n]: each element its own module at path name.i. */
 				Value *r = elab_expr(e, in->scope, it->a->b);
-				if (r->k != V_RANGE) {
+				if (r->k != V_RANGE || r->range.n < 0) {
 					if (r->k != V_ERR)
-						diag_error(it->a->b->loc, "expected a range such as 0..n, found %s", val_describe(e, r));
+						diag_error(it->a->b->loc, "expected a compile-time range such as 0..n, found %s", val_describe(e, r));
 					break;
 				}
 				v = val_new(e, V_LIST);
@@ -795,13 +795,376 @@ static void bind_pattern(Elab *e, Scope *s, Ast *pat, Value *v, bool rebind)
 	scope_bind(e, s, pat->name, v, pat->loc);
 }
 
-/* `for name in iterable { body }`, unrolled: each iteration gets a scope of its own for the loop
-   variable, and names rebound in the body are rebound where they were bound, so they carry over */
-static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
+/* ---- loops compiled as loops ----
+ * A `for` over a range whose trip count is a run-time size, or more than UNROLL_MAX, becomes one
+ * LOOP node (ir/ops.def) whose body is elaborated once into a region graph:
+ *   - the names the body rebinds (found in its assignments) that hold tensors outside are the
+ *     carried values: body inputs, whose values at the end of the body go to the next iteration;
+ *   - `x[.., t, ..]` of a tensor from outside whose axis has the trip count, t the loop variable
+ *     of a 0-based range, is a sequence: the loop slices it (moved to axis 0) per iteration;
+ *   - every other value from outside is captured when the body is closed (close_body);
+ *   - the yielded value (one `yield` per iteration) is stacked by the loop.
+ * Smaller compile-time ranges and lists are unrolled (run_for).
+ */
+enum { UNROLL_MAX = 16 };
+
+typedef struct Carried {
+	Binding *b;
+	const char *name;
+	Node *init, *in; /* the value before the loop; the body input */
+	Loc loc;         /* the first assignment in the body */
+} Carried;
+
+typedef struct Seq {
+	Node *x, *outer, *in; /* x as indexed; moved to axis 0 (the loop's input); the slice */
+	int axis;
+} Seq;
+
+struct ElabLoop {
+	struct ElabLoop *parent;
+	Graph *body, *outer;
+	Node *index, *var; /* the body's index input; the loop variable's value (lo + index) */
+	Dim T;
+	VEC(Seq) seqs;
+	VEC(Node *) caps;    /* outer nodes captured, in input order */
+	VEC(Node *) capins;  /* their body inputs */
+};
+
+typedef VEC(Binding) NameVec;
+
+/* The names assigned (not let-bound) in a block, with the first assignment's location */
+static void assigned_names(Elab *e, Ast *st, NameVec *out)
+{
+	if (!st)
+		return;
+	switch (st->kind) {
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n; i++)
+			assigned_names(e, st->list.v[i], out);
+		break;
+	case A_IF: assigned_names(e, st->b, out), assigned_names(e, st->c, out); break;
+	case A_FOR: assigned_names(e, st->b, out); break;
+	case A_TUPLE:
+		for (int i = 0; i < st->list.n; i++)
+			assigned_names(e, st->list.v[i], out);
+		break;
+	case A_ASSIGN: {
+		NameVec pat = {0};
+		Ast *p = st->a;
+		if (p->kind == A_IDENT)
+			vec_push(&pat, ((Binding){p->name, NULL, p->loc}));
+		for (int i = 0; p->kind == A_TUPLE && i < p->list.n; i++)
+			if (p->list.v[i]->kind == A_IDENT)
+				vec_push(&pat, ((Binding){p->list.v[i]->name, NULL, p->list.v[i]->loc}));
+		for (int i = 0; i < pat.n; i++) {
+			int k = 0;
+			while (k < out->n && out->v[k].name != pat.v[i].name)
+				k++;
+			if (k == out->n)
+				vec_push(out, pat.v[i]);
+		}
+		free(pat.v);
+		break;
+	}
+	default: break;
+	}
+}
+
+static bool in_graph(const Graph *g, const Node *n)
+{
+	for (int i = 0; i < g->nodes.n; i++)
+		if (g->nodes.v[i] == n)
+			return true;
+	return false;
+}
+
+/* Moves leaf n (just appended) to the front of g's nodes, so it comes before every user */
+static void to_front(Graph *g, Node *n)
+{
+	int i = g->nodes.n - 1;
+	if (g->nodes.v[i] != n)
+		BUG("to_front: not the last node");
+	memmove(g->nodes.v + 1, g->nodes.v, sizeof *g->nodes.v * (size_t)i);
+	g->nodes.v[0] = n;
+}
+
+/* x[.., t, ..] in a loop body: the slice of a sequence of the loop whose index t is (this loop or
+   an enclosing one), or NULL when x, the axis or t do not make one (the caller gathers instead) */
+static Node *loop_slice(Elab *e, Node *x, int axis, Node *t, Loc loc)
+{
+	struct ElabLoop *L = e->loop;
+	for (; L; L = L->parent) {
+		if (in_graph(L->body, x))
+			return NULL; /* computed inside: not a sequence */
+		if (t == L->index)
+			break;
+	}
+	if (!L || x->type.dim[axis] != L->T)
+		return NULL;
+	for (int k = 0; k < L->seqs.n; k++)
+		if (L->seqs.v[k].x == x && L->seqs.v[k].axis == axis)
+			return L->seqs.v[k].in;
+	Node *outer = x;
+	if (axis) { /* the loop slices along axis 0 */
+		int64_t perm[MAX_RANK];
+		perm[0] = axis;
+		for (int d = 0, k = 1; d < x->type.rank; d++)
+			if (d != axis)
+				perm[k++] = d;
+		Graph *g = e->g;
+		e->g = L->outer;
+		outer = elab_node(e, OP_TRANSPOSE, &x, 1, perm, x->type.rank, NULL, loc);
+		e->g = g;
+	}
+	Type t1 = outer->type;
+	t1.rank--;
+	for (int d = 0; d < t1.rank; d++)
+		t1.dim[d] = t1.dim[d + 1];
+	Node *in = ir_input(L->body, t1, x->name, loc);
+	vec_push(&L->seqs, ((Seq){x, outer, in, axis}));
+	return in;
+}
+
+/* The body input standing for outer node x (captured once) */
+static Node *capture(Elab *e, struct ElabLoop *L, Node *x)
+{
+	for (int k = 0; k < L->caps.n; k++)
+		if (L->caps.v[k] == x)
+			return L->capins.v[k];
+	Node *in = ir_input(L->body, x->type, x->name, x->loc);
+	in->aux = L; /* a node of the body (close_body) */
+	to_front(L->body, in);
+	vec_push(&L->caps, x);
+	vec_push(&L->capins, in);
+	return in;
+}
+
+/* Makes the body closed: each value from outside becomes a captured input, a constant is copied
+   in, and the PARAM nodes made inside read the outer graph's instead (so that autodiff sees every
+   parameter of the loop as one of its inputs). e->g is the outer graph again. */
+static void close_body(Elab *e, struct ElabLoop *L)
+{
+	Graph *b = L->body;
+	int n0 = b->nodes.n;
+	for (int i = 0; i < n0; i++)
+		b->nodes.v[i]->aux = L;
+	for (int i = 0; i < b->nodes.n; i++) {
+		Node *n = b->nodes.v[i];
+		if (n->op == OP_PARAM && n->aux == L) {
+			ir_node_replace_uses(b, n, capture(e, L, elab_param_node(e, (int)n->attr[0], n->loc)));
+			continue;
+		}
+		for (int j = 0; j < n->nin; j++) {
+			Node *x = n->in[j];
+			if (x->aux == L)
+				continue;
+			if (x->op == OP_CONST) {
+				Node *c = ir_op(b, OP_CONST, NULL, 0, NULL, 0, &x->type, x->loc);
+				c->fval = x->fval;
+				c->aux = L;
+				to_front(b, c);
+				ir_node_replace_uses(b, x, c);
+			} else
+				n->in[j] = capture(e, L, x);
+		}
+	}
+	for (int k = 0; k < b->outputs.n; k++) {
+		Node *x = b->outputs.v[k].node;
+		if (x->aux != L && !in_graph(b, x))
+			b->outputs.v[k].node = capture(e, L, x);
+	}
+	int k = 0; /* drop the PARAM nodes replaced above */
+	for (int i = 0; i < b->nodes.n; i++)
+		if (b->nodes.v[i]->op != OP_PARAM)
+			b->nodes.v[k++] = b->nodes.v[i];
+	b->nodes.n = k;
+	for (int i = 0; i < b->nodes.n; i++)
+		b->nodes.v[i]->aux = NULL;
+}
+
+/* The yielded values stacked by i, in iteration order: a loop over reverse(..) stacked by i runs
+   backwards, so its stack is read with the indices T-1, ..., 0 (a reversed cumulative count) */
+static Node *iteration_order(Elab *e, Node *y, Dim T, Loc loc)
+{
+	Type ct = {.dtype = TY_I64, .rank = 1, .dim = {T}};
+	Node *ones = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &ct, loc);
+	ones->fval = 1;
+	int64_t attr[2] = {0, 1};
+	Node *in[2] = {elab_node(e, OP_CUMSUM, &ones, 1, attr, 2, NULL, loc), ir_const(e->g, TY_I64, 1, loc)};
+	in[1] = elab_node(e, OP_SUB, in, 2, NULL, 0, NULL, loc);
+	in[0] = y;
+	int64_t axis = 0;
+	return elab_node(e, OP_GATHER, in, 2, &axis, 1, NULL, loc);
+}
+
+/* `for` over range r compiled as a loop; the stacked yields for a `for` expression (expr), else
+   NULL. Names rebound in the body are rebound, after the loop, to their final values. */
+static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool expr)
+{
+	Graph *outer = e->g;
+	NameVec names = {0};
+	VEC(Carried) car = {0};
+	assigned_names(e, st->b, &names);
+	struct ElabLoop L = {.parent = e->loop, .outer = outer, .T = T};
+	L.body = ir_region_new(e->prog, "body");
+	L.index = ir_input(L.body, ir_scalar_type(TY_I64), st->name, st->loc);
+	bool ok = true;
+	for (int i = 0; i < names.n; i++) {
+		Binding *b = scope_lookup(s, names.v[i].name);
+		if (!b)
+			continue; /* bound in the body, or unbound: the body reports it */
+		Node *init = b->v->k == V_INT || b->v->k == V_FLOAT ? elab_to_tensor(e, b->v, b->v->k == V_INT ? TY_I64 : TY_F32, b->loc)
+		           : b->v->k == V_TENSOR ? b->v->t : NULL;
+		if (!init) {
+			if (b->v->k != V_ERR)
+				diag_error(names.v[i].loc, "'%s' is %s: a loop over a run-time or large range (compiled as a loop) "
+				           "can carry only tensors and numbers from one iteration to the next", b->name, val_describe(e, b->v));
+			ok = false;
+			continue;
+		}
+		vec_push(&car, ((Carried){b, b->name, init, NULL, names.v[i].loc}));
+	}
+	free(names.v);
+	for (int k = 0; ok && k < car.n; k++) {
+		car.v[k].in = ir_input(L.body, car.v[k].init->type, car.v[k].name, car.v[k].loc);
+		car.v[k].b->v = val_tensor(e, car.v[k].in);
+	}
+	if (!ok) {
+		free(car.v);
+		return val_err();
+	}
+	Node **saved_pn = e->param_node; /* PARAM nodes made in the body stay there until close_body */
+	int saved_npn = e->nparam_node;
+	e->param_node = NULL;
+	e->nparam_node = 0;
+	e->g = L.body;
+	e->loop = &L;
+	Scope *ls = scope_new(e, s);
+	L.var = L.index;
+	if (r->range.lo) {
+		Node *in[2] = {L.index, ir_const(e->g, TY_I64, (double)r->range.lo, st->loc)};
+		L.var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
+	}
+	scope_bind(e, ls, st->name, val_tensor(e, L.var), st->loc);
+	YieldVec ys = {0};
+	Flow bfl = {.yields = &ys};
+	int errs = diag_error_count();
+	elab_block(e, ls, st->b, &bfl);
+	e->loop = L.parent;
+	e->g = outer;
+	e->param_node = saved_pn;
+	e->nparam_node = saved_npn;
+	ok = diag_error_count() == errs;
+	if (bfl.returned) {
+		diag_error(bfl.retloc, "'return' inside a loop over a run-time or large range (compiled as a loop)");
+		ok = false;
+	} else if (ok && !expr && ys.n) {
+		diag_error(ys.v[0].loc, "this 'yield' is inside a loop statement compiled as a loop: only the loop's own "
+		           "'for' expression can stack it");
+		ok = false;
+	} else if (ok && expr && ys.n != 1) {
+		if (ys.n)
+			diag_error(ys.v[1].loc, "a 'for' compiled as a loop runs 'yield' once per iteration; this body runs it %d times", ys.n);
+		else
+			diag_error(st->loc, "this 'for' expression yields nothing: it needs at least one iteration that runs 'yield'");
+		ok = false;
+	}
+	/* the carried values at the end of the body, then the yielded tensors */
+	for (int k = 0; ok && k < car.n; k++) {
+		Carried *c = &car.v[k];
+		Graph *g = e->g;
+		e->g = L.body;
+		Node *v = elab_to_tensor(e, c->b->v, c->init->type.dtype, c->loc);
+		e->g = g;
+		if (v && !ir_type_equal(v->type, c->init->type)) {
+			diag_error(c->loc, "'%s' enters the loop as %s and is %s at the end of its body: a value carried from one "
+			           "iteration to the next keeps its type", c->name, type_text(e, c->init->type), type_text(e, v->type));
+			diag_note(c->b->loc, "'%s' is bound here", c->name);
+		}
+		if (!v || !ir_type_equal(v->type, c->init->type))
+			ok = false;
+		else
+			ir_graph_output(L.body, c->name, v);
+	}
+	Value *y = expr && ok ? ys.v[0].v : NULL;
+	int ny = 0;
+	Value **parts = y && y->k == V_TUPLE ? y->list.v : &y;
+	int nparts = y && y->k == V_TUPLE ? y->list.n : y ? 1 : 0;
+	for (int k = 0; ok && k < nparts; k++) {
+		Value *v = parts[k];
+		Graph *g = e->g;
+		e->g = L.body;
+		Node *t = v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL
+		        ? elab_to_tensor(e, v, v->k == V_INT ? TY_I64 : TY_F32, ys.v[0].loc) : NULL;
+		e->g = g;
+		if (!t) {
+			if (v->k != V_ERR)
+				diag_error(ys.v[0].loc, "a 'for' expression stacks tensors; 'yield' gives %s", val_describe(e, v));
+			ok = false;
+		} else
+			ir_graph_output(L.body, "yield", t), ny++;
+	}
+	for (int k = 0; k < car.n; k++) /* after the loop, each name holds its final value (or an error) */
+		car.v[k].b->v = val_err();
+	if (!ok) {
+		free(car.v), free(ys.v), free(L.seqs.v), free(L.caps.v), free(L.capins.v);
+		return val_err();
+	}
+	close_body(e, &L);
+	int nin = car.n + L.seqs.n + L.caps.n;
+	Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)(nin + 1));
+	for (int k = 0; k < car.n; k++)
+		in[k] = car.v[k].init;
+	for (int k = 0; k < L.seqs.n; k++)
+		in[car.n + k] = L.seqs.v[k].outer;
+	for (int k = 0; k < L.caps.n; k++)
+		in[car.n + L.seqs.n + k] = L.caps.v[k];
+	int64_t attr[4] = {T, r->range.rev, car.n, L.seqs.n};
+	char err[512];
+	Node *loop = ir_region_node(e->g, OP_LOOP, in, nin, attr, 4, &L.body, 1, st->loc, err, sizeof err);
+	if (!loop)
+		BUG("loop: %s", err);
+	for (int k = 0; k < car.n; k++) {
+		int64_t j = k;
+		Node *o = elab_node(e, OP_LOOP_OUT, &loop, 1, &j, 1, NULL, car.v[k].loc);
+		o->name = car.v[k].name;
+		car.v[k].b->v = val_tensor(e, o);
+	}
+	Value *res = NULL;
+	if (expr) {
+		Value **stacks = arena_alloc(e->arena, sizeof(Value *) * (size_t)(ny + 1));
+		for (int k = 0; k < ny; k++) {
+			int64_t j = car.n + k;
+			Node *o = elab_node(e, OP_LOOP_OUT, &loop, 1, &j, 1, NULL, ys.v[0].loc);
+			stacks[k] = val_tensor(e, r->range.rev ? iteration_order(e, o, T, ys.v[0].loc) : o);
+		}
+		res = stacks[0];
+		if (y->k == V_TUPLE) {
+			res = val_new(e, V_TUPLE);
+			res->list.v = stacks;
+			res->list.n = ny;
+		}
+	}
+	free(car.v), free(ys.v), free(L.seqs.v), free(L.caps.v), free(L.capins.v);
+	return res;
+}
+
+/* `for name in iterable { body }`: a loop (compile_loop) over a run-time or large range, else
+   unrolled: each iteration gets a scope of its own for the loop variable, and names rebound in the
+   body are rebound where they were bound, so they carry over. For a `for` expression (expr) a
+   compiled loop returns its stacked yields; otherwise NULL. */
+static Value *run_for(Elab *e, Scope *s, Ast *st, Flow *fl, bool expr)
 {
 	Value *it = elab_expr(e, s, st->a);
 	if (it->k == V_ERR)
-		return;
+		return expr ? it : NULL;
+	if (it->k == V_RANGE && (it->range.n < 0 || it->range.hi - it->range.lo > UNROLL_MAX)) {
+		if (!e->g) {
+			diag_error(st->loc, "a loop over a run-time or large range is only allowed inside a function");
+			return val_err();
+		}
+		return compile_loop(e, s, st, it, it->range.n < 0 ? it->range.n : it->range.hi - it->range.lo, expr);
+	}
 	if (it->k == V_RANGE) {
 		int64_t n = it->range.hi - it->range.lo;
 		for (int64_t k = 0; k < n && !fl->returned; k++) {
@@ -818,6 +1181,7 @@ static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
 		}
 	} else
 		diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
+	return NULL;
 }
 
 /* `s := e`: an ASSIGN effect writing e into the state s (a name or a field such as bn.running_mean).
@@ -830,6 +1194,10 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 	const char *name = tgt->kind == A_IDENT || tgt->kind == A_FIELD ? tgt->name : "this expression";
 	if (!e->g) {
 		diag_error(st->loc, "':=' is only allowed inside a function");
+		return;
+	}
+	if (e->loop) {
+		diag_error(st->loc, "':=' inside a loop over a run-time or large range (compiled as a loop) is not supported");
 		return;
 	}
 	Binding *b = tgt->kind == A_IDENT ? scope_lookup(s, tgt->name) : NULL;
@@ -888,8 +1256,9 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	case A_EXPRSTMT: elab_expr(e, s, st->a); break;
 	case A_METRIC: {
 		Value *v = elab_expr(e, s, st->a);
-		if (!e->in_loss) {
-			diag_error(st->loc, "'metric' is only allowed in a recipe's loss");
+		if (!e->in_loss || e->loop) {
+			diag_error(st->loc, e->loop ? "'metric' inside a loop compiled as a loop: compute it after the loop"
+			                            : "'metric' is only allowed in a recipe's loss");
 			break;
 		}
 		for (int i = 0; i < e->metrics.n; i++)
@@ -921,7 +1290,7 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 			elab_stmt(e, s, br, fl);
 		break;
 	}
-	case A_FOR: run_for(e, s, st, fl); break;
+	case A_FOR: run_for(e, s, st, fl, false); break;
 	case A_YIELD: {
 		Value *v = elab_expr(e, s, st->a);
 		if (!fl->yields)
@@ -1166,6 +1535,12 @@ static Value *index_tensor(Elab *e, Scope *s, Ast *x, Node *t)
 		Value *v = elab_expr(e, s, ix);
 		if (v->k == V_ERR)
 			return v;
+		Node *sl = v->k == V_TENSOR ? loop_slice(e, t, cur, v->t, ix->loc) : NULL;
+		if (sl) { /* a sequence of the loop being built, sliced at its index */
+			t = sl;
+			ax++;
+			continue;
+		}
 		if (v->k == V_TENSOR && dtype_is_int(v->t->type.dtype)) {
 			Node *in[2] = {t, v->t};
 			int64_t a = cur;
@@ -1314,8 +1689,12 @@ static Value *elab_for_expr(Elab *e, Scope *s, Ast *x)
 	YieldVec ys = {0};
 	Flow fl = {.yields = &ys};
 	int errs = diag_error_count();
-	run_for(e, s, x, &fl);
-	Value *r = val_err();
+	Value *r = run_for(e, s, x, &fl, true);
+	if (r) { /* compiled as a loop */
+		free(ys.v);
+		return r;
+	}
+	r = val_err();
 	if (fl.returned)
 		diag_error(fl.retloc, "'return' inside a 'for' expression: the loop's value is what it yields");
 	else if (ys.n)
@@ -1462,11 +1841,14 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *lo = elab_expr(e, s, x->a), *hi = elab_expr(e, s, x->b);
 		if (lo->k == V_ERR || hi->k == V_ERR)
 			return val_err();
-		if ((lo->k == V_INT || lo->k == V_DIM) && hi->k == V_DIM) {
-			diag_error(x->loc, "a loop over a run-time size (%s) is not compiled yet: ranges need compile-time ints",
-			           val_describe(e, hi));
-			return val_err();
+		if (lo->k == V_INT && lo->i >= 0 && hi->k == V_DIM && !DIM_IS_CONST(hi->d)) { /* a run-time trip count */
+			Value *v = val_new(e, V_RANGE);
+			v->range.lo = lo->i;
+			v->range.n = ir_dim_binop(e->prog, DE_SUB, hi->d, lo->i);
+			return v;
 		}
+		if (hi->k == V_DIM && DIM_IS_CONST(hi->d))
+			hi = val_int(e, hi->d);
 		if (lo->k != V_INT || hi->k != V_INT) {
 			diag_error(x->loc, "a range needs compile-time ints, found %s..%s", val_describe(e, lo), val_describe(e, hi));
 			return val_err();
@@ -1480,8 +1862,8 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *r = elab_expr(e, s, x->b);
 		if (r->k == V_ERR)
 			return r;
-		if (r->k != V_RANGE && r->k != V_LIST) {
-			diag_error(x->b->loc, "expected a range or a list, found %s", val_describe(e, r));
+		if ((r->k != V_RANGE && r->k != V_LIST) || (r->k == V_RANGE && r->range.n < 0)) {
+			diag_error(x->b->loc, "a list comprehension needs a compile-time range or a list, found %s", val_describe(e, r));
 			return val_err();
 		}
 		int64_t n = r->k == V_RANGE ? (r->range.hi > r->range.lo ? r->range.hi - r->range.lo : 0) : r->list.n;

@@ -3,7 +3,8 @@
  * the entry function and compares with the interpreter's result on the same graph (elementwise
  * ops) or with the same computation written in plain C (the others). Also: every op
  * of ops.def has a kernel, the descriptor's LLVM layout equals the C layout, and a 2-layer MLP
- * training step matches a hand-written one (loss and updated parameters).
+ * training step matches a hand-written one (loss and updated parameters), and the loss and
+ * gradients of programs with loops over a run-time T match the interpreter for several T.
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -14,7 +15,10 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "lang/lang.h"
+#include "passes/passes.h"
 #include "tests/unit/cgso.h"
+#include "tests/unit/loop_programs.h"
 #include "runtime/nnd_model.h"
 
 static const Loc L0;
@@ -470,6 +474,64 @@ static Prog *mlp_prog(void)
 	return p;
 }
 
+/* A loop program's loss and gradients (the autodiff graph lowered as "predict", loops forward
+   and backward) with one shared object for T = 1, 2 and 9 (and B = 3), against the interpreter */
+START_TEST(loop_program_vs_interpreter)
+{
+	Arena *ar = arena_new();
+	Ast *ast = parse_string(ar, "loops.nnd", loop_programs[_i], strlen(loop_programs[_i]));
+	ElabOptions eo = {.stdlib_dir = "stdlib"};
+	Prog *p = ast ? sema_program(ar, ast, &eo) : NULL;
+	if (!p)
+		diag_flush(stderr);
+	ck_assert_ptr_nonnull(p);
+	Graph *loss = ir_prog_graph(p, "loss");
+	p->graphs.n = 0; /* only the gradient graph is lowered */
+	Graph *g = pass_autodiff(loss, "predict");
+	int64_t np = ir_prog_param_numel(p), d = loss->inputs.v[0]->type.dim[2];
+	ck_assert_int_le(g->outputs.n, 8);
+	void *h = cgso_build(p);
+	static const int64_t Ts[] = {1, 2, 9};
+	for (int r = 0; r < 3; r++) {
+		int64_t B = 3, T = Ts[r], nx = B * T * d, syms[2] = {B, T};
+		float *params = malloc(sizeof(float) * (size_t)np), *x = malloc(sizeof(float) * (size_t)nx);
+		double *dparams = malloc(sizeof(double) * (size_t)np), *dx = malloc(sizeof(double) * (size_t)nx), dy[3];
+		int32_t y[3] = {0, 3, 1};
+		fill(params, (int)np, 0.5f, 0);
+		fill(x, (int)nx, 1, 0.1f * (float)r);
+		for (int64_t i = 0; i < np; i++)
+			dparams[i] = params[i];
+		for (int64_t i = 0; i < nx; i++)
+			dx[i] = x[i];
+		for (int i = 0; i < 3; i++)
+			dy[i] = y[i];
+		Call c = {.params = params, .inputs = {x, y}, .syms = {B, T}};
+		for (int k = 0; k < g->outputs.n; k++)
+			c.outputs[k] = calloc((size_t)ir_prog_param_numel(p) + 1, sizeof(float));
+		call(h, "predict", &c);
+		double *want[8] = {0};
+		const double *ins[2] = {dx, dy};
+		InterpArgs a = {.params = dparams, .inputs = ins, .syms = syms, .outputs = want};
+		char err[256];
+		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
+		for (int k = 0; k < g->outputs.n; k++) {
+			Type t = g->outputs.v[k].node->type;
+			int64_t n = 1;
+			for (int j = 0; j < t.rank; j++)
+				n *= t.dim[j];
+			for (int i = 0; i < n; i++) /* (T = 1: a loop from 1 runs 0 times, its mean is NaN in both) */
+				ck_assert_msg(fabs(((float *)c.outputs[k])[i] - want[k][i]) <= 1e-4 * (1 + fabs(want[k][i])) ||
+				              (isnan(((float *)c.outputs[k])[i]) && isnan(want[k][i])),
+				              "T = %lld, %s[%d]: compiled %.9g, interpreter %.9g", (long long)T, g->outputs.v[k].name, i,
+				              ((float *)c.outputs[k])[i], want[k][i]);
+			free(c.outputs[k]);
+			free(want[k]);
+		}
+		free(params), free(x), free(dparams), free(dx);
+	}
+}
+END_TEST
+
 START_TEST(mlp_step)
 {
 	enum { NP = NI * NH + NH + NH * NO + NO };
@@ -598,6 +660,7 @@ static Suite *suite(void)
 	tcase_add_test(t, cross_entropy);
 	tcase_add_exit_test(t, cross_entropy_bad_label, 1);
 	tcase_add_test(t, mlp_step);
+	tcase_add_loop_test(t, loop_program_vs_interpreter, 0, NLOOP_PROGRAMS);
 	tcase_add_test(t, descriptor_contents);
 	tcase_add_test(t, computed_input_dim_is_an_error);
 	suite_add_tcase(s, t);

@@ -11,6 +11,7 @@
 
 #include "lang/lang.h"
 #include "passes/passes.h"
+#include "tests/unit/loop_programs.h"
 
 static const char *const programs[] = {
 	/* the example's shape: u8 images scaled, an MLP, cross entropy, an accuracy metric */
@@ -100,48 +101,29 @@ static double eval_loss(const Graph *g, InterpArgs *a)
 	return l;
 }
 
-START_TEST(test_program_gradients)
+/* Every parameter's gradient from grad against central differences of loss; returns the worst
+   relative error (each must be below tol) */
+static double check_gradients(Prog *p, Graph *loss, Graph *grad, const double *const *inputs, const int64_t *syms,
+                              double tol, int *checked)
 {
-	Arena *ar = arena_new();
-	Ast *prog = parse_string(ar, "gradcheck.nnd", programs[_i], strlen(programs[_i]));
-	ck_assert_ptr_nonnull(prog);
-	ElabOptions eo = {.stdlib_dir = "stdlib"};
-	Prog *p = sema_program(ar, prog, &eo);
-	if (!p)
-		diag_flush(stderr);
-	ck_assert_ptr_nonnull(p);
-	Graph *loss = ir_prog_graph(p, "loss");
-	ck_assert_ptr_nonnull(loss);
-	Graph *grad = pass_autodiff(loss, "grad");
-
-	int64_t syms[1] = {4};
 	int64_t np = ir_prog_param_numel(p);
 	double *params = malloc(sizeof(double) * (size_t)np);
 	for (int64_t i = 0; i < np; i++)
 		params[i] = urand() - 0.5;
-	double x[4 * 6], y[4];
-	for (int i = 0; i < 24; i++)
-		x[i] = floor(urand() * 256);
-	for (int i = 0; i < 4; i++)
-		y[i] = floor(urand() * 3);
-	const double *inputs[2] = {x, y};
 	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
-
 	char err[256];
 	double *outs[64] = {0};
 	a.outputs = outs;
 	ck_assert_int_le(grad->outputs.n, 64);
 	ck_assert_msg(ir_interp(grad, &a, err, sizeof err), "interp: %s", err);
-
 	double worst = 0;
 	int64_t off = 0;
-	int checked = 0;
 	for (int pi = 0; pi < p->params.n; pi++) {
 		Param *prm = &p->params.v[pi];
 		int64_t n = 1;
 		for (int d = 0; d < prm->type.rank; d++)
 			n *= prm->type.dim[d];
-		const char *want = str_intern(arena_printf(ar, "grad.%s", prm->name));
+		const char *want = str_intern(arena_printf(p->arena, "grad.%s", prm->name));
 		double *g = NULL;
 		for (int k = 0; k < grad->outputs.n; k++)
 			if (grad->outputs.v[k].name == want)
@@ -158,15 +140,89 @@ START_TEST(test_program_gradients)
 			double rel = fabs(fd - g[i]) / fmax(fmax(fabs(fd), fabs(g[i])), 1e-6);
 			if (rel > worst)
 				worst = rel;
-			ck_assert_msg(rel < 1e-4, "%s[%lld]: autodiff %.10g, finite differences %.10g (relative error %.3g)",
+			ck_assert_msg(rel < tol, "%s[%lld]: autodiff %.10g, finite differences %.10g (relative error %.3g)",
 			              prm->name, (long long)i, g[i], fd, rel);
-			checked++;
+			++*checked;
 		}
 		off += n;
 	}
-	printf("gradcheck program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
 	for (int k = 0; k < grad->outputs.n; k++)
 		free(outs[k]);
+	free(params);
+	return worst;
+}
+
+static Prog *compile(Arena *ar, const char *src)
+{
+	Ast *prog = parse_string(ar, "gradcheck.nnd", src, strlen(src));
+	ck_assert_ptr_nonnull(prog);
+	ElabOptions eo = {.stdlib_dir = "stdlib"};
+	Prog *p = sema_program(ar, prog, &eo);
+	if (!p)
+		diag_flush(stderr);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+START_TEST(test_program_gradients)
+{
+	Prog *p = compile(arena_new(), programs[_i]);
+	Graph *loss = ir_prog_graph(p, "loss");
+	ck_assert_ptr_nonnull(loss);
+	Graph *grad = pass_autodiff(loss, "grad");
+	int64_t syms[1] = {4};
+	double x[4 * 6], y[4];
+	for (int i = 0; i < 24; i++)
+		x[i] = floor(urand() * 256);
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-4, &checked);
+	printf("gradcheck program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
+}
+END_TEST
+
+START_TEST(test_loop_gradients)
+{
+	Prog *p = compile(arena_new(), loop_programs[_i]);
+	Graph *loss = ir_prog_graph(p, "loss");
+	int nloops = 0, nunrolled = 0;
+	for (int i = 0; i < loss->nodes.n; i++)
+		nloops += loss->nodes.v[i]->op == OP_LOOP && !DIM_IS_CONST(loss->nodes.v[i]->attr[0]);
+	ck_assert_int_ge(nloops, 2);
+	Graph *grad = pass_autodiff(loss, "grad");
+	ck_assert_int_eq(ir_graph_verify(grad, "gradcheck"), 0);
+	int64_t syms[2] = {3, 5}, d = loss->inputs.v[0]->type.dim[2];
+	double x[3 * 5 * 8], y[3];
+	ck_assert_int_le(d, 8);
+	for (int i = 0; i < 15 * d; i++)
+		x[i] = 2 * urand() - 1;
+	for (int i = 0; i < 3; i++)
+		y[i] = floor(urand() * 4);
+	const double *inputs[2] = {x, y};
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	printf("gradcheck loop program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
+
+	/* the same program with T = 5 written out is unrolled: the same loss */
+	char *src = strdup(loop_programs[_i]);
+	for (char *c = src; *c; c++)
+		if (*c == 'T')
+			*c = '5';
+	Prog *q = compile(arena_new(), src);
+	free(src);
+	Graph *unrolled = ir_prog_graph(q, "loss");
+	for (int i = 0; i < unrolled->nodes.n; i++) /* the loops over T are unrolled (others stay) */
+		nunrolled += unrolled->nodes.v[i]->op == OP_LOOP && unrolled->nodes.v[i]->attr[0] == 5;
+	ck_assert_int_eq(nunrolled, 0);
+	int64_t np = ir_prog_param_numel(p);
+	double *params = malloc(sizeof(double) * (size_t)np);
+	for (int64_t i = 0; i < np; i++)
+		params[i] = urand() - 0.5;
+	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
+	double l1 = eval_loss(loss, &a), l2 = eval_loss(unrolled, &a);
+	ck_assert_msg(fabs(l1 - l2) <= 1e-12 * fabs(l2), "loop %.17g, unrolled %.17g", l1, l2);
 	free(params);
 }
 END_TEST
@@ -177,6 +233,7 @@ int main(void)
 	TCase *tc = tcase_create("programs");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_program_gradients, 0, (int)(sizeof programs / sizeof *programs));
+	tcase_add_loop_test(tc, test_loop_gradients, 0, NLOOP_PROGRAMS);
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

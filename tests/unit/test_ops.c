@@ -229,6 +229,8 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_RELU_BWD, "relu's gradient"}, {OP_XENT_BWD, "cross_entropy's gradient"},
 	{OP_CONV2D_BWD_INPUT, "conv2d's gradient"}, {OP_CONV2D_BWD_WEIGHT, "conv2d's gradient"},
 	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
+	{OP_LOOP, "test_gradcheck's loop programs (interpreter), tests/e2e/lstm_torch.sh (kernels against PyTorch)"},
+	{OP_LOOP_OUT, "as loop"},
 };
 
 /* ---- random operands ---- */
