@@ -29,13 +29,13 @@ static bool needs_buffer(const Node *n)
 {
 	if (n->op == OP_CONST)
 		return true;
-	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE && n->op != OP_LOOP;
+	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE && n->op != OP_CUSTOM_GRAD && n->op != OP_LOOP;
 }
 
-/* the node whose buffer n's value lives in (reshape is a view) */
+/* the node whose buffer n's value lives in (reshape is a view, custom_grad its forward value) */
 static const Node *owner(const Node *n)
 {
-	while (n->op == OP_RESHAPE)
+	while (n->op == OP_RESHAPE || n->op == OP_CUSTOM_GRAD)
 		n = n->in[0];
 	return n;
 }
@@ -210,7 +210,8 @@ static LLVMValueRef node_ptr(Fn *f, Node *n, LLVMValueRef *ptr, LLVMValueRef are
 		return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 0), &o, 1, n->name ? n->name : "");
 	}
 	case OP_HYPER: return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 6), &k, 1, "");
-	case OP_RESHAPE: return ptr[n->in[0]->id];
+	case OP_RESHAPE:
+	case OP_CUSTOM_GRAD: return ptr[n->in[0]->id];
 	default:
 		if (!off[n->id])
 			return LLVMConstPointerNull(cg->t_ptr); /* effects */

@@ -836,6 +836,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand, [OP_LOOP] = ev_loop, [OP_LOOP_OUT] = ev_loop_out,
+	[OP_CUSTOM_GRAD] = ev_copy, /* y; its region is only for autodiff */
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }

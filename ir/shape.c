@@ -577,6 +577,32 @@ RULE(shape_loop_out)
 	return true;
 }
 
+/* custom_grad: grad's inputs are (the k x, dy of y's type, the captures), its outputs one per x */
+RULE(shape_custom_grad)
+{
+	char s1[256], s2[256];
+	if (n->nsub != 1 || n->nattr != 1 || n->nin < 1 || n->attr[0] < 0 || n->attr[0] >= n->nin)
+		FAIL("custom_grad needs one grad region, the attribute [k] and the inputs (y, k x.., captures..)");
+	const Graph *b = n->sub[0];
+	int k = (int)n->attr[0];
+	if (!dtype_is_float(n->in[0]->type.dtype))
+		FAIL("custom_grad's value must be a float tensor, found %s", tyname(g, n->in[0]->type, s1));
+	if (b->inputs.n != n->nin || b->outputs.n != k)
+		FAIL("custom_grad's region takes %d inputs (x.., dy, captures..) and returns %d, found %d and %d", n->nin, k,
+		     b->inputs.n, b->outputs.n);
+	for (int j = 0; j < n->nin; j++) {
+		Type want = n->in[j < k ? j + 1 : j == k ? 0 : j]->type;
+		if (!ir_type_equal(want, b->inputs.v[j]->type))
+			FAIL("custom_grad's region input %d is %s, the node gives %s", j, tyname(g, b->inputs.v[j]->type, s1), tyname(g, want, s2));
+	}
+	for (int j = 0; j < k; j++)
+		if (!ir_type_equal(b->outputs.v[j].node->type, n->in[j + 1]->type))
+			FAIL("custom_grad's gradient %d is %s, its input is %s", j, tyname(g, b->outputs.v[j].node->type, s1),
+			     tyname(g, n->in[j + 1]->type, s2));
+	n->type = n->in[0]->type;
+	return true;
+}
+
 typedef bool (*ShapeRule)(Graph *, Node *, char *, size_t);
 static const ShapeRule shape_rule[OP_COUNT] = {
 #define OP(e, text, nin, flags, shape) [OP_##e] = shape,

@@ -514,8 +514,6 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname)
 {
 	Value *res;
 	Loc loc = fn->b ? fn->b->loc : fn->loc;
-	if (fn->c)
-		diag_warning(fn->c->loc, "custom 'grad' blocks are not compiled yet; the derivative of '%s' is derived automatically", fname);
 	if (fn->b && fn->b->kind == A_BLOCK) {
 		Flow fl = {0};
 		elab_block(e, scope_new(e, s), fn->b, &fl);
@@ -535,6 +533,8 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname)
 	return check_result(e, s, fn->a, res, loc, fname);
 }
 
+static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const char *fname);
+
 Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, const Loc *arglocs, int nargs,
                     Ast **named, Value **namedv, int nnamed, Loc loc)
 {
@@ -548,8 +548,11 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 	}
 	Scope *s = scope_new(e, self ? self->scope : closure);
 	Value *res = val_err();
-	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname))
+	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname)) {
 		res = elab_fn_body(e, fn, s, fname);
+		if (fn->c && res->k != V_ERR)
+			res = custom_grad(e, fn, s, res, loc, fname);
+	}
 	e->depth--;
 	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
 		e->captured = res;
@@ -980,6 +983,115 @@ static void close_body(Elab *e, struct ElabLoop *L)
 	b->nodes.n = k;
 	for (int i = 0; i < b->nodes.n; i++)
 		b->nodes.v[i]->aux = NULL;
+}
+
+/* ---- custom grad blocks ----
+ * `fn f(x.., s: float) { .. } grad(x.., dy) { .. }`: the tensor parameters of f are those not
+ * declared `int`, `float`, `bool` or `str`; the grad block takes one parameter per tensor parameter,
+ * in order, then dy (the gradient of f's result), sees f's other parameters by name, and returns
+ * one gradient per tensor parameter (a tuple when several), each of its argument's type (a number
+ * is the same gradient everywhere). The body gives f's value y as usual (inline); the grad block is
+ * elaborated once per call into a closed region (inputs: the tensor arguments, dy, captures), and
+ * y becomes CUSTOM_GRAD(y, tensor arguments.., captures..), whose adjoint autodiff takes from the
+ * region instead of from y's own operations.
+ */
+static bool tensor_param(const Ast *pd)
+{
+	return !pd->a || pd->a->kind != A_TYPE || !is_scalar_type_name(pd->a->name);
+}
+
+static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const char *fname)
+{
+	Ast *gb = fn->c;
+	int nt = 0;
+	for (int i = 0; i < fn->list.n; i++)
+		nt += tensor_param(fn->list.v[i]);
+	if (gb->list.n != nt + 1) {
+		diag_error(gb->loc, "the grad block of '%s' takes %d parameter%s (one per tensor parameter of '%s', then the "
+		           "gradient of its result), found %d", fname, nt + 1, nt ? "s" : "", fname, gb->list.n);
+		return val_err();
+	}
+	if (!e->g)
+		return y; /* a call at compile time: no gradients */
+	if (y->k != V_TENSOR || !dtype_is_float(y->t->type.dtype)) {
+		diag_error(loc, "'%s' has a grad block, so it must return one float tensor; it returns %s", fname, val_describe(e, y));
+		return val_err();
+	}
+	struct ElabLoop L = {.outer = e->g};
+	L.body = ir_region_new(e->prog, "grad");
+	Scope *gs = scope_new(e, s);
+	VEC(Node *) xs = {0};
+	for (int i = 0; i < fn->list.n; i++) { /* s binds the parameters first, in order */
+		if (!tensor_param(fn->list.v[i]))
+			continue;
+		Value *v = s->b.v[i].v;
+		Ast *gp = gb->list.v[xs.n];
+		Node *x = v->k == V_PARAMREF ? elab_param_node(e, (int)v->i, loc)
+		        : v->k == V_INT || v->k == V_FLOAT ? elab_to_tensor(e, v, TY_F32, loc) : v->k == V_TENSOR ? v->t : NULL;
+		if (!x) {
+			diag_error(loc, "argument '%s' of '%s' is %s: a function with a grad block takes tensors (or parameters "
+			           "declared int, float, bool or str)", fn->list.v[i]->name, fname, val_describe(e, v));
+			free(xs.v);
+			return val_err();
+		}
+		vec_push(&xs, x);
+		scope_bind(e, gs, gp->name, val_tensor(e, ir_input(L.body, x->type, gp->name, gp->loc)), gp->loc);
+	}
+	Ast *dyp = gb->list.v[nt];
+	scope_bind(e, gs, dyp->name, val_tensor(e, ir_input(L.body, y->t->type, dyp->name, dyp->loc)), dyp->loc);
+	Node **saved_pn = e->param_node; /* PARAM nodes made in the region stay there until close_body */
+	int saved_npn = e->nparam_node;
+	struct ElabLoop *saved_loop = e->loop;
+	Graph *outer = e->g;
+	e->param_node = NULL, e->nparam_node = 0, e->g = L.body, e->loop = NULL;
+	Flow fl = {0};
+	int errs = diag_error_count();
+	elab_block(e, gs, gb->b, &fl);
+	bool ok = diag_error_count() == errs;
+	if (ok && !fl.returned) {
+		diag_error(gb->loc, "the grad block of '%s' must return the gradient of each tensor input", fname);
+		ok = false;
+	}
+	Value *r = ok ? fl.ret : NULL;
+	int nr = r && r->k == V_TUPLE ? r->list.n : r && r->k != V_NONE ? 1 : 0;
+	if (ok && nr != xs.n) {
+		diag_error(fl.retloc, "the grad block of '%s' returns %d gradient%s, one per tensor input of this call: expected %d",
+		           fname, nr, nr == 1 ? "" : "s", xs.n);
+		ok = false;
+	}
+	for (int i = 0; ok && i < xs.n; i++) {
+		Value *v = r->k == V_TUPLE ? r->list.v[i] : r;
+		Node *d = v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT ? elab_to_tensor(e, v, xs.v[i]->type.dtype, fl.retloc) : NULL;
+		if (d && v->k != V_TENSOR && xs.v[i]->type.rank) /* a number: the same gradient everywhere */
+			d = elab_node(e, OP_BROADCAST, &d, 1, NULL, 0, &xs.v[i]->type, fl.retloc);
+		if (!d || !ir_type_equal(d->type, xs.v[i]->type)) {
+			diag_error(fl.retloc, "gradient %d of the grad block of '%s' must have its input's type %s, found %s", i, fname,
+			           type_text(e, xs.v[i]->type), d ? type_text(e, d->type) : val_describe(e, v));
+			ok = false;
+		} else
+			ir_graph_output(L.body, arena_printf(e->arena, "d%s", L.body->inputs.v[i]->name), d);
+	}
+	e->g = outer, e->loop = saved_loop, e->param_node = saved_pn, e->nparam_node = saved_npn;
+	if (!ok) {
+		free(xs.v);
+		return val_err();
+	}
+	close_body(e, &L);
+	int nin = 1 + xs.n + L.caps.n;
+	Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)nin);
+	in[0] = y->t;
+	for (int i = 0; i < xs.n; i++)
+		in[1 + i] = xs.v[i];
+	for (int i = 0; i < L.caps.n; i++)
+		in[1 + xs.n + i] = L.caps.v[i];
+	int64_t k = xs.n;
+	char err[512];
+	Node *n = ir_region_node(e->g, OP_CUSTOM_GRAD, in, nin, &k, 1, &L.body, 1, loc, err, sizeof err);
+	if (!n)
+		BUG("custom_grad: %s", err);
+	n->name = y->t->name;
+	free(xs.v), free(L.caps.v), free(L.capins.v);
+	return val_tensor(e, n);
 }
 
 /* The yielded values stacked by i, in iteration order: a loop over reverse(..) stacked by i runs

@@ -431,6 +431,7 @@ static void rule_dropout(AD *ad, Node *y, Node *dy)
 /* ---- loops ---- */
 
 static void rule_loop(AD *ad, Node *y, Node *dy);
+static void rule_custom_grad(AD *ad, Node *y, Node *dy);
 
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
@@ -457,6 +458,7 @@ static const Rule rule[OP_COUNT] = {
 	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
 	[OP_CONV2D] = rule_conv2d, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
 	[OP_LOOP] = rule_loop, [OP_LOOP_OUT] = rule_none, /* a loop_out's adjoint is read by rule_loop */
+	[OP_CUSTOM_GRAD] = rule_custom_grad,
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }
@@ -527,6 +529,10 @@ static void copy_nodes(Graph *g, const Graph *src, Node **map, const char *needs
 				}
 				c->aux = sv;
 			}
+		} else if (n->nsub) {
+			char err[512];
+			if (!(c = ir_region_node(g, n->op, ins, n->nin, n->attr, n->nattr, n->sub, n->nsub, n->loc, err, sizeof err)))
+				BUG("autodiff: copying %s: %s", op_info[n->op].name, err);
 		} else
 			c = ir_op(g, n->op, ins, n->nin, n->attr, n->nattr, &n->type, n->loc);
 		c->fval = n->fval;
@@ -674,6 +680,20 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 				acc(ad, L->in[j], ir_op(g, OP_LOOP_OUT, &B, 1, &r, 1, NULL, L->loc));
 				r++;
 			}
+}
+
+/* A function's own grad block: its region, inlined with y's adjoint as dy, gives the adjoints of
+   the x; the forward value y (in[0]) gets none, whatever computed it. */
+static void rule_custom_grad(AD *ad, Node *y, Node *dy)
+{
+	const Graph *b = y->sub[0];
+	int k = (int)y->attr[0];
+	Node **map = arena_alloc(ad->g->prog->arena, sizeof *map * (size_t)(b->next_id + 1));
+	for (int j = 0; j < y->nin; j++)
+		map[b->inputs.v[j]->id] = j == k ? dy : y->in[j < k ? j + 1 : j];
+	copy_nodes(ad->g, b, map, NULL);
+	for (int j = 0; j < k; j++)
+		acc(ad, y->in[j + 1], map[b->outputs.v[j].node->id]);
 }
 
 /* ---- the pass ---- */

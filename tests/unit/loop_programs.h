@@ -62,6 +62,28 @@ static const char *const loop_programs[] = {
 	"  model = M()\n"
 	"  loss(x: f32[B, T, 4], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
 	"}\n",
+	/* functions with grad blocks (their true derivatives, so finite differences check the
+	   inlining) called inside loops, forward and reverse; one has two tensor inputs */
+	"fn act(z) { return tanh(z) } grad(z, dy) { return dy * (1.0 - tanh(z) * tanh(z)) }\n"
+	"fn mul2(a, b, s: float) { return s * a * b } grad(a, b, dy) { return (s * dy * b, s * dy * a) }\n"
+	"module R() {\n"
+	"  param w: f32[4, 4] = normal(std: 0.5)\n"
+	"  param u: f32[4, 4] = normal(std: 0.5)\n"
+	"  forward(x: f32[B, T, 4]) -> f32[B, 4] {\n"
+	"    let h = zeros([B, 4])\n"
+	"    let hs = for t in 0..T {\n"
+	"      h = act(x[:, t] @ u + h @ w)\n"
+	"      yield h\n"
+	"    }\n"
+	"    let r = h\n"
+	"    for t in reverse(0..T) { r = act(mul2(r, hs[t], 2.0) @ w + r) }\n"
+	"    return act(r)\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = R()\n"
+	"  loss(x: f32[B, T, 4], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
+	"}\n",
 };
 
 enum { NLOOP_PROGRAMS = sizeof loop_programs / sizeof *loop_programs };

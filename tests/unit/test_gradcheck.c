@@ -227,6 +227,94 @@ START_TEST(test_loop_gradients)
 }
 END_TEST
 
+/* Custom grad blocks: each pair is the header of a program with grad blocks and of one without
+   them that has the same values and the same derivatives (the rules restated with stop_gradient
+   and grad_scale); both are completed by custom_body. The gradients must agree, and differ from
+   those of the same functions without their grad blocks (round has none). */
+static const char *const custom_pairs[][2] = {
+	{"fn round_ste(x) { return round(x) } grad(x, dy) { return dy }\n"
+	 "fn reverse_grad(x, s: float) { return x } grad(x, dy) { return -s * dy }\n",
+	 "fn round_ste(x) { return x + stop_gradient(round(x) - x) }\n"
+	 "fn reverse_grad(x, s: float) { return grad_scale(x, -s) }\n"},
+	/* two tensor inputs (a tuple of gradients), the second one's rule scaled: not the true one */
+	{"fn round_ste(x) { return round(x) } grad(u, g) { return g }\n"
+	 "fn reverse_grad(x, s: float) { return mix(x, x * x, s) }\n"
+	 "fn mix(a, b, s: float) { return a + s * b } grad(a, b, dy) { return (dy, 3.0 * s * dy) }\n",
+	 "fn round_ste(x) { return x + stop_gradient(round(x) - x) }\n"
+	 "fn reverse_grad(x, s: float) { return x + s * grad_scale(x * x, 3.0) }\n"},
+};
+static const char custom_body[] =
+	"import std.nn\n"
+	"module M() {\n"
+	"  fc1 = Linear(6, 5)\n"
+	"  fc2 = Linear(5, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let h = round_ste(4.0 * tanh(fc1(x))) / 4.0\n"
+	"    return fc2(reverse_grad(h, 0.5))\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = M()\n"
+	"  loss(x: f32[B, 6], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
+	"}\n";
+
+/* The interpreted outputs of autodiff(loss of src) at params, inputs (B = 4); caller frees */
+static void custom_grads(const char *header, bool with_grad_blocks, const double *params, const double *const *inputs,
+                         double **outs, Graph **grad)
+{
+	char src[2048];
+	snprintf(src, sizeof src, "%s%s", header, custom_body);
+	if (!with_grad_blocks) /* the same functions, their grad blocks cut off */
+		for (char *g; (g = strstr(src, " grad("));)
+			memmove(g, strchr(g, '}') + 1, strlen(strchr(g, '}') + 1) + 1);
+	Prog *p = compile(arena_new(), src);
+	*grad = pass_autodiff(ir_prog_graph(p, "loss"), "grad");
+	ck_assert_int_eq(ir_graph_verify(*grad, "custom grad"), 0);
+	int64_t syms[1] = {4};
+	InterpArgs a = {.params = (double *)params, .inputs = inputs, .syms = syms, .outputs = outs};
+	char err[256];
+	ck_assert_msg(ir_interp(*grad, &a, err, sizeof err), "interp: %s", err);
+}
+
+START_TEST(test_custom_grad)
+{
+	double params[6 * 5 + 5 + 5 * 3 + 3], x[4 * 6], y[4];
+	for (int i = 0; i < (int)(sizeof params / sizeof *params); i++)
+		params[i] = urand() - 0.5;
+	for (int i = 0; i < 24; i++)
+		x[i] = 4 * urand() - 2;
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	double *got[8] = {0}, *want[8] = {0}, *plain[8] = {0}, worst = 0, differs = 0;
+	Graph *g1, *g2, *g3;
+	custom_grads(custom_pairs[_i][0], true, params, inputs, got, &g1);
+	custom_grads(custom_pairs[_i][1], true, params, inputs, want, &g2);
+	custom_grads(custom_pairs[_i][0], false, params, inputs, plain, &g3);
+	ck_assert_int_eq(g1->outputs.n, 5); /* loss, grad of fc1.weight, fc1.bias, fc2.weight, fc2.bias */
+	ck_assert_int_eq(g2->outputs.n, 5);
+	for (int k = 0; k < 5; k++) {
+		ck_assert_str_eq(g1->outputs.v[k].name, g2->outputs.v[k].name);
+		Type t = g1->outputs.v[k].node->type;
+		int64_t n = 1;
+		for (int d = 0; d < t.rank; d++)
+			n *= t.dim[d];
+		for (int64_t i = 0; i < n; i++) {
+			double e = fabs(got[k][i] - want[k][i]);
+			ck_assert_msg(e <= 1e-12 * fmax(1, fabs(want[k][i])), "%s[%lld]: grad block %.17g, restated rule %.17g",
+			              g1->outputs.v[k].name, (long long)i, got[k][i], want[k][i]);
+			worst = fmax(worst, e);
+			differs = fmax(differs, fabs(got[k][i] - plain[k][i]));
+		}
+	}
+	ck_assert_msg(differs > 1e-3, "the grad blocks change no gradient (largest change %g)", differs);
+	printf("custom grad pair %d: gradients equal to the restated rule within %.3g; without grad blocks they differ by up to %.3g\n",
+	       _i, worst, differs);
+	for (int k = 0; k < 8; k++)
+		free(got[k]), free(want[k]), free(plain[k]);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gradcheck");
@@ -234,6 +322,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_program_gradients, 0, (int)(sizeof programs / sizeof *programs));
 	tcase_add_loop_test(tc, test_loop_gradients, 0, NLOOP_PROGRAMS);
+	tcase_add_loop_test(tc, test_custom_grad, 0, (int)(sizeof custom_pairs / sizeof *custom_pairs));
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);
