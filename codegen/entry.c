@@ -29,7 +29,7 @@ static bool needs_buffer(const Node *n)
 {
 	if (n->op == OP_CONST)
 		return true;
-	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE && n->op != OP_CUSTOM_GRAD && n->op != OP_LOOP;
+	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE && n->op != OP_CUSTOM_GRAD && n->op != OP_LOOP && n->op != OP_IF;
 }
 
 /* the node whose buffer n's value lives in (reshape is a view, custom_grad its forward value) */
@@ -88,10 +88,12 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 		last[owner(g->outputs.v[k].node)->id] = nn;
 	for (int i = 0; i < nn; i++) {
 		Node *n = g->nodes.v[i];
-		/* a loop writes its results (loop_out) while it runs: their slots are taken at the loop */
+		/* a loop or an if writes its results (loop_out, if_out) while it runs: their slots are taken at it */
 		for (int j = i; j < nn; j++) {
 			Node *u = g->nodes.v[j];
-			bool mine = j == i ? n->op != OP_LOOP_OUT : n->op == OP_LOOP && u->op == OP_LOOP_OUT && u->in[0] == n;
+			bool mine = j == i ? n->op != OP_LOOP_OUT && n->op != OP_IF_OUT
+			                   : (n->op == OP_LOOP && u->op == OP_LOOP_OUT && u->in[0] == n) ||
+			                     (n->op == OP_IF && u->op == OP_IF_OUT && u->in[0] == n);
 			if (!mine || !needs_buffer(u) || slot_of[u->id] >= 0)
 				continue;
 			Dim numel = ir_type_numel(p, u->type);
@@ -152,7 +154,8 @@ static LLVMValueRef type_bytes(Fn *f, Type t)
 }
 
 /* Emits the offsets of the slots of g from byte `base`, then each loop's state and body plan
-   (LoopPlan in the loop's aux); returns the end. off[id] is the byte offset of node id's buffer
+   (LoopPlan in the loop's aux) and each if's branch plans (an array of two offset tables in its
+   aux, the branches sharing their memory: one runs); returns the end. off[id] is the byte offset of node id's buffer
    (NULL when it has none); epos[id] each effect's effect_pos. */
 static LLVMValueRef plan_emit(Fn *f, Graph *g, const int *epos, LLVMValueRef *off, LLVMValueRef base)
 {
@@ -172,6 +175,19 @@ static LLVMValueRef plan_emit(Fn *f, Graph *g, const int *epos, LLVMValueRef *of
 	free(soff);
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
+		if (n->op == OP_IF) {
+			LLVMValueRef **brs = arena_alloc(cg->p->arena, sizeof *brs * 2), end = cur;
+			for (int k = 0; k < 2; k++) {
+				Graph *b = n->sub[k];
+				int *bepos = calloc((size_t)b->next_id + 1, sizeof *bepos); /* a branch has no effects */
+				brs[k] = arena_alloc(cg->p->arena, sizeof **brs * (size_t)(b->next_id + 1));
+				LLVMValueRef e = plan_emit(f, b, bepos, brs[k], cur);
+				end = LLVMBuildSelect(f->eb, LLVMBuildICmp(f->eb, LLVMIntUGT, e, end, ""), e, end, "");
+				free(bepos);
+			}
+			cur = end;
+			n->aux = brs;
+		}
 		if (n->op != OP_LOOP)
 			continue;
 		Graph *b = n->sub[0];
@@ -360,11 +376,54 @@ static void emit_loop(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMV
 	free(res);
 }
 
+/* A run-time if: one conditional branch on the bool condition to the code of the branch it
+   chooses (its nodes, in its plan), which copies its results into the if_outs; the other
+   branch's nodes do not run. */
+static void emit_if(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
+{
+	LLVMValueRef **brs = n->aux;
+	int nout = n->sub[0]->outputs.n;
+	LLVMValueRef *res = calloc((size_t)nout + 1, sizeof *res);
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->op == OP_IF_OUT && u->in[0] == n)
+			res[u->attr[0]] = at(f, arena, off[u->id]);
+	}
+	LLVMBasicBlockRef blk[2] = {LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "then"),
+	                            LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "else")};
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "endif");
+	LLVMValueRef c = LLVMBuildLoad2(f->b, cg->t_i8, ptr[n->in[0]->id], "");
+	LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntNE, c, LLVMConstInt(cg->t_i8, 0, 0), ""), blk[0], blk[1]);
+	for (int k = 0; k < 2; k++) {
+		Graph *b = n->sub[k];
+		LLVMValueRef *bptr = calloc((size_t)b->next_id + 1, sizeof *bptr);
+		LLVMPositionBuilderAtEnd(f->b, blk[k]);
+		for (int j = 0; j < b->inputs.n; j++)
+			bptr[b->inputs.v[j]->id] = ptr[n->in[j + 1]->id];
+		for (int m = 0; m < b->nodes.n; m++)
+			if (b->nodes.v[m]->op != OP_INPUT)
+				emit_node(cg, f, b, b->nodes.v[m], bptr, arena, brs[k]);
+		for (int o = 0; o < nout; o++) {
+			Node *y = b->outputs.v[o].node;
+			if (res[o])
+				LLVMBuildMemCpy(f->b, res[o], 1, bptr[y->id], 1, type_bytes(f, y->type));
+		}
+		LLVMBuildBr(f->b, join);
+		free(bptr);
+	}
+	LLVMPositionBuilderAtEnd(f->b, join);
+	free(res);
+}
+
 static void emit_node(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
 {
 	ptr[n->id] = node_ptr(f, n, ptr, arena, off);
 	if (n->op == OP_LOOP) {
 		emit_loop(cg, f, g, n, ptr, arena, off);
+		return;
+	}
+	if (n->op == OP_IF) {
+		emit_if(cg, f, g, n, ptr, arena, off);
 		return;
 	}
 	run_kernel(cg, f, g, n, ptr);

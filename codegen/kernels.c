@@ -1199,6 +1199,8 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_LOOP] = {.view = true},
 	[OP_LOOP_OUT] = {.view = true},
 	[OP_CUSTOM_GRAD] = {.view = true},
+	[OP_IF] = {.view = true},
+	[OP_IF_OUT] = {.view = true},
 	[OP_CONST] = {cg_emit_const},
 	[OP_CAST] = EW(cast),
 	[OP_TRANSPOSE] = {cg_emit_transpose},

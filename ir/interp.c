@@ -806,6 +806,52 @@ EVAL(ev_loop_out)
 	return true;
 }
 
+/* ---- run-time if ---- */
+
+/* Only the branch the condition chooses runs (ir_interp on that region); the if's value is its
+   results one after the other, which if_out reads by offset */
+EVAL(ev_if)
+{
+	const Graph *b = n->sub[X(0)[0] != 0 ? 0 : 1];
+	int nout = b->outputs.n;
+	double **outs = calloc((size_t)nout + 1, sizeof *outs);
+	const double **ins = calloc((size_t)n->nin + 1, sizeof *ins);
+	for (int j = 1; j < n->nin; j++)
+		ins[j - 1] = X(j);
+	InterpArgs ba = *it->a;
+	ba.inputs = ins;
+	ba.outputs = outs;
+	bool ok = ir_interp(b, &ba, it->err, it->errlen);
+	int64_t total = 0, *sz = calloc((size_t)nout + 1, sizeof *sz);
+	for (int k = 0; ok && k < nout; k++) {
+		Shape s;
+		ok = node_shape(it, b->outputs.v[k].node, &s);
+		total += sz[k] = s.n;
+	}
+	double *res = it->val[n->id] = xrealloc(it->val[n->id], sizeof(double) * (size_t)(total ? total : 1));
+	for (int k = 0, off = 0; k < nout; off += (int)sz[k], k++) {
+		if (ok)
+			memcpy(res + off, outs[k], sizeof(double) * (size_t)sz[k]);
+		free(outs[k]);
+	}
+	free(outs), free(ins), free(sz);
+	return ok;
+}
+
+EVAL(ev_if_out)
+{
+	const Node *c = n->in[0];
+	int64_t off = 0;
+	for (int k = 0; k < n->attr[0]; k++) {
+		Shape s;
+		if (!node_shape(it, c->sub[0]->outputs.v[k].node, &s))
+			return false;
+		off += s.n;
+	}
+	memcpy(y, X(0) + off, sizeof *y * (size_t)YS->n);
+	return true;
+}
+
 typedef bool (*EvalFn)(Interp *, const Node *, double *);
 static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_INPUT] = ev_input, [OP_PARAM] = ev_param, [OP_CONST] = ev_const, [OP_HYPER] = ev_hyper,
@@ -836,6 +882,7 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_CONV2D] = ev_conv2d, [OP_CONV2D_BWD_INPUT] = ev_conv2d, [OP_CONV2D_BWD_WEIGHT] = ev_conv2d,
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand, [OP_LOOP] = ev_loop, [OP_LOOP_OUT] = ev_loop_out,
+	[OP_IF] = ev_if, [OP_IF_OUT] = ev_if_out,
 	[OP_CUSTOM_GRAD] = ev_copy, /* y; its region is only for autodiff */
 };
 

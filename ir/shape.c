@@ -577,6 +577,46 @@ RULE(shape_loop_out)
 	return true;
 }
 
+/* if: both branches take the captures (inputs 1..) and return the same number of values, of the
+   same types */
+RULE(shape_if)
+{
+	char s1[256], s2[256];
+	if (n->nsub != 2 || n->nattr != 0 || n->nin < 1)
+		FAIL("if needs a condition, two branches and no attributes");
+	if (n->in[0]->type.dtype != TY_BOOL || n->in[0]->type.rank != 0)
+		FAIL("if's condition must be a bool scalar, found %s", tyname(g, n->in[0]->type, s1));
+	for (int k = 0; k < 2; k++) {
+		const Graph *b = n->sub[k];
+		if (b->inputs.n != n->nin - 1)
+			FAIL("if's branch %d takes %d inputs (one per capture), found %d", k, n->nin - 1, b->inputs.n);
+		for (int j = 0; j < b->inputs.n; j++)
+			if (!ir_type_equal(b->inputs.v[j]->type, n->in[j + 1]->type))
+				FAIL("if's branch %d input %d is %s, the if gives %s", k, j, tyname(g, b->inputs.v[j]->type, s1),
+				     tyname(g, n->in[j + 1]->type, s2));
+	}
+	const Graph *a = n->sub[0], *b = n->sub[1];
+	if (a->outputs.n != b->outputs.n)
+		FAIL("if's branches return %d and %d values", a->outputs.n, b->outputs.n);
+	for (int k = 0; k < a->outputs.n; k++)
+		if (!ir_type_equal(a->outputs.v[k].node->type, b->outputs.v[k].node->type))
+			FAIL("if's result %d is %s in one branch and %s in the other", k, tyname(g, a->outputs.v[k].node->type, s1),
+			     tyname(g, b->outputs.v[k].node->type, s2));
+	n->type = ir_scalar_type(TY_F32);
+	return true;
+}
+
+RULE(shape_if_out)
+{
+	const Node *c = n->in[0];
+	if (c->op != OP_IF)
+		FAIL("if_out reads an if, found %s", op_info[c->op].name);
+	if (n->nattr != 1 || n->attr[0] < 0 || n->attr[0] >= c->sub[0]->outputs.n)
+		FAIL("if_out needs a result index in [0, %d)", c->sub[0]->outputs.n);
+	n->type = c->sub[0]->outputs.v[n->attr[0]].node->type;
+	return true;
+}
+
 /* custom_grad: grad's inputs are (the k x, dy of y's type, the captures), its outputs one per x */
 RULE(shape_custom_grad)
 {

@@ -52,6 +52,8 @@ static void verify_node(Verify *v, const Node *n, const Node **byid, const char 
 			problem(v, n, "input %d (%%%d) is an effect, which has no value", j, in->id);
 		else if ((in->op == OP_LOOP) != (n->op == OP_LOOP_OUT))
 			problem(v, n, "input %d (%%%d): only loop_out reads a loop, and it reads nothing else", j, in->id);
+		else if ((in->op == OP_IF) != (n->op == OP_IF_OUT))
+			problem(v, n, "input %d (%%%d): only if_out reads an if, and it reads nothing else", j, in->id);
 		else
 			continue;
 		return; /* the shape rule cannot run on a broken input */
@@ -70,6 +72,8 @@ static void verify_node(Verify *v, const Node *n, const Node **byid, const char 
 	}
 	if (n->op == OP_LOOP && n->nsub != 1)
 		problem(v, n, "a loop owns %d regions, not 1", n->nsub);
+	if (n->op == OP_IF && n->nsub != 2)
+		problem(v, n, "an if owns %d regions, not 2", n->nsub);
 	if (n->op == OP_INPUT && (n->attr[0] < 0 || n->attr[0] >= g->inputs.n || g->inputs.v[n->attr[0]] != n))
 		problem(v, n, "input node is not g->inputs[%lld]", (long long)n->attr[0]);
 	Node copy = *n;

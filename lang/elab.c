@@ -418,6 +418,8 @@ typedef struct Flow {
 	Value *ret;
 	Loc retloc;       /* the return statement's expression */
 	YieldVec *yields; /* in the body of a `for` expression: the values yielded so far, else NULL */
+	Ast **rest;       /* the statements after the one being elaborated in its block (a run-time */
+	int nrest;        /* `if` that returns takes them as its else branch) */
 } Flow;
 
 static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
@@ -1042,8 +1044,9 @@ static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const c
 	Node **saved_pn = e->param_node; /* PARAM nodes made in the region stay there until close_body */
 	int saved_npn = e->nparam_node;
 	struct ElabLoop *saved_loop = e->loop;
+	const char *saved_region = e->in_region;
 	Graph *outer = e->g;
-	e->param_node = NULL, e->nparam_node = 0, e->g = L.body, e->loop = NULL;
+	e->param_node = NULL, e->nparam_node = 0, e->g = L.body, e->loop = NULL, e->in_region = "a grad block";
 	Flow fl = {0};
 	int errs = diag_error_count();
 	elab_block(e, gs, gb->b, &fl);
@@ -1071,7 +1074,7 @@ static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const c
 		} else
 			ir_graph_output(L.body, arena_printf(e->arena, "d%s", L.body->inputs.v[i]->name), d);
 	}
-	e->g = outer, e->loop = saved_loop, e->param_node = saved_pn, e->nparam_node = saved_npn;
+	e->g = outer, e->loop = saved_loop, e->in_region = saved_region, e->param_node = saved_pn, e->nparam_node = saved_npn;
 	if (!ok) {
 		free(xs.v);
 		return val_err();
@@ -1312,6 +1315,10 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 		diag_error(st->loc, "':=' inside a loop over a run-time or large range (compiled as a loop) is not supported");
 		return;
 	}
+	if (e->in_region) {
+		diag_error(st->loc, "':=' inside %s is not supported", e->in_region);
+		return;
+	}
 	Binding *b = tgt->kind == A_IDENT ? scope_lookup(s, tgt->name) : NULL;
 	Value *t = b && b->v->k != V_PARAMREF ? b->v : elab_expr(e, s, tgt);
 	Value *v = elab_expr(e, s, st->b);
@@ -1355,6 +1362,251 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 		ir_graph_effect(e->g, a);
 }
 
+/* ---- run-time if ----
+ * `if c { } else { }` on a bool scalar tensor c becomes an IF node (ir/ops.def) owning both
+ * branches, each elaborated once into a closed region (close_body: what a branch reads from
+ * outside is a capture; the two branches' captures are merged into one list of inputs) whose
+ * results are read by IF_OUT projections. Its results are:
+ *   IF_VALUE:  an `if` used as a value: each branch's value (a tensor, a number or a tuple of them);
+ *   IF_STMT:   an `if` statement: the names the branches rebind, which must hold tensors or numbers
+ *              before it and keep their types; after it each is rebound to its IF_OUT;
+ *   IF_RETURN: an `if` statement that returns: the rest of the block (after the `else` branch, if
+ *              any) is its else branch, both return, and the value returned is the if's.
+ * The condition is one scalar: the whole batch takes the same branch.
+ */
+enum { IF_VALUE, IF_STMT, IF_RETURN };
+
+typedef VEC(Node *) NodeVec;
+
+static void elab_stmts(Elab *e, Scope *s, Ast **st, int n, Flow *fl);
+static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl);
+static Value *block_value(Elab *e, Scope *s, Ast *blk);
+
+static bool has_return(const Ast *st)
+{
+	if (!st)
+		return false;
+	switch (st->kind) {
+	case A_RETURN: return true;
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n; i++)
+			if (has_return(st->list.v[i]))
+				return true;
+		return false;
+	case A_IF: return has_return(st->b) || has_return(st->c);
+	default: return false;
+	}
+}
+
+/* The tensors of value v (a tensor, a number, or a tuple of them) appended to out, made in the
+   current graph; false (with an error at loc) when v has anything else */
+static bool value_tensors(Elab *e, Value *v, Loc loc, NodeVec *out)
+{
+	if (v->k == V_TUPLE) {
+		for (int i = 0; i < v->list.n; i++)
+			if (!value_tensors(e, v->list.v[i], loc, out))
+				return false;
+		return true;
+	}
+	if (v->k == V_PARAMREF)
+		v = val_tensor(e, elab_param_node(e, (int)v->i, loc));
+	if (v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL) {
+		vec_push(out, elab_to_tensor(e, v, v->k == V_INT ? TY_I64 : v->k == V_BOOL ? TY_BOOL : TY_F32, loc));
+		return true;
+	}
+	if (v->k != V_ERR)
+		diag_error(loc, "a branch of a run-time 'if' gives %s: only tensors, numbers and tuples of them can be chosen at run time",
+		           val_describe(e, v));
+	return false;
+}
+
+/* v (a branch's value) rebuilt with the if_outs outs[*k..] in place of its tensors */
+static Value *value_from(Elab *e, Value *v, Node **outs, int *k)
+{
+	if (v->k != V_TUPLE)
+		return val_tensor(e, outs[(*k)++]);
+	Value *t = val_new(e, V_TUPLE);
+	t->list.n = v->list.n;
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(v->list.n + 1));
+	for (int i = 0; i < v->list.n; i++)
+		t->list.v[i] = value_from(e, v->list.v[i], outs, k);
+	return t;
+}
+
+/* The inputs of region b (its captures caps, their inputs capins) put in the order of the merged
+   list u, with an unused input for each capture of the other branch */
+static void order_inputs(Graph *b, Node **caps, Node **capins, int ncaps, Node **u, int nu)
+{
+	Node **in = xrealloc(NULL, sizeof *in * (size_t)(nu + 1));
+	for (int j = 0; j < nu; j++) {
+		in[j] = NULL;
+		for (int k = 0; k < ncaps; k++)
+			if (caps[k] == u[j])
+				in[j] = capins[k];
+		if (!in[j])
+			in[j] = ir_input(b, u[j]->type, u[j]->name, u[j]->loc);
+	}
+	for (int j = 0; j < nu; j++) {
+		b->inputs.v[j] = in[j];
+		in[j]->attr[0] = j;
+	}
+	free(in);
+}
+
+static Value *compile_if(Elab *e, Scope *s, Ast *x, Node *c, int mode, Flow *fl)
+{
+	NameVec names = {0};
+	VEC(Carried) car = {0};
+	bool ok = true;
+	if (mode == IF_STMT) {
+		assigned_names(e, x->b, &names);
+		assigned_names(e, x->c, &names);
+	}
+	for (int i = 0; i < names.n; i++) {
+		Binding *b = scope_lookup(s, names.v[i].name);
+		if (!b)
+			continue; /* bound in a branch, or unbound: the branch reports it */
+		Node *init = b->v->k == V_INT || b->v->k == V_FLOAT ? elab_to_tensor(e, b->v, b->v->k == V_INT ? TY_I64 : TY_F32, b->loc)
+		           : b->v->k == V_TENSOR ? b->v->t : NULL;
+		if (!init) {
+			if (b->v->k != V_ERR)
+				diag_error(names.v[i].loc, "'%s' is %s: a branch of a run-time 'if' can rebind only names holding "
+				           "tensors or numbers", b->name, val_describe(e, b->v));
+			ok = false;
+			continue;
+		}
+		vec_push(&car, ((Carried){b, b->name, init, NULL, names.v[i].loc}));
+	}
+	free(names.v);
+	struct ElabLoop L[2] = {{.outer = e->g}, {.outer = e->g}};
+	NodeVec outs[2] = {{0}, {0}};
+	Value *val[2] = {NULL, NULL};
+	for (int k = 0; ok && k < 2; k++) {
+		for (int j = 0; j < car.n; j++)
+			car.v[j].b->v = val_tensor(e, car.v[j].init);
+		L[k].body = ir_region_new(e->prog, k ? "else" : "then");
+		Node **saved_pn = e->param_node; /* PARAM nodes made in the branch stay there until close_body */
+		int saved_npn = e->nparam_node;
+		struct ElabLoop *saved_loop = e->loop;
+		const char *saved_region = e->in_region;
+		Graph *outer = e->g;
+		e->param_node = NULL, e->nparam_node = 0, e->g = L[k].body, e->loop = NULL, e->in_region = "a run-time 'if'";
+		int errs = diag_error_count();
+		Ast *br = k ? x->c : x->b;
+		Loc vloc = br ? br->loc : x->loc;
+		if (mode == IF_VALUE)
+			val[k] = br->kind == A_BLOCK ? block_value(e, scope_new(e, s), br) : elab_expr(e, s, br);
+		else {
+			Flow f2 = {0};
+			Scope *bs = scope_new(e, s);
+			if (br && br->kind == A_BLOCK)
+				elab_block(e, bs, br, &f2);
+			else if (br) { /* else if: in IF_RETURN, what follows is its else branch too */
+				if (mode == IF_RETURN)
+					f2.rest = fl->rest, f2.nrest = fl->nrest;
+				elab_stmt(e, bs, br, &f2);
+			}
+			if (mode == IF_RETURN && k == 1 && !f2.returned)
+				elab_stmts(e, bs, fl->rest, fl->nrest, &f2);
+			if (mode == IF_RETURN && !f2.returned && diag_error_count() == errs)
+				diag_error(k ? x->loc : br->loc, k ? "this run-time 'if' returns in its first branch, so what follows it "
+				           "in the block (its else branch) must return too" : "this branch of a run-time 'if' can end without 'return'");
+			else if (mode == IF_STMT && f2.returned)
+				diag_error(f2.retloc, "'return' inside a run-time 'if' that is not a statement of the function's body");
+			val[k] = mode == IF_RETURN && f2.returned ? f2.ret : NULL;
+			vloc = f2.returned ? f2.retloc : vloc;
+		}
+		ok = diag_error_count() == errs;
+		if (ok && mode != IF_STMT)
+			ok = value_tensors(e, val[k], vloc, &outs[k]);
+		for (int j = 0; ok && j < car.n; j++) {
+			Carried *cv = &car.v[j];
+			Node *v = elab_to_tensor(e, cv->b->v, cv->init->type.dtype, cv->loc);
+			if (v && !ir_type_equal(v->type, cv->init->type)) {
+				diag_error(cv->loc, "'%s' is %s before this run-time 'if' and %s after its %s branch: a name rebound in "
+				           "a branch keeps its type", cv->name, type_text(e, cv->init->type), type_text(e, v->type), k ? "else" : "then");
+				diag_note(cv->b->loc, "'%s' is bound here", cv->name);
+			}
+			if (!v || !ir_type_equal(v->type, cv->init->type))
+				ok = false;
+			else
+				vec_push(&outs[k], v);
+		}
+		for (int j = 0; ok && j < outs[k].n; j++)
+			ir_graph_output(L[k].body, j < outs[k].n - car.n ? "value" : car.v[j - (outs[k].n - car.n)].name, outs[k].v[j]);
+		e->g = outer, e->loop = saved_loop, e->in_region = saved_region, e->param_node = saved_pn, e->nparam_node = saved_npn;
+		if (ok)
+			close_body(e, &L[k]);
+	}
+	if (ok && outs[0].n != outs[1].n) {
+		diag_error(x->loc, "the branches of this run-time 'if' give %d and %d values: both must give values of the same types",
+		           outs[0].n, outs[1].n);
+		ok = false;
+	}
+	for (int j = 0; ok && j < outs[0].n; j++)
+		if (!ir_type_equal(outs[0].v[j]->type, outs[1].v[j]->type)) {
+			diag_error(x->loc, "the branches of this run-time 'if' give %s and %s%s: both must give values of the same types",
+			           type_text(e, outs[0].v[j]->type), type_text(e, outs[1].v[j]->type),
+			           outs[0].n > 1 ? arena_printf(e->arena, " (value %d)", j) : "");
+			ok = false;
+		}
+	Value *res = val_err();
+	if (ok) {
+		NodeVec u = {0};
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < L[k].caps.n; j++) {
+				int m = 0;
+				while (m < u.n && u.v[m] != L[k].caps.v[j])
+					m++;
+				if (m == u.n)
+					vec_push(&u, L[k].caps.v[j]);
+			}
+		for (int k = 0; k < 2; k++)
+			order_inputs(L[k].body, L[k].caps.v, L[k].capins.v, L[k].caps.n, u.v, u.n);
+		Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)(u.n + 1));
+		in[0] = c;
+		for (int j = 0; j < u.n; j++)
+			in[j + 1] = u.v[j];
+		Graph *sub[2] = {L[0].body, L[1].body};
+		char err[512];
+		Node *n = ir_region_node(e->g, OP_IF, in, u.n + 1, NULL, 0, sub, 2, x->loc, err, sizeof err);
+		if (!n)
+			BUG("if: %s", err);
+		Node **o = arena_alloc(e->arena, sizeof(Node *) * (size_t)(outs[0].n + 1));
+		for (int j = 0; j < outs[0].n; j++) {
+			int64_t a = j;
+			o[j] = elab_node(e, OP_IF_OUT, &n, 1, &a, 1, NULL, x->loc);
+		}
+		int nv = outs[0].n - car.n, k = 0;
+		for (int j = 0; j < car.n; j++) {
+			o[nv + j]->name = car.v[j].name;
+			car.v[j].b->v = val_tensor(e, o[nv + j]);
+		}
+		res = mode == IF_STMT ? val_new(e, V_NONE) : value_from(e, val[0], o, &k);
+		free(u.v);
+	} else
+		for (int j = 0; j < car.n; j++) /* after a failed if, each name holds an error */
+			car.v[j].b->v = val_err();
+	for (int k = 0; k < 2; k++)
+		free(outs[k].v), free(L[k].caps.v), free(L[k].capins.v);
+	free(car.v);
+	return res;
+}
+
+/* An `if` statement on a run-time condition: IF_RETURN when it returns (then the function's
+   flow has returned its value), else IF_STMT */
+static void run_time_if_stmt(Elab *e, Scope *s, Ast *st, Node *c, Flow *fl)
+{
+	if (!has_return(st)) {
+		compile_if(e, s, st, c, IF_STMT, fl);
+		return;
+	}
+	Value *v = compile_if(e, s, st, c, IF_RETURN, fl);
+	fl->returned = true;
+	fl->ret = v;
+	fl->retloc = st->loc;
+}
+
 static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 {
 	switch (st->kind) {
@@ -1368,9 +1620,12 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	case A_EXPRSTMT: elab_expr(e, s, st->a); break;
 	case A_METRIC: {
 		Value *v = elab_expr(e, s, st->a);
-		if (!e->in_loss || e->loop) {
-			diag_error(st->loc, e->loop ? "'metric' inside a loop compiled as a loop: compute it after the loop"
-			                            : "'metric' is only allowed in a recipe's loss");
+		if (!e->in_loss || e->loop || e->in_region) {
+			if (e->in_region)
+				diag_error(st->loc, "'metric' inside %s: compute it outside", e->in_region);
+			else
+				diag_error(st->loc, e->loop ? "'metric' inside a loop compiled as a loop: compute it after the loop"
+				                            : "'metric' is only allowed in a recipe's loss");
 			break;
 		}
 		for (int i = 0; i < e->metrics.n; i++)
@@ -1386,11 +1641,12 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 		Value *c = elab_expr(e, s, st->a);
 		if (c->k == V_ERR)
 			break;
+		if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0) {
+			run_time_if_stmt(e, s, st, c->t, fl);
+			break;
+		}
 		if (c->k != V_BOOL) {
-			if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
-				diag_error(st->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
-			else
-				diag_error(st->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+			diag_error(st->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
 			break;
 		}
 		Ast *br = c->i ? st->b : st->c;
@@ -1417,11 +1673,16 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	}
 }
 
-static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl)
+static void elab_stmts(Elab *e, Scope *s, Ast **st, int n, Flow *fl)
 {
-	for (int i = 0; i < blk->list.n && !fl->returned; i++)
-		elab_stmt(e, s, blk->list.v[i], fl);
+	for (int i = 0; i < n && !fl->returned; i++) {
+		fl->rest = st + i + 1, fl->nrest = n - i - 1;
+		elab_stmt(e, s, st[i], fl);
+	}
+	fl->rest = NULL, fl->nrest = 0;
 }
+
+static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl) { elab_stmts(e, s, blk->list.v, blk->list.n, fl); }
 
 /* ---- expressions ---- */
 
@@ -1846,11 +2107,10 @@ static Value *elab_if_expr(Elab *e, Scope *s, Ast *x)
 		diag_error(x->loc, "an 'if' used as a value needs an 'else'");
 		return val_err();
 	}
+	if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
+		return compile_if(e, s, x, c->t, IF_VALUE, NULL);
 	if (c->k != V_BOOL) {
-		if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
-			diag_error(x->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
-		else
-			diag_error(x->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+		diag_error(x->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
 		return val_err();
 	}
 	Ast *br = c->i ? x->b : x->c;

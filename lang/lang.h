@@ -193,6 +193,7 @@ typedef struct Elab {
 	int depth;          /* call depth, to stop runaway recursion */
 	bool in_loss;       /* elaborating a recipe's loss: `metric` allowed */
 	struct ElabLoop *loop; /* lang/elab.c: the loop whose body is being built (innermost), or NULL */
+	const char *in_region; /* "a run-time 'if'", "a grad block": building such a region (no `:=`, no `metric`) */
 	VEC(Binding) metrics; /* the loss's metrics, in order */
 	VEC(const char *) imported; /* files already imported */
 	VEC(const char *) importing; /* the import chain, for cycles */

@@ -432,6 +432,7 @@ static void rule_dropout(AD *ad, Node *y, Node *dy)
 
 static void rule_loop(AD *ad, Node *y, Node *dy);
 static void rule_custom_grad(AD *ad, Node *y, Node *dy);
+static void rule_if(AD *ad, Node *y, Node *dy);
 
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
@@ -459,6 +460,7 @@ static const Rule rule[OP_COUNT] = {
 	[OP_CONV2D] = rule_conv2d, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
 	[OP_LOOP] = rule_loop, [OP_LOOP_OUT] = rule_none, /* a loop_out's adjoint is read by rule_loop */
 	[OP_CUSTOM_GRAD] = rule_custom_grad,
+	[OP_IF] = rule_if, [OP_IF_OUT] = rule_none, /* an if_out's adjoint is read by rule_if */
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }
@@ -546,7 +548,7 @@ static void backprop(AD *ad, int from, int to)
 {
 	for (int i = to - 1; i >= from; i--) {
 		Node *n = ad->g->nodes.v[i];
-		if (!ad->needs[n->id] || (!ad->adj[n->id] && n->op != OP_LOOP))
+		if (!ad->needs[n->id] || (!ad->adj[n->id] && n->op != OP_LOOP && n->op != OP_IF))
 			continue;
 		if (!rule[n->op])
 			BUG("autodiff: no derivative rule for %s", op_info[n->op].name);
@@ -680,6 +682,84 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 				acc(ad, L->in[j], ir_op(g, OP_LOOP_OUT, &B, 1, &r, 1, NULL, L->loc));
 				r++;
 			}
+}
+
+/* The adjoint of an if is an if on the same condition: each backward branch takes the captures
+   and the adjoints of the results, recomputes its forward branch, differentiates it seeded with
+   those adjoints and returns the adjoint of each capture that needs one (zero where the branch
+   does not use it). */
+static void rule_if(AD *ad, Node *N, Node *unused)
+{
+	Graph *g = ad->g;
+	Prog *p = g->prog;
+	Arena *ar = p->arena;
+	int nin = N->nin, nout = N->sub[0]->outputs.n, ndy = 0, nneed = 0;
+	Node **dres = arena_alloc(ar, sizeof *dres * (size_t)(nout + 1));
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->id < ad->nid && u->op == OP_IF_OUT && u->in[0] == N && ad->adj[u->id]) {
+			Node *d = ad->adj[u->id];
+			dres[u->attr[0]] = dres[u->attr[0]] ? op2(ad, OP_ADD, dres[u->attr[0]], d) : d;
+		}
+	}
+	for (int k = 0; k < nout; k++)
+		ndy += dres[k] != NULL;
+	for (int j = 1; j < nin; j++)
+		nneed += ad->needs[N->in[j]->id];
+	if (!ndy || !nneed)
+		return;
+	Graph *G[2];
+	for (int br = 0; br < 2; br++) {
+		const Graph *b = N->sub[br];
+		G[br] = ir_region_new(p, b->name);
+		Node **map = arena_alloc(ar, sizeof *map * (size_t)(b->next_id + 1));
+		char *bneeds = arena_alloc(ar, (size_t)b->next_id + 1);
+		for (int j = 0; j < b->inputs.n; j++) {
+			map[b->inputs.v[j]->id] = ir_input(G[br], b->inputs.v[j]->type, b->inputs.v[j]->name, N->loc);
+			bneeds[b->inputs.v[j]->id] = ad->needs[N->in[j + 1]->id];
+		}
+		Node **dyin = arena_alloc(ar, sizeof *dyin * (size_t)(nout + 1));
+		for (int k = 0; k < nout; k++)
+			if (dres[k])
+				dyin[k] = ir_input(G[br], dres[k]->type, "dy", N->loc);
+		mark_needs(b, bneeds);
+		copy_nodes(G[br], b, map, bneeds);
+		AD bd = {G[br], NULL, NULL, N->loc, G[br]->next_id};
+		bd.adj = arena_alloc(ar, sizeof *bd.adj * (size_t)(G[br]->next_id + 1));
+		bd.needs = arena_alloc(ar, (size_t)G[br]->next_id + 1);
+		for (int j = 0; j < b->inputs.n; j++)
+			bd.needs[map[b->inputs.v[j]->id]->id] = bneeds[b->inputs.v[j]->id];
+		for (int i = 0; i < b->nodes.n; i++)
+			bd.needs[map[b->nodes.v[i]->id]->id] = bneeds[b->nodes.v[i]->id];
+		int nfwd = G[br]->nodes.n;
+		for (int k = 0; k < nout; k++)
+			if (dres[k])
+				acc(&bd, map[b->outputs.v[k].node->id], dyin[k]);
+		backprop(&bd, 0, nfwd);
+		bd.loc = N->loc;
+		for (int j = 0; j < b->inputs.n; j++)
+			if (ad->needs[N->in[j + 1]->id]) {
+				Node *d = bd.adj[map[b->inputs.v[j]->id]->id];
+				ir_graph_output(G[br], "d", d ? d : zeros(&bd, b->inputs.v[j]->type));
+			}
+	}
+	Node **in = arena_alloc(ar, sizeof *in * (size_t)(nin + ndy + 1));
+	int n2 = 0;
+	for (int j = 0; j < nin; j++)
+		in[n2++] = N->in[j];
+	for (int k = 0; k < nout; k++)
+		if (dres[k])
+			in[n2++] = dres[k];
+	char err[512];
+	Node *B = ir_region_node(g, OP_IF, in, n2, NULL, 0, G, 2, N->loc, err, sizeof err);
+	if (!B)
+		BUG("autodiff: the backward if: %s", err);
+	int64_t r = 0;
+	for (int j = 1; j < nin; j++)
+		if (ad->needs[N->in[j]->id]) {
+			acc(ad, N->in[j], ir_op(g, OP_IF_OUT, &B, 1, &r, 1, NULL, N->loc));
+			r++;
+		}
 }
 
 /* A function's own grad block: its region, inlined with y's adjoint as dy, gives the adjoints of

@@ -84,6 +84,26 @@ static const char *const loop_programs[] = {
 	"  model = R()\n"
 	"  loss(x: f32[B, T, 4], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
 	"}\n",
+	/* a run-time if in each loop's body, on the step's input (both branches run across the steps);
+	   the reverse loop's if gives a value */
+	"module S() {\n"
+	"  param w: f32[4, 4] = normal(std: 0.5)\n"
+	"  param u: f32[4, 4] = normal(std: 0.5)\n"
+	"  forward(x: f32[B, T, 4]) -> f32[B, 4] {\n"
+	"    let h = zeros([B, 4])\n"
+	"    for t in 0..T {\n"
+	"      if mean(x[:, t]) > 0.0 { h = tanh(h @ w + x[:, t]) } else { h = h * 0.5 + x[:, t] @ u }\n"
+	"    }\n"
+	"    let hs = for t in reverse(0..T) {\n"
+	"      yield if sum(x[:, t]) > 0.5 { h * x[:, t] } else { sigmoid(x[:, t] @ w) }\n"
+	"    }\n"
+	"    return h + mean(hs, axis: 0)\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = S()\n"
+	"  loss(x: f32[B, T, 4], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
+	"}\n",
 };
 
 enum { NLOOP_PROGRAMS = sizeof loop_programs / sizeof *loop_programs };

@@ -227,6 +227,64 @@ START_TEST(test_loop_gradients)
 }
 END_TEST
 
+/* Run-time ifs on one condition, mean(x) > 0: a value, a statement rebinding a name, and an early
+   return whose else branch is the rest of forward. Checked on inputs that take every then
+   branch and on inputs that take every else branch (the metric `took` says which ran). */
+static const char if_program[] =
+	"import std.nn\n"
+	"module Early() {\n"
+	"  fc = Linear(6, 6)\n"
+	"  stage1 = Linear(6, 3)\n"
+	"  stage2 = Linear(3, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let c = mean(x) > 0.0\n"
+	"    let h = if c { fc(x) } else { tanh(x) * 2.0 }\n"
+	"    let early = stage1(h)\n"
+	"    let g = h\n"
+	"    if c { g = g * tanh(fc(h)) } else { g = sigmoid(g) - 1.0 }\n"
+	"    if c { return early + stage1(g) * 0.5 }\n"
+	"    return stage2(tanh(early)) + stage1(g)\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = Early()\n"
+	"  loss(x: f32[B, 6], y: i32[B]) -> f32 {\n"
+	"    metric took = f32(mean(x) > 0.0)\n"
+	"    return cross_entropy(model(x), y)\n"
+	"  }\n"
+	"}\n";
+
+START_TEST(test_if_gradients)
+{
+	Prog *p = compile(arena_new(), if_program);
+	Graph *loss = ir_prog_graph(p, "loss");
+	int nif = 0;
+	for (int i = 0; i < loss->nodes.n; i++)
+		nif += loss->nodes.v[i]->op == OP_IF;
+	ck_assert_int_eq(nif, 3);
+	Graph *grad = pass_autodiff(loss, "grad");
+	ck_assert_int_eq(ir_graph_verify(grad, "gradcheck"), 0);
+	int64_t syms[1] = {4};
+	double x[4 * 6], y[4];
+	for (int i = 0; i < 24; i++) /* _i = 0: every x > 0 (then branches); 1: every x < 0 (else) */
+		x[i] = (_i ? -1 : 1) * (0.1 + urand());
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	double *outs[2] = {0};
+	InterpArgs a = {.inputs = inputs, .syms = syms, .outputs = outs};
+	a.params = calloc((size_t)ir_prog_param_numel(p), sizeof(double));
+	char err[256];
+	ck_assert_msg(ir_interp(loss, &a, err, sizeof err), "interp: %s", err);
+	ck_assert_str_eq(loss->outputs.v[1].name, "took");
+	ck_assert(outs[1][0] == (_i ? 0 : 1));
+	free(outs[0]), free(outs[1]), free(a.params);
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	printf("gradcheck run-time if, %s branches: %d gradients, worst relative error %.3g\n", _i ? "else" : "then", checked, worst);
+}
+END_TEST
+
 /* Custom grad blocks: each pair is the header of a program with grad blocks and of one without
    them that has the same values and the same derivatives (the rules restated with stop_gradient
    and grad_scale); both are completed by custom_body. The gradients must agree, and differ from
@@ -322,6 +380,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_program_gradients, 0, (int)(sizeof programs / sizeof *programs));
 	tcase_add_loop_test(tc, test_loop_gradients, 0, NLOOP_PROGRAMS);
+	tcase_add_loop_test(tc, test_if_gradients, 0, 2);
 	tcase_add_loop_test(tc, test_custom_grad, 0, (int)(sizeof custom_pairs / sizeof *custom_pairs));
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
