@@ -556,7 +556,9 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 			res = custom_grad(e, fn, s, res, loc, fname);
 	}
 	e->depth--;
-	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
+	/* the predict graph's output: the model's first forward call outside any region (a call inside
+	   a loop body or a run-time if is a node of that region) */
+	if (self && e->capture_inst == self && !e->captured && !e->loop && !e->in_region && fn->name && !strcmp(fn->name, "forward"))
 		e->captured = res;
 	return res;
 }
