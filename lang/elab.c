@@ -1396,6 +1396,7 @@ static bool has_return(const Ast *st)
 				return true;
 		return false;
 	case A_IF: return has_return(st->b) || has_return(st->c);
+	case A_FOR: return has_return(st->b);
 	default: return false;
 	}
 }
@@ -1513,8 +1514,6 @@ static Value *compile_if(Elab *e, Scope *s, Ast *x, Node *c, int mode, Flow *fl)
 			if (mode == IF_RETURN && !f2.returned && diag_error_count() == errs)
 				diag_error(k ? x->loc : br->loc, k ? "this run-time 'if' returns in its first branch, so what follows it "
 				           "in the block (its else branch) must return too" : "this branch of a run-time 'if' can end without 'return'");
-			else if (mode == IF_STMT && f2.returned)
-				diag_error(f2.retloc, "'return' inside a run-time 'if' that is not a statement of the function's body");
 			val[k] = mode == IF_RETURN && f2.returned ? f2.ret : NULL;
 			vloc = f2.returned ? f2.retloc : vloc;
 		}
