@@ -59,3 +59,11 @@ PY
 
 bench mlp mlp_fashion.nnd fashion bench_mlp.py "MLP 784-256-256-10"
 bench lenet lenet_fashion.nnd lenet bench_lenet.py "LeNet-5"
+
+# the LSTM of examples/lstm_text.nnd over T = 512 bytes: one loop, so compiling is quick and the
+# executable's size does not depend on T
+s0=$(date +%s.%N)
+"$root/nndc" build "$root/examples/lstm_text.nnd" -o "$t/lstm"
+s1=$(date +%s.%N)
+awk -v a="$s0" -v b="$s1" -v n="$(wc -c <"$t/lstm/lstm_text-train")" \
+	'BEGIN { printf "== LSTM over T = 512 (examples/lstm_text.nnd): compiled in %.2f s, lstm_text-train %d bytes\n", b - a, n }'

@@ -29,13 +29,13 @@ static bool needs_buffer(const Node *n)
 {
 	if (n->op == OP_CONST)
 		return true;
-	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE;
+	return !(op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) && n->op != OP_RESHAPE && n->op != OP_CUSTOM_GRAD && n->op != OP_LOOP && n->op != OP_IF;
 }
 
-/* the node whose buffer n's value lives in (reshape is a view) */
+/* the node whose buffer n's value lives in (reshape is a view, custom_grad its forward value) */
 static const Node *owner(const Node *n)
 {
-	while (n->op == OP_RESHAPE)
+	while (n->op == OP_RESHAPE || n->op == OP_CUSTOM_GRAD)
 		n = n->in[0];
 	return n;
 }
@@ -88,9 +88,16 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 		last[owner(g->outputs.v[k].node)->id] = nn;
 	for (int i = 0; i < nn; i++) {
 		Node *n = g->nodes.v[i];
-		if (needs_buffer(n)) {
-			Dim numel = ir_type_numel(p, n->type);
-			int sz = dtype_size(n->type.dtype), s = -1;
+		/* a loop or an if writes its results (loop_out, if_out) while it runs: their slots are taken at it */
+		for (int j = i; j < nn; j++) {
+			Node *u = g->nodes.v[j];
+			bool mine = j == i ? n->op != OP_LOOP_OUT && n->op != OP_IF_OUT
+			                   : (n->op == OP_LOOP && u->op == OP_LOOP_OUT && u->in[0] == n) ||
+			                     (n->op == OP_IF && u->op == OP_IF_OUT && u->in[0] == n);
+			if (!mine || !needs_buffer(u) || slot_of[u->id] >= 0)
+				continue;
+			Dim numel = ir_type_numel(p, u->type);
+			int sz = dtype_size(u->type.dtype), s = -1;
 			for (int k = 0; k < nfree && s < 0; k++) {
 				const Node *r = slot_rep[freed[k]];
 				if (dtype_size(r->type.dtype) == sz && ir_type_numel(p, r->type) == numel) {
@@ -99,10 +106,10 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 				}
 			}
 			if (s < 0)
-				slot_rep[s = nslots++] = n;
-			slot_of[n->id] = s;
-			if (last[n->id] < 0) /* unused: free at once */
-				last[n->id] = i;
+				slot_rep[s = nslots++] = u;
+			slot_of[u->id] = s;
+			if (last[u->id] < 0) /* unused: free at once */
+				last[u->id] = j;
 		}
 		/* free after allocating, so a result never shares memory with its inputs; the inputs of
 		   the effects that run after node i are dead after it too */
@@ -129,25 +136,78 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 	return nslots;
 }
 
-/* Emits the offsets of the slots; returns the arena size in bytes. off[id] is the byte offset
-   of node id's buffer (NULL when it has none); epos[id] each effect's effect_pos. */
-static LLVMValueRef plan_emit(Fn *f, Graph *g, const int *epos, LLVMValueRef *off)
+/* Where a loop keeps its state, in the arena after the slots of its graph (never reused): the
+   index (an i64), each carried value and its next value, then its body's own plan. */
+typedef struct LoopPlan {
+	LLVMValueRef *off;            /* the body's buffers, by body node id */
+	LLVMValueRef idx, *state, *next;
+} LoopPlan;
+
+static LLVMValueRef align64(Fn *f, LLVMValueRef x)
+{
+	return LLVMBuildAnd(f->eb, LLVMBuildAdd(f->eb, x, cg_i64(f->cg, 63), ""), cg_i64(f->cg, ~(int64_t)63), "");
+}
+
+static LLVMValueRef type_bytes(Fn *f, Type t)
+{
+	return LLVMBuildMul(f->eb, cg_numel(f, t), cg_i64(f->cg, dtype_size(t.dtype)), "");
+}
+
+/* Emits the offsets of the slots of g from byte `base`, then each loop's state and body plan
+   (LoopPlan in the loop's aux) and each if's branch plans (an array of two offset tables in its
+   aux, the branches sharing their memory: one runs); returns the end. off[id] is the byte offset of node id's buffer
+   (NULL when it has none); epos[id] each effect's effect_pos. */
+static LLVMValueRef plan_emit(Fn *f, Graph *g, const int *epos, LLVMValueRef *off, LLVMValueRef base)
 {
 	Cg *cg = f->cg;
 	int *slot_of = calloc((size_t)g->next_id, sizeof *slot_of);
 	const Node **rep = calloc((size_t)g->nodes.n + 1, sizeof *rep);
 	int nslots = plan_slots(g, epos, slot_of, rep);
-	LLVMValueRef *soff = calloc((size_t)nslots + 1, sizeof *soff), cur = cg_i64(cg, 0);
+	LLVMValueRef *soff = calloc((size_t)nslots + 1, sizeof *soff), cur = base;
 	for (int s = 0; s < nslots; s++) {
-		LLVMValueRef bytes = LLVMBuildMul(f->eb, cg_numel(f, rep[s]->type), cg_i64(cg, dtype_size(rep[s]->type.dtype)), "");
-		soff[s] = LLVMBuildAnd(f->eb, LLVMBuildAdd(f->eb, cur, cg_i64(cg, 63), ""), cg_i64(cg, ~(int64_t)63), "");
-		cur = LLVMBuildAdd(f->eb, soff[s], bytes, "");
+		soff[s] = align64(f, cur);
+		cur = LLVMBuildAdd(f->eb, soff[s], type_bytes(f, rep[s]->type), "");
 	}
 	for (int i = 0; i < g->next_id; i++)
 		off[i] = slot_of[i] >= 0 ? soff[slot_of[i]] : NULL;
 	free(slot_of);
 	free(rep);
 	free(soff);
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *n = g->nodes.v[i];
+		if (n->op == OP_IF) {
+			LLVMValueRef **brs = arena_alloc(cg->p->arena, sizeof *brs * 2), end = cur;
+			for (int k = 0; k < 2; k++) {
+				Graph *b = n->sub[k];
+				int *bepos = calloc((size_t)b->next_id + 1, sizeof *bepos); /* a branch has no effects */
+				brs[k] = arena_alloc(cg->p->arena, sizeof **brs * (size_t)(b->next_id + 1));
+				LLVMValueRef e = plan_emit(f, b, bepos, brs[k], cur);
+				end = LLVMBuildSelect(f->eb, LLVMBuildICmp(f->eb, LLVMIntUGT, e, end, ""), e, end, "");
+				free(bepos);
+			}
+			cur = end;
+			n->aux = brs;
+		}
+		if (n->op != OP_LOOP)
+			continue;
+		Graph *b = n->sub[0];
+		int nc = (int)n->attr[2];
+		LoopPlan *lp = arena_alloc(cg->p->arena, sizeof *lp);
+		lp->state = arena_alloc(cg->p->arena, sizeof *lp->state * (size_t)(nc + 1));
+		lp->next = arena_alloc(cg->p->arena, sizeof *lp->next * (size_t)(nc + 1));
+		lp->off = arena_alloc(cg->p->arena, sizeof *lp->off * (size_t)(b->next_id + 1));
+		lp->idx = align64(f, cur);
+		cur = LLVMBuildAdd(f->eb, lp->idx, cg_i64(cg, 8), "");
+		for (int k = 0; k < nc; k++) {
+			lp->state[k] = align64(f, cur);
+			lp->next[k] = align64(f, LLVMBuildAdd(f->eb, lp->state[k], type_bytes(f, n->in[k]->type), ""));
+			cur = LLVMBuildAdd(f->eb, lp->next[k], type_bytes(f, n->in[k]->type), "");
+		}
+		int *bepos = calloc((size_t)b->next_id + 1, sizeof *bepos); /* a body has no effects */
+		cur = plan_emit(f, b, bepos, lp->off, cur);
+		free(bepos);
+		n->aux = lp;
+	}
 	return cur;
 }
 
@@ -166,7 +226,8 @@ static LLVMValueRef node_ptr(Fn *f, Node *n, LLVMValueRef *ptr, LLVMValueRef are
 		return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 0), &o, 1, n->name ? n->name : "");
 	}
 	case OP_HYPER: return LLVMBuildGEP2(f->eb, cg->t_f32, cg_call_field(f, 6), &k, 1, "");
-	case OP_RESHAPE: return ptr[n->in[0]->id];
+	case OP_RESHAPE:
+	case OP_CUSTOM_GRAD: return ptr[n->in[0]->id];
 	default:
 		if (!off[n->id])
 			return LLVMConstPointerNull(cg->t_ptr); /* effects */
@@ -244,6 +305,131 @@ static void check_numerics(Cg *cg, Fn *f, Node *n, LLVMValueRef ptr)
 	LLVMPositionBuilderAtEnd(f->b, no);
 }
 
+static void emit_node(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off);
+
+static LLVMValueRef at(Fn *f, LLVMValueRef base, LLVMValueRef byteoff)
+{
+	return LLVMBuildGEP2(f->b, f->cg->t_i8, base, &byteoff, 1, "");
+}
+
+/* A loop: its carried values copied into their state, then per iteration k the index
+   i = reverse ? T-1-k : k stored, each sequence's slice at i addressed in place, the body's nodes
+   run (their buffers allocated once, in the loop's plan), each yield copied to row i of its
+   loop_out and the carried values moved to their state (through `next` when a body returns
+   another carried input, which the move may overwrite); after the last, each final carried
+   value is copied to its loop_out. */
+static void emit_loop(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
+{
+	LoopPlan *lp = n->aux;
+	Graph *b = n->sub[0];
+	int nc = (int)n->attr[2], ns = (int)n->attr[3], nout = b->outputs.n;
+	LLVMValueRef *bptr = calloc((size_t)b->next_id + 1, sizeof *bptr), *res = calloc((size_t)nout + 1, sizeof *res);
+	LLVMValueRef T = cg_dim(f, n->attr[0]);
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->op == OP_LOOP_OUT && u->in[0] == n)
+			res[u->attr[0]] = at(f, arena, off[u->id]);
+	}
+	bptr[b->inputs.v[0]->id] = at(f, arena, lp->idx);
+	for (int k = 0; k < nc; k++) {
+		bptr[b->inputs.v[1 + k]->id] = at(f, arena, lp->state[k]);
+		LLVMBuildMemCpy(f->b, bptr[b->inputs.v[1 + k]->id], 1, ptr[n->in[k]->id], 1, type_bytes(f, n->in[k]->type));
+	}
+	for (int j = nc + ns; j < n->nin; j++)
+		bptr[b->inputs.v[1 + j]->id] = ptr[n->in[j]->id];
+	Loop l;
+	LLVMValueRef k = cg_loop_begin(f, &l, T), i = k;
+	if (n->attr[1])
+		i = LLVMBuildSub(f->b, LLVMBuildSub(f->b, T, cg_i64(cg, 1), ""), k, "");
+	LLVMBuildStore(f->b, i, bptr[b->inputs.v[0]->id]);
+	for (int j = nc; j < nc + ns; j++) {
+		Node *in = b->inputs.v[1 + j];
+		bptr[in->id] = at(f, ptr[n->in[j]->id], LLVMBuildMul(f->b, i, type_bytes(f, in->type), ""));
+	}
+	for (int m = 0; m < b->nodes.n; m++)
+		if (b->nodes.v[m]->op != OP_INPUT)
+			emit_node(cg, f, b, b->nodes.v[m], bptr, arena, lp->off);
+	for (int o = nc; o < nout; o++) {
+		Node *y = b->outputs.v[o].node;
+		if (res[o])
+			LLVMBuildMemCpy(f->b, at(f, res[o], LLVMBuildMul(f->b, i, type_bytes(f, y->type), "")), 1, bptr[y->id], 1,
+			                type_bytes(f, y->type));
+	}
+	bool *via = calloc((size_t)nc + 1, sizeof *via);
+	for (int pass = 0; pass < 3; pass++)
+		for (int c = 0; c < nc; c++) {
+			const Node *y = b->outputs.v[c].node, *w = owner(y);
+			LLVMValueRef bytes = type_bytes(f, y->type), state = bptr[b->inputs.v[1 + c]->id];
+			if (pass == 0 && w != b->inputs.v[1 + c] && w->op == OP_INPUT && w->attr[0] >= 1 && w->attr[0] <= nc)
+				via[c] = true, LLVMBuildMemCpy(f->b, at(f, arena, lp->next[c]), 1, bptr[y->id], 1, bytes);
+			else if (pass == 1 && !via[c] && w != b->inputs.v[1 + c])
+				LLVMBuildMemCpy(f->b, state, 1, bptr[y->id], 1, bytes);
+			else if (pass == 2 && via[c])
+				LLVMBuildMemCpy(f->b, state, 1, at(f, arena, lp->next[c]), 1, bytes);
+		}
+	cg_loop_end(f, &l);
+	for (int c = 0; c < nc; c++)
+		if (res[c])
+			LLVMBuildMemCpy(f->b, res[c], 1, bptr[b->inputs.v[1 + c]->id], 1, type_bytes(f, n->in[c]->type));
+	free(via);
+	free(bptr);
+	free(res);
+}
+
+/* A run-time if: one conditional branch on the bool condition to the code of the branch it
+   chooses (its nodes, in its plan), which copies its results into the if_outs; the other
+   branch's nodes do not run. */
+static void emit_if(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
+{
+	LLVMValueRef **brs = n->aux;
+	int nout = n->sub[0]->outputs.n;
+	LLVMValueRef *res = calloc((size_t)nout + 1, sizeof *res);
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->op == OP_IF_OUT && u->in[0] == n)
+			res[u->attr[0]] = at(f, arena, off[u->id]);
+	}
+	LLVMBasicBlockRef blk[2] = {LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "then"),
+	                            LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "else")};
+	LLVMBasicBlockRef join = LLVMAppendBasicBlockInContext(cg->ctx, f->fn, "endif");
+	LLVMValueRef c = LLVMBuildLoad2(f->b, cg->t_i8, ptr[n->in[0]->id], "");
+	LLVMBuildCondBr(f->b, LLVMBuildICmp(f->b, LLVMIntNE, c, LLVMConstInt(cg->t_i8, 0, 0), ""), blk[0], blk[1]);
+	for (int k = 0; k < 2; k++) {
+		Graph *b = n->sub[k];
+		LLVMValueRef *bptr = calloc((size_t)b->next_id + 1, sizeof *bptr);
+		LLVMPositionBuilderAtEnd(f->b, blk[k]);
+		for (int j = 0; j < b->inputs.n; j++)
+			bptr[b->inputs.v[j]->id] = ptr[n->in[j + 1]->id];
+		for (int m = 0; m < b->nodes.n; m++)
+			if (b->nodes.v[m]->op != OP_INPUT)
+				emit_node(cg, f, b, b->nodes.v[m], bptr, arena, brs[k]);
+		for (int o = 0; o < nout; o++) {
+			Node *y = b->outputs.v[o].node;
+			if (res[o])
+				LLVMBuildMemCpy(f->b, res[o], 1, bptr[y->id], 1, type_bytes(f, y->type));
+		}
+		LLVMBuildBr(f->b, join);
+		free(bptr);
+	}
+	LLVMPositionBuilderAtEnd(f->b, join);
+	free(res);
+}
+
+static void emit_node(Cg *cg, Fn *f, Graph *g, Node *n, LLVMValueRef *ptr, LLVMValueRef arena, LLVMValueRef *off)
+{
+	ptr[n->id] = node_ptr(f, n, ptr, arena, off);
+	if (n->op == OP_LOOP) {
+		emit_loop(cg, f, g, n, ptr, arena, off);
+		return;
+	}
+	if (n->op == OP_IF) {
+		emit_if(cg, f, g, n, ptr, arena, off);
+		return;
+	}
+	run_kernel(cg, f, g, n, ptr);
+	check_numerics(cg, f, n, ptr[n->id]);
+}
+
 bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn)
 {
 	char name[64];
@@ -257,22 +443,21 @@ bool cg_graph_emit(Cg *cg, Graph *g, LLVMValueRef *entry, LLVMValueRef *arena_fn
 	snprintf(name, sizeof name, "nnd_arena_%s", g->name);
 	*arena_fn = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_i64, &cg->t_ptr, 1, 0));
 	Fn *f = cg_fn_begin(cg, *arena_fn, NULL, LLVMGetParam(*arena_fn, 0));
-	LLVMBuildRet(f->b, plan_emit(f, g, epos, off));
+	LLVMBuildRet(f->b, plan_emit(f, g, epos, off, cg_i64(cg, 0)));
 	cg_fn_end(f);
 
 	/* void nnd_entry_<g>(const NndCall *c) */
 	snprintf(name, sizeof name, "nnd_entry_%s", g->name);
 	*entry = LLVMAddFunction(cg->mod, name, LLVMFunctionType(cg->t_void, &cg->t_ptr, 1, 0));
 	f = cg_fn_begin(cg, *entry, LLVMGetParam(*entry, 0), NULL);
-	plan_emit(f, g, epos, off);
+	plan_emit(f, g, epos, off, cg_i64(cg, 0));
 	LLVMValueRef arena = cg_call_field(f, 3);
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
-		ptr[n->id] = node_ptr(f, n, ptr, arena, off);
-		if (!(op_info[n->op].flags & OPF_EFFECT)) {
-			run_kernel(cg, f, g, n, ptr);
-			check_numerics(cg, f, n, ptr[n->id]);
-		}
+		if (!(op_info[n->op].flags & OPF_EFFECT))
+			emit_node(cg, f, g, n, ptr, arena, off);
+		else
+			ptr[n->id] = node_ptr(f, n, ptr, arena, off);
 		for (int k = 0; k < g->effects.n; k++)
 			if (epos[g->effects.v[k]->id] == i) {
 				ptr[g->effects.v[k]->id] = LLVMConstPointerNull(cg->t_ptr);

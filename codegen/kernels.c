@@ -18,7 +18,8 @@ typedef LLVMValueRef (*ScalarFn)(Fn *f, Node *n, LLVMValueRef *a);
 static const struct KernelRow {
 	KernelFn emit;
 	ScalarFn scalar; /* elementwise ops */
-	bool view;       /* no kernel: the buffer is an input, a parameter, a hyper-parameter or an alias */
+	bool view;       /* no kernel: the buffer is an input, a parameter, a hyper-parameter or an alias;
+	                    or lowered by entry.c (a loop and its results) */
 } kernel_table[OP_COUNT];
 
 /* ---- helpers ---- */
@@ -1339,6 +1340,11 @@ static const struct KernelRow kernel_table[OP_COUNT] = {
 	[OP_PARAM] = {.view = true},
 	[OP_HYPER] = {.view = true},
 	[OP_RESHAPE] = {.view = true},
+	[OP_LOOP] = {.view = true},
+	[OP_LOOP_OUT] = {.view = true},
+	[OP_CUSTOM_GRAD] = {.view = true},
+	[OP_IF] = {.view = true},
+	[OP_IF_OUT] = {.view = true},
 	[OP_CONST] = {cg_emit_const},
 	[OP_CAST] = EW(cast),
 	[OP_TRANSPOSE] = {cg_emit_transpose},

@@ -71,6 +71,14 @@ Graph *ir_graph_new(Prog *p, const char *name)
 	return g;
 }
 
+Graph *ir_region_new(Prog *p, const char *name)
+{
+	Graph *g = arena_alloc(p->arena, sizeof *g);
+	g->prog = p;
+	g->name = str_intern(name);
+	return g;
+}
+
 Graph *ir_prog_graph(Prog *p, const char *name)
 {
 	for (int i = 0; i < p->graphs.n; i++)
@@ -278,8 +286,8 @@ Dim ir_type_numel(Prog *p, Type t)
 
 /* ---- nodes ---- */
 
-Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr,
-                  const Type *given, Loc loc, char *errbuf, size_t errlen)
+static Node *node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr, Graph **sub, int nsub,
+                      const Type *given, Loc loc, char *errbuf, size_t errlen)
 {
 	if (op_info[op].nin >= 0 && nin != op_info[op].nin)
 		BUG("%s takes %d inputs, given %d", op_info[op].name, op_info[op].nin, nin);
@@ -295,6 +303,12 @@ Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int 
 	for (int i = 0; i < nattr; i++)
 		n->attr[i] = attr[i];
 	n->nattr = nattr;
+	if (nsub) {
+		n->sub = arena_alloc(g->prog->arena, sizeof(Graph *) * (size_t)nsub);
+		for (int i = 0; i < nsub; i++)
+			n->sub[i] = sub[i];
+		n->nsub = nsub;
+	}
 	n->loc = loc;
 	if (given)
 		n->type = *given;
@@ -304,6 +318,18 @@ Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int 
 	}
 	vec_push(&g->nodes, n);
 	return n;
+}
+
+Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr,
+                  const Type *given, Loc loc, char *errbuf, size_t errlen)
+{
+	return node_new(g, op, in, nin, attr, nattr, NULL, 0, given, loc, errbuf, errlen);
+}
+
+Node *ir_region_node(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr, Graph **sub, int nsub,
+                     Loc loc, char *errbuf, size_t errlen)
+{
+	return node_new(g, op, in, nin, attr, nattr, sub, nsub, NULL, loc, errbuf, errlen);
 }
 
 Node *ir_op(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr, const Type *given, Loc loc)

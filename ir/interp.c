@@ -940,6 +940,136 @@ EVAL(ev_grad_acc)
 	return true;
 }
 
+/* ---- loops ---- */
+
+static bool node_shape(Interp *it, const Node *n, Shape *s);
+
+/* The element count of each of loop l's results (the body's outputs, a yield times T) into sz;
+   the loop's value is these results one after the other. */
+static bool loop_sizes(Interp *it, const Node *l, int64_t T, int64_t *sz)
+{
+	const Graph *b = l->sub[0];
+	for (int k = 0; k < b->outputs.n; k++) {
+		Shape s;
+		if (!node_shape(it, b->outputs.v[k].node, &s))
+			return false;
+		sz[k] = k < l->attr[2] ? s.n : s.n * T;
+	}
+	return true;
+}
+
+/* The body interpreted once per iteration (ir_interp on the region) */
+EVAL(ev_loop)
+{
+	const Graph *b = n->sub[0];
+	int nc = (int)n->attr[2], ns = (int)n->attr[3], nout = b->outputs.n;
+	int64_t T, total = 0;
+	if (!ir_dim_eval(it->g->prog, n->attr[0], it->a->syms, &T))
+		FAIL("%%%d: the trip count cannot be evaluated", n->id);
+	int64_t *sz = calloc((size_t)nout + 1, sizeof *sz), *slice = calloc((size_t)n->nin + 1, sizeof *slice);
+	double **cur = calloc((size_t)nc + 1, sizeof *cur), **outs = calloc((size_t)nout + 1, sizeof *outs);
+	const double **ins = calloc((size_t)n->nin + 2, sizeof *ins);
+	bool ok = loop_sizes(it, n, T, sz);
+	for (int k = 0; ok && k < nout; k++)
+		total += sz[k];
+	double *res = it->val[n->id] = xrealloc(it->val[n->id], sizeof(double) * (size_t)(total ? total : 1));
+	for (int j = nc; j < nc + ns; j++)
+		slice[j] = T ? S(j)->n / T : 0;
+	for (int j = 0; ok && j < nc; j++) {
+		cur[j] = xrealloc(NULL, sizeof(double) * (size_t)(sz[j] ? sz[j] : 1));
+		memcpy(cur[j], X(j), sizeof(double) * (size_t)sz[j]);
+	}
+	InterpArgs ba = *it->a;
+	ba.inputs = ins;
+	ba.outputs = outs;
+	for (int64_t k = 0; ok && k < T; k++) {
+		int64_t i = n->attr[1] ? T - 1 - k : k;
+		double di = (double)i;
+		ins[0] = &di;
+		for (int j = 0; j < n->nin; j++)
+			ins[j + 1] = j < nc ? cur[j] : j < nc + ns ? X(j) + i * slice[j] : X(j);
+		ok = ir_interp(b, &ba, it->err, it->errlen);
+		for (int o = 0, off = 0; ok && o < nout; off += sz[o], o++) {
+			if (o < nc) {
+				free(cur[o]);
+				cur[o] = outs[o];
+			} else {
+				memcpy(res + off + i * (sz[o] / T), outs[o], sizeof(double) * (size_t)(sz[o] / T));
+				free(outs[o]);
+			}
+			outs[o] = NULL;
+		}
+	}
+	for (int j = 0, off = 0; j < nc; off += sz[j], j++) {
+		if (ok)
+			memcpy(res + off, cur[j], sizeof(double) * (size_t)sz[j]);
+		free(cur[j]);
+	}
+	free(sz), free(slice), free(cur), free(outs), free(ins);
+	return ok;
+}
+
+EVAL(ev_loop_out)
+{
+	const Node *l = n->in[0];
+	int64_t T, off = 0, *sz = calloc((size_t)l->sub[0]->outputs.n + 1, sizeof *sz);
+	bool ok = ir_dim_eval(it->g->prog, l->attr[0], it->a->syms, &T) && loop_sizes(it, l, T, sz);
+	for (int k = 0; ok && k < n->attr[0]; k++)
+		off += sz[k];
+	if (ok)
+		memcpy(y, X(0) + off, sizeof *y * (size_t)YS->n);
+	free(sz);
+	if (!ok)
+		FAIL("%%%d: the loop's sizes cannot be evaluated", n->id);
+	return true;
+}
+
+/* ---- run-time if ---- */
+
+/* Only the branch the condition chooses runs (ir_interp on that region); the if's value is its
+   results one after the other, which if_out reads by offset */
+EVAL(ev_if)
+{
+	const Graph *b = n->sub[X(0)[0] != 0 ? 0 : 1];
+	int nout = b->outputs.n;
+	double **outs = calloc((size_t)nout + 1, sizeof *outs);
+	const double **ins = calloc((size_t)n->nin + 1, sizeof *ins);
+	for (int j = 1; j < n->nin; j++)
+		ins[j - 1] = X(j);
+	InterpArgs ba = *it->a;
+	ba.inputs = ins;
+	ba.outputs = outs;
+	bool ok = ir_interp(b, &ba, it->err, it->errlen);
+	int64_t total = 0, *sz = calloc((size_t)nout + 1, sizeof *sz);
+	for (int k = 0; ok && k < nout; k++) {
+		Shape s;
+		ok = node_shape(it, b->outputs.v[k].node, &s);
+		total += sz[k] = s.n;
+	}
+	double *res = it->val[n->id] = xrealloc(it->val[n->id], sizeof(double) * (size_t)(total ? total : 1));
+	for (int k = 0, off = 0; k < nout; off += (int)sz[k], k++) {
+		if (ok)
+			memcpy(res + off, outs[k], sizeof(double) * (size_t)sz[k]);
+		free(outs[k]);
+	}
+	free(outs), free(ins), free(sz);
+	return ok;
+}
+
+EVAL(ev_if_out)
+{
+	const Node *c = n->in[0];
+	int64_t off = 0;
+	for (int k = 0; k < n->attr[0]; k++) {
+		Shape s;
+		if (!node_shape(it, c->sub[0]->outputs.v[k].node, &s))
+			return false;
+		off += s.n;
+	}
+	memcpy(y, X(0) + off, sizeof *y * (size_t)YS->n);
+	return true;
+}
+
 typedef bool (*EvalFn)(Interp *, const Node *, double *);
 static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_INPUT] = ev_input, [OP_PARAM] = ev_param, [OP_CONST] = ev_const, [OP_HYPER] = ev_hyper,
@@ -971,6 +1101,9 @@ static const EvalFn eval_fn[OP_COUNT] = {
 	[OP_MAX_POOL2D] = ev_max_pool2d, [OP_MAX_POOL2D_BWD] = ev_max_pool2d, [OP_MAX_POOL2D_INDICES] = ev_max_pool2d, [OP_DROPOUT] = ev_dropout,
 	[OP_RAND] = ev_rand,
 	[OP_TOP_K] = ev_top_k, [OP_CTC_LOSS] = ev_ctc, [OP_CTC_BWD] = ev_ctc, [OP_CTC_GREEDY] = ev_ctc_greedy,
+	[OP_LOOP] = ev_loop, [OP_LOOP_OUT] = ev_loop_out,
+	[OP_IF] = ev_if, [OP_IF_OUT] = ev_if_out,
+	[OP_CUSTOM_GRAD] = ev_copy, /* y; its region is only for autodiff */
 };
 
 bool ir_interp_supports(Op op) { return op < OP_COUNT && eval_fn[op] != NULL; }
@@ -995,9 +1128,7 @@ static bool eval_node(Interp *it, const Node *n)
 	if (!node_shape(it, n, s))
 		return false;
 	it->val[n->id] = xrealloc(NULL, sizeof(double) * (size_t)(s->n ? s->n : 1));
-	if (!eval_fn[n->op](it, n, it->val[n->id]))
-		return false;
-	return true;
+	return eval_fn[n->op](it, n, it->val[n->id]); /* a loop replaces its buffer (ev_loop) */
 }
 
 bool ir_interp(const Graph *g, const InterpArgs *a, char *err, size_t errlen)

@@ -126,6 +126,8 @@ struct Node {
 	const char *name;       /* optional: the source name the value was bound to, for dumps */
 	Loc loc;                /* where in the .nnd source it comes from */
 	void *aux;              /* scratch for the pass or lowering at hand; not preserved */
+	struct Graph **sub;     /* regions: the subgraphs this node owns (LOOP: sub[0] = its body) */
+	int nsub;
 };
 
 /* A named result of an entry point */
@@ -235,6 +237,10 @@ typedef struct Prog {
 Prog *ir_prog_new(Arena *a);
 Graph *ir_graph_new(Prog *p, const char *name);      /* also appends it to p->graphs */
 Graph *ir_prog_graph(Prog *p, const char *name);    /* NULL if absent */
+/* A region: a graph owned by a node (a loop's body), not one of p->graphs. It is closed: its
+   nodes read only its own INPUT nodes, leaves and nodes; the owner's shape rule ties its inputs
+   and outputs to the owner's. */
+Graph *ir_region_new(Prog *p, const char *name);
 int ir_param_add(Prog *p, Param prm);                /* returns its index */
 int ir_sym_add(Prog *p, const char *name);           /* interned; returns its index (existing or new) */
 
@@ -257,6 +263,9 @@ Dim ir_type_numel(Prog *p, Type t);
    whose shape rule is shape_given take the type from `given`. */
 Node *ir_node_new(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr,
                   const Type *given, Loc loc, char *errbuf, size_t errlen);
+/* The same for an op owning regions (OP_LOOP): sub[0..nsub) are set before the shape rule runs */
+Node *ir_region_node(Graph *g, Op op, Node **in, int nin, const int64_t *attr, int nattr, Graph **sub, int nsub,
+                     Loc loc, char *errbuf, size_t errlen);
 /* Shorthands that BUG() on a shape error: for passes, where inputs are known good */
 Node *ir_op1(Graph *g, Op op, Node *a, Loc loc);
 Node *ir_op2(Graph *g, Op op, Node *a, Node *b, Loc loc);

@@ -40,11 +40,20 @@ static void print_comment(FILE *f, const char *name, Loc loc)
 		fprintf(f, " @ %s:%d:%d", loc.file, loc.line, loc.col);
 }
 
-static void print_node(FILE *f, const Graph *g, const Node *n)
+static void print_graph(FILE *f, const Graph *g, int depth);
+
+static void indent(FILE *f, int depth)
+{
+	for (int i = 0; i <= depth; i++)
+		fputs("  ", f);
+}
+
+static void print_node(FILE *f, const Graph *g, const Node *n, int depth)
 {
 	char ty[512];
 	ir_type_format(g->prog, n->type, ty, sizeof ty);
-	fprintf(f, "  %%%d = %s", n->id, op_info[n->op].name);
+	indent(f, depth);
+	fprintf(f, "%%%d = %s", n->id, op_info[n->op].name);
 	if (n->op == OP_CONST || n->fval != 0) {
 		fprintf(f, " (");
 		print_num(f, n->fval);
@@ -57,19 +66,36 @@ static void print_node(FILE *f, const Graph *g, const Node *n)
 		fprintf(f, "%s%%%d", i ? ", " : " ", n->in[i]->id);
 	if (n->nattr && !pname) {
 		fprintf(f, " [");
-		for (int i = 0; i < n->nattr; i++)
-			fprintf(f, "%s%lld", i ? ", " : "", (long long)n->attr[i]);
+		for (int i = 0; i < n->nattr; i++) {
+			char d[128];
+			if (n->op == OP_LOOP && i == 0) /* the trip count is a size */
+				ir_dim_format(g->prog, n->attr[0], d, sizeof d);
+			else
+				snprintf(d, sizeof d, "%lld", (long long)n->attr[i]);
+			fprintf(f, "%s%s", i ? ", " : "", d);
+		}
 		fprintf(f, "]");
 	}
 	fprintf(f, " : %s", ty);
+	if (n->nsub)
+		fputs(" {", f);
 	print_comment(f, n->name, n->loc);
 	fputc('\n', f);
+	if (!n->nsub)
+		return;
+	for (int k = 0; k < n->nsub; k++)
+		print_graph(f, n->sub[k], depth + 2);
+	indent(f, depth);
+	fputs("}\n", f);
 }
 
-/* Effects are the OPF_EFFECT nodes in node order; the reader rebuilds Graph.effects from them. */
-void ir_graph_print(FILE *f, const Graph *g)
+/* Effects are the OPF_EFFECT nodes in node order; the reader rebuilds Graph.effects from them.
+   A region prints as `name(inputs) { nodes return }`, indented inside its owner's braces. */
+static void print_graph(FILE *f, const Graph *g, int depth)
 {
-	fprintf(f, "graph %s(", g->name);
+	if (depth)
+		indent(f, depth - 1);
+	fprintf(f, "%s%s(", depth ? "" : "graph ", g->name);
 	for (int i = 0; i < g->inputs.n; i++) {
 		char ty[512];
 		const Node *n = g->inputs.v[i];
@@ -79,12 +105,18 @@ void ir_graph_print(FILE *f, const Graph *g)
 	fprintf(f, ") {\n");
 	for (int i = 0; i < g->nodes.n; i++)
 		if (g->nodes.v[i]->op != OP_INPUT)
-			print_node(f, g, g->nodes.v[i]);
-	fprintf(f, "  return");
+			print_node(f, g, g->nodes.v[i], depth);
+	indent(f, depth);
+	fprintf(f, "return");
 	for (int i = 0; i < g->outputs.n; i++)
 		fprintf(f, "%s %s = %%%d", i ? "," : "", g->outputs.v[i].name, g->outputs.v[i].node->id);
-	fprintf(f, "\n}\n");
+	fputc('\n', f);
+	if (depth)
+		indent(f, depth - 1);
+	fprintf(f, "}\n");
 }
+
+void ir_graph_print(FILE *f, const Graph *g) { print_graph(f, g, 0); }
 
 static void print_param(FILE *f, const Prog *p, const Param *q)
 {

@@ -17,7 +17,7 @@ typedef struct Reader {
 	int line;
 	Prog *p;
 	Graph *g;
-	Node **byid; /* this graph's nodes by id (malloc'ed) */
+	Node **byid; /* the nodes of the graph being read, by id (from the arena) */
 	int nbyid;
 	char *err;
 	size_t errlen;
@@ -433,8 +433,10 @@ static void define(Reader *r, int64_t id, Node *n)
 		int m = r->nbyid ? r->nbyid : 64;
 		while (m <= id)
 			m *= 2;
-		r->byid = xrealloc(r->byid, sizeof *r->byid * (size_t)m);
-		memset(r->byid + r->nbyid, 0, sizeof *r->byid * (size_t)(m - r->nbyid));
+		Node **t = arena_alloc(r->p->arena, sizeof *t * (size_t)m); /* zeroed */
+		if (r->nbyid)
+			memcpy(t, r->byid, sizeof *t * (size_t)r->nbyid);
+		r->byid = t;
 		r->nbyid = m;
 	}
 	if (r->byid[id])
@@ -456,6 +458,8 @@ static Node *use(Reader *r)
 	}
 	return r->byid[id];
 }
+
+static Graph *region(Reader *r);
 
 static void node(Reader *r)
 {
@@ -505,7 +509,9 @@ static void node(Reader *r)
 		do {
 			if (nattr == MAX_ATTR)
 				fail(r, "more than %d attributes", MAX_ATTR);
-			attr[nattr++] = integer(r, "an integer attribute");
+			/* a loop's trip count is a size */
+			attr[nattr] = op == OP_LOOP && nattr == 0 ? dim_expr(r) : integer(r, "an integer attribute");
+			nattr++;
 		} while (accept(r, ','));
 		expect(r, ']');
 	}
@@ -516,11 +522,23 @@ static void node(Reader *r)
 		r->s = opat;
 		fail(r, "%s takes %d input%s, found %d", opname, want, want == 1 ? "" : "s", nin);
 	}
+	bool regions = accept(r, '{');
 	const char *name;
 	Loc loc;
 	comment(r, &name, &loc);
+	Graph *sub[4];
+	int nsub = 0;
+	if (regions) { /* `name(inputs) { ... }` per region, then the owner's closing brace */
+		end_line(r);
+		while (!accept(r, '}')) {
+			if (nsub == 4)
+				fail(r, "more than 4 regions");
+			sub[nsub++] = region(r);
+		}
+	}
 	char msg[512];
-	Node *n = ir_node_new(g, (Op)op, in, nin, attr, nattr, &t, loc, msg, sizeof msg);
+	Node *n = nsub ? ir_region_node(g, (Op)op, in, nin, attr, nattr, sub, nsub, loc, msg, sizeof msg)
+	               : ir_node_new(g, (Op)op, in, nin, attr, nattr, &t, loc, msg, sizeof msg);
 	if (!n) {
 		r->s = opat;
 		fail(r, "%s", msg);
@@ -543,14 +561,15 @@ static void node(Reader *r)
 	end_line(r);
 }
 
-static void graph(Reader *r)
+/* `(inputs) { nodes return ... }` into g, with a node table of its own */
+static void graph_body(Reader *r, Graph *g)
 {
-	const char *gname = word(r, "a graph name");
-	if (ir_prog_graph(r->p, gname))
-		fail(r, "graph '%s' is defined twice", gname);
-	Graph *g = r->g = ir_graph_new(r->p, gname);
-	if (r->byid)
-		memset(r->byid, 0, sizeof *r->byid * (size_t)r->nbyid);
+	Graph *outer = r->g;
+	Node **byid = r->byid;
+	int nbyid = r->nbyid;
+	r->g = g;
+	r->byid = NULL;
+	r->nbyid = 0;
 	expect(r, '(');
 	if (!accept(r, ')')) {
 		do {
@@ -581,6 +600,25 @@ static void graph(Reader *r)
 	end_line(r);
 	expect(r, '}');
 	end_line(r);
+	r->g = outer;
+	r->byid = byid;
+	r->nbyid = nbyid;
+}
+
+static Graph *region(Reader *r)
+{
+	Graph *b = ir_region_new(r->p, word(r, "a region name"));
+	graph_body(r, b);
+	return b;
+}
+
+static void graph(Reader *r)
+{
+	const char *gname = word(r, "a graph name");
+	if (ir_prog_graph(r->p, gname))
+		fail(r, "graph '%s' is defined twice", gname);
+	Graph *g = ir_graph_new(r->p, gname);
+	graph_body(r, g);
 	if (ir_graph_verify(g, "nndc opt: reading"))
 		fail(r, "graph '%s' fails the IR verifier (problems above)", gname);
 }
@@ -589,10 +627,8 @@ Prog *ir_prog_read(Arena *a, const char *name, const char *text, char *err, size
 {
 	Reader r = {.name = name, .s = text, .line_start = text, .line = 1, .err = err, .errlen = errlen};
 	r.p = ir_prog_new(a);
-	if (setjmp(r.fail)) {
-		free(r.byid);
+	if (setjmp(r.fail))
 		return NULL;
-	}
 	next_line(&r);
 	while (*r.s) {
 		if (accept_word(&r, "sym")) {
@@ -619,9 +655,7 @@ Prog *ir_prog_read(Arena *a, const char *name, const char *text, char *err, size
 		if (r.p->params.v[i].group < 0 || r.p->params.v[i].group > r.p->groups.n) {
 			snprintf(err, errlen, "%s: parameter \"%s\" is in group %d; the program has %d", name,
 			         r.p->params.v[i].name, r.p->params.v[i].group, r.p->groups.n);
-			free(r.byid);
 			return NULL;
 		}
-	free(r.byid);
 	return r.p;
 }

@@ -610,6 +610,133 @@ RULE(shape_rand)
 	return true;
 }
 
+/* loop: the body's inputs are (i, one per loop input, a sequence's without its axis 0 of size T)
+   and its first ncarry outputs have the carried values' types */
+RULE(shape_loop)
+{
+	char s1[256], s2[256];
+	if (n->nsub != 1 || n->nattr != 4)
+		FAIL("loop needs one body and the attributes [trip count, reverse, ncarry, nseq]");
+	const Graph *b = n->sub[0];
+	Dim T = n->attr[0];
+	int64_t nc = n->attr[2], ns = n->attr[3];
+	if (nc < 0 || ns < 0 || nc + ns > n->nin || (n->attr[1] != 0 && n->attr[1] != 1))
+		FAIL("loop's attributes [T, reverse, ncarry %lld, nseq %lld] do not fit its %d inputs", (long long)nc, (long long)ns, n->nin);
+	if (b->inputs.n != n->nin + 1)
+		FAIL("loop's body takes %d inputs (the index, then one per loop input), found %d", n->nin + 1, b->inputs.n);
+	Type it = b->inputs.v[0]->type;
+	if (it.rank != 0 || it.dtype != TY_I64)
+		FAIL("loop's body takes the index as an i64 scalar, found %s", tyname(g, it, s1));
+	for (int j = 0; j < n->nin; j++) {
+		Type want = n->in[j]->type;
+		if (j >= nc && j < nc + ns) {
+			if (want.rank == 0 || want.dim[0] != T)
+				FAIL("loop's sequence %lld must have T along axis 0, found %s", (long long)(j - nc), tyname(g, want, s1));
+			want.rank--;
+			for (int d = 0; d < want.rank; d++)
+				want.dim[d] = want.dim[d + 1];
+		}
+		if (!ir_type_equal(want, b->inputs.v[j + 1]->type))
+			FAIL("loop's body input %d is %s, the loop gives %s", j + 1, tyname(g, b->inputs.v[j + 1]->type, s1), tyname(g, want, s2));
+	}
+	if (b->outputs.n < nc)
+		FAIL("loop's body returns %d values, fewer than its %lld carried ones", b->outputs.n, (long long)nc);
+	for (int k = 0; k < nc; k++)
+		if (!ir_type_equal(b->outputs.v[k].node->type, n->in[k]->type))
+			FAIL("carried value %d of the loop enters as %s and leaves the body as %s", k,
+			     tyname(g, n->in[k]->type, s1), tyname(g, b->outputs.v[k].node->type, s2));
+	for (int k = (int)nc; k < b->outputs.n; k++)
+		if (b->outputs.v[k].node->type.rank == MAX_RANK)
+			FAIL("loop's yield %lld has rank %d: stacked it would exceed %d", (long long)(k - nc), MAX_RANK, MAX_RANK);
+	n->type = ir_scalar_type(TY_F32);
+	return true;
+}
+
+RULE(shape_loop_out)
+{
+	const Node *l = n->in[0];
+	if (l->op != OP_LOOP)
+		FAIL("loop_out reads a loop, found %s", op_info[l->op].name);
+	const Graph *b = l->sub[0];
+	if (n->nattr != 1 || n->attr[0] < 0 || n->attr[0] >= b->outputs.n)
+		FAIL("loop_out needs a result index in [0, %d)", b->outputs.n);
+	Type t = b->outputs.v[n->attr[0]].node->type;
+	if (n->attr[0] >= l->attr[2]) {
+		for (int d = t.rank; d > 0; d--)
+			t.dim[d] = t.dim[d - 1];
+		t.dim[0] = l->attr[0];
+		t.rank++;
+	}
+	n->type = t;
+	return true;
+}
+
+/* if: both branches take the captures (inputs 1..) and return the same number of values, of the
+   same types */
+RULE(shape_if)
+{
+	char s1[256], s2[256];
+	if (n->nsub != 2 || n->nattr != 0 || n->nin < 1)
+		FAIL("if needs a condition, two branches and no attributes");
+	if (n->in[0]->type.dtype != TY_BOOL || n->in[0]->type.rank != 0)
+		FAIL("if's condition must be a bool scalar, found %s", tyname(g, n->in[0]->type, s1));
+	for (int k = 0; k < 2; k++) {
+		const Graph *b = n->sub[k];
+		if (b->inputs.n != n->nin - 1)
+			FAIL("if's branch %d takes %d inputs (one per capture), found %d", k, n->nin - 1, b->inputs.n);
+		for (int j = 0; j < b->inputs.n; j++)
+			if (!ir_type_equal(b->inputs.v[j]->type, n->in[j + 1]->type))
+				FAIL("if's branch %d input %d is %s, the if gives %s", k, j, tyname(g, b->inputs.v[j]->type, s1),
+				     tyname(g, n->in[j + 1]->type, s2));
+	}
+	const Graph *a = n->sub[0], *b = n->sub[1];
+	if (a->outputs.n != b->outputs.n)
+		FAIL("if's branches return %d and %d values", a->outputs.n, b->outputs.n);
+	for (int k = 0; k < a->outputs.n; k++)
+		if (!ir_type_equal(a->outputs.v[k].node->type, b->outputs.v[k].node->type))
+			FAIL("if's result %d is %s in one branch and %s in the other", k, tyname(g, a->outputs.v[k].node->type, s1),
+			     tyname(g, b->outputs.v[k].node->type, s2));
+	n->type = ir_scalar_type(TY_F32);
+	return true;
+}
+
+RULE(shape_if_out)
+{
+	const Node *c = n->in[0];
+	if (c->op != OP_IF)
+		FAIL("if_out reads an if, found %s", op_info[c->op].name);
+	if (n->nattr != 1 || n->attr[0] < 0 || n->attr[0] >= c->sub[0]->outputs.n)
+		FAIL("if_out needs a result index in [0, %d)", c->sub[0]->outputs.n);
+	n->type = c->sub[0]->outputs.v[n->attr[0]].node->type;
+	return true;
+}
+
+/* custom_grad: grad's inputs are (the k x, dy of y's type, the captures), its outputs one per x */
+RULE(shape_custom_grad)
+{
+	char s1[256], s2[256];
+	if (n->nsub != 1 || n->nattr != 1 || n->nin < 1 || n->attr[0] < 0 || n->attr[0] >= n->nin)
+		FAIL("custom_grad needs one grad region, the attribute [k] and the inputs (y, k x.., captures..)");
+	const Graph *b = n->sub[0];
+	int k = (int)n->attr[0];
+	if (!dtype_is_float(n->in[0]->type.dtype))
+		FAIL("custom_grad's value must be a float tensor, found %s", tyname(g, n->in[0]->type, s1));
+	if (b->inputs.n != n->nin || b->outputs.n != k)
+		FAIL("custom_grad's region takes %d inputs (x.., dy, captures..) and returns %d, found %d and %d", n->nin, k,
+		     b->inputs.n, b->outputs.n);
+	for (int j = 0; j < n->nin; j++) {
+		Type want = n->in[j < k ? j + 1 : j == k ? 0 : j]->type;
+		if (!ir_type_equal(want, b->inputs.v[j]->type))
+			FAIL("custom_grad's region input %d is %s, the node gives %s", j, tyname(g, b->inputs.v[j]->type, s1), tyname(g, want, s2));
+	}
+	for (int j = 0; j < k; j++)
+		if (!ir_type_equal(b->outputs.v[j].node->type, n->in[j + 1]->type))
+			FAIL("custom_grad's gradient %d is %s, its input is %s", j, tyname(g, b->outputs.v[j].node->type, s1),
+			     tyname(g, n->in[j + 1]->type, s2));
+	n->type = n->in[0]->type;
+	return true;
+}
+
 typedef bool (*ShapeRule)(Graph *, Node *, char *, size_t);
 static const ShapeRule shape_rule[OP_COUNT] = {
 #define OP(e, text, nin, flags, shape) [OP_##e] = shape,

@@ -7,7 +7,8 @@
  * node list is in topological order); input counts follow ops.def; re-running the op's shape
  * rule on a copy gives the node's type; params name a Prog.params entry of the same type; the
  * INPUT nodes are exactly g->inputs, with attr[0] their position; outputs and effects are nodes of
- * the graph, and effects are OPF_EFFECT ops.
+ * the graph, and effects are OPF_EFFECT ops. Regions (a loop's body) are verified the same way,
+ * have no effects, and only loop_out reads a loop.
  */
 #include "ir/ir.h"
 
@@ -49,6 +50,10 @@ static void verify_node(Verify *v, const Node *n, const Node **byid, const char 
 			problem(v, n, "input %d (%%%d) is used before its definition", j, in->id);
 		else if (op_info[in->op].flags & OPF_EFFECT)
 			problem(v, n, "input %d (%%%d) is an effect, which has no value", j, in->id);
+		else if ((in->op == OP_LOOP) != (n->op == OP_LOOP_OUT))
+			problem(v, n, "input %d (%%%d): only loop_out reads a loop, and it reads nothing else", j, in->id);
+		else if ((in->op == OP_IF) != (n->op == OP_IF_OUT))
+			problem(v, n, "input %d (%%%d): only if_out reads an if, and it reads nothing else", j, in->id);
 		else
 			continue;
 		return; /* the shape rule cannot run on a broken input */
@@ -59,6 +64,16 @@ static void verify_node(Verify *v, const Node *n, const Node **byid, const char 
 		else if (!ir_type_equal(n->type, p->params.v[n->attr[0]].type))
 			problem(v, n, "type differs from param '%s'", p->params.v[n->attr[0]].name);
 	}
+	for (int k = 0; k < n->nsub; k++) {
+		const Graph *b = n->sub[k];
+		if (b->effects.n)
+			problem(v, n, "region %d has effects", k);
+		v->problems += ir_graph_verify(b, v->when);
+	}
+	if (n->op == OP_LOOP && n->nsub != 1)
+		problem(v, n, "a loop owns %d regions, not 1", n->nsub);
+	if (n->op == OP_IF && n->nsub != 2)
+		problem(v, n, "an if owns %d regions, not 2", n->nsub);
 	if (n->op == OP_INPUT && (n->attr[0] < 0 || n->attr[0] >= g->inputs.n || g->inputs.v[n->attr[0]] != n))
 		problem(v, n, "input node is not g->inputs[%lld]", (long long)n->attr[0]);
 	Node copy = *n;

@@ -418,6 +418,8 @@ typedef struct Flow {
 	Value *ret;
 	Loc retloc;       /* the return statement's expression */
 	YieldVec *yields; /* in the body of a `for` expression: the values yielded so far, else NULL */
+	Ast **rest;       /* the statements after the one being elaborated in its block (a run-time */
+	int nrest;        /* `if` that returns takes them as its else branch) */
 } Flow;
 
 static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl);
@@ -514,8 +516,6 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname)
 {
 	Value *res;
 	Loc loc = fn->b ? fn->b->loc : fn->loc;
-	if (fn->c)
-		diag_warning(fn->c->loc, "custom 'grad' blocks are not compiled yet; the derivative of '%s' is derived automatically", fname);
 	if (fn->b && fn->b->kind == A_BLOCK) {
 		Flow fl = {0};
 		elab_block(e, scope_new(e, s), fn->b, &fl);
@@ -535,6 +535,8 @@ Value *elab_fn_body(Elab *e, Ast *fn, Scope *s, const char *fname)
 	return check_result(e, s, fn->a, res, loc, fname);
 }
 
+static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const char *fname);
+
 Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, const Loc *arglocs, int nargs,
                     Ast **named, Value **namedv, int nnamed, Loc loc)
 {
@@ -548,10 +550,15 @@ Value *elab_call_fn(Elab *e, Ast *fn, Scope *closure, Inst *self, Value **args, 
 	}
 	Scope *s = scope_new(e, self ? self->scope : closure);
 	Value *res = val_err();
-	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname))
+	if (bind_args(e, s, &fn->list, args, arglocs, nargs, named, namedv, nnamed, loc, fname)) {
 		res = elab_fn_body(e, fn, s, fname);
+		if (fn->c && res->k != V_ERR)
+			res = custom_grad(e, fn, s, res, loc, fname);
+	}
 	e->depth--;
-	if (self && e->capture_inst == self && !e->captured && fn->name && !strcmp(fn->name, "forward"))
+	/* the predict graph's output: the model's first forward call outside any region (a call inside
+	   a loop body or a run-time if is a node of that region) */
+	if (self && e->capture_inst == self && !e->captured && !e->loop && !e->in_region && fn->name && !strcmp(fn->name, "forward"))
 		e->captured = res;
 	return res;
 }
@@ -705,9 +712,9 @@ static void inst_items(Elab *e, Inst *in, AstList *items)
 			if (it->a->kind == A_LISTCOMP) {
 				/* [Block(d) for i in 0..n]: each element its own module at path name.i. */
 				Value *r = elab_expr(e, in->scope, it->a->b);
-				if (r->k != V_RANGE) {
+				if (r->k != V_RANGE || r->range.n < 0) {
 					if (r->k != V_ERR)
-						diag_error(it->a->b->loc, "expected a range such as 0..n, found %s", val_describe(e, r));
+						diag_error(it->a->b->loc, "expected a compile-time range such as 0..n, found %s", val_describe(e, r));
 					break;
 				}
 				v = val_new(e, V_LIST);
@@ -805,13 +812,486 @@ static void bind_pattern(Elab *e, Scope *s, Ast *pat, Value *v, bool rebind)
 	scope_bind(e, s, pat->name, v, pat->loc);
 }
 
-/* `for name in iterable { body }`, unrolled: each iteration gets a scope of its own for the loop
-   variable, and names rebound in the body are rebound where they were bound, so they carry over */
-static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
+/* ---- loops compiled as loops ----
+ * A `for` over a range whose trip count is a run-time size, or more than UNROLL_MAX, becomes one
+ * LOOP node (ir/ops.def) whose body is elaborated once into a region graph:
+ *   - the names the body rebinds (found in its assignments) that hold tensors outside are the
+ *     carried values: body inputs, whose values at the end of the body go to the next iteration;
+ *   - `x[.., t, ..]` of a tensor from outside whose axis has the trip count, t the loop variable
+ *     of a 0-based range, is a sequence: the loop slices it (moved to axis 0) per iteration;
+ *   - every other value from outside is captured when the body is closed (close_body);
+ *   - the yielded value (one `yield` per iteration) is stacked by the loop.
+ * Smaller compile-time ranges and lists are unrolled (run_for).
+ */
+enum { UNROLL_MAX = 16 };
+
+typedef struct Carried {
+	Binding *b;
+	const char *name;
+	Node *init, *in; /* the value before the loop; the body input */
+	Loc loc;         /* the first assignment in the body */
+} Carried;
+
+typedef struct Seq {
+	Node *x, *outer, *in; /* x as indexed; moved to axis 0 (the loop's input); the slice */
+	int axis;
+} Seq;
+
+struct ElabLoop {
+	struct ElabLoop *parent;
+	Graph *body, *outer;
+	Node *index, *var; /* the body's index input; the loop variable's value (lo + index) */
+	Dim T;
+	VEC(Seq) seqs;
+	VEC(Node *) caps;    /* outer nodes captured, in input order */
+	VEC(Node *) capins;  /* their body inputs */
+};
+
+typedef VEC(Binding) NameVec;
+
+/* The names assigned (not let-bound) in a block, with the first assignment's location */
+static void assigned_names(Elab *e, Ast *st, NameVec *out)
+{
+	if (!st)
+		return;
+	switch (st->kind) {
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n; i++)
+			assigned_names(e, st->list.v[i], out);
+		break;
+	case A_IF: assigned_names(e, st->b, out), assigned_names(e, st->c, out); break;
+	case A_FOR: assigned_names(e, st->b, out); break;
+	case A_TUPLE:
+		for (int i = 0; i < st->list.n; i++)
+			assigned_names(e, st->list.v[i], out);
+		break;
+	case A_ASSIGN: {
+		NameVec pat = {0};
+		Ast *p = st->a;
+		if (p->kind == A_IDENT)
+			vec_push(&pat, ((Binding){p->name, NULL, p->loc}));
+		for (int i = 0; p->kind == A_TUPLE && i < p->list.n; i++)
+			if (p->list.v[i]->kind == A_IDENT)
+				vec_push(&pat, ((Binding){p->list.v[i]->name, NULL, p->list.v[i]->loc}));
+		for (int i = 0; i < pat.n; i++) {
+			int k = 0;
+			while (k < out->n && out->v[k].name != pat.v[i].name)
+				k++;
+			if (k == out->n)
+				vec_push(out, pat.v[i]);
+		}
+		free(pat.v);
+		break;
+	}
+	default: break;
+	}
+}
+
+static bool in_graph(const Graph *g, const Node *n)
+{
+	for (int i = 0; i < g->nodes.n; i++)
+		if (g->nodes.v[i] == n)
+			return true;
+	return false;
+}
+
+/* Moves leaf n (just appended) to the front of g's nodes, so it comes before every user */
+static void to_front(Graph *g, Node *n)
+{
+	int i = g->nodes.n - 1;
+	if (g->nodes.v[i] != n)
+		BUG("to_front: not the last node");
+	memmove(g->nodes.v + 1, g->nodes.v, sizeof *g->nodes.v * (size_t)i);
+	g->nodes.v[0] = n;
+}
+
+/* x[.., t, ..] in a loop body: the slice of a sequence of the loop whose index t is (this loop or
+   an enclosing one), or NULL when x, the axis or t do not make one (the caller gathers instead) */
+static Node *loop_slice(Elab *e, Node *x, int axis, Node *t, Loc loc)
+{
+	struct ElabLoop *L = e->loop;
+	for (; L; L = L->parent) {
+		if (in_graph(L->body, x))
+			return NULL; /* computed inside: not a sequence */
+		if (t == L->index)
+			break;
+	}
+	if (!L || x->type.dim[axis] != L->T)
+		return NULL;
+	for (int k = 0; k < L->seqs.n; k++)
+		if (L->seqs.v[k].x == x && L->seqs.v[k].axis == axis)
+			return L->seqs.v[k].in;
+	Node *outer = x;
+	if (axis) { /* the loop slices along axis 0 */
+		int64_t perm[MAX_RANK];
+		perm[0] = axis;
+		for (int d = 0, k = 1; d < x->type.rank; d++)
+			if (d != axis)
+				perm[k++] = d;
+		Graph *g = e->g;
+		e->g = L->outer;
+		outer = elab_node(e, OP_TRANSPOSE, &x, 1, perm, x->type.rank, NULL, loc);
+		e->g = g;
+	}
+	Type t1 = outer->type;
+	t1.rank--;
+	for (int d = 0; d < t1.rank; d++)
+		t1.dim[d] = t1.dim[d + 1];
+	Node *in = ir_input(L->body, t1, x->name, loc);
+	vec_push(&L->seqs, ((Seq){x, outer, in, axis}));
+	return in;
+}
+
+/* The body input standing for outer node x (captured once) */
+static Node *capture(Elab *e, struct ElabLoop *L, Node *x)
+{
+	for (int k = 0; k < L->caps.n; k++)
+		if (L->caps.v[k] == x)
+			return L->capins.v[k];
+	Node *in = ir_input(L->body, x->type, x->name, x->loc);
+	in->aux = L; /* a node of the body (close_body) */
+	to_front(L->body, in);
+	vec_push(&L->caps, x);
+	vec_push(&L->capins, in);
+	return in;
+}
+
+/* Makes the body closed: each value from outside becomes a captured input, a constant is copied
+   in, and the PARAM nodes made inside read the outer graph's instead (so that autodiff sees every
+   parameter of the loop as one of its inputs). e->g is the outer graph again. */
+static void close_body(Elab *e, struct ElabLoop *L)
+{
+	Graph *b = L->body;
+	int n0 = b->nodes.n;
+	for (int i = 0; i < n0; i++)
+		b->nodes.v[i]->aux = L;
+	for (int i = 0; i < b->nodes.n; i++) {
+		Node *n = b->nodes.v[i];
+		if (n->op == OP_PARAM && n->aux == L) {
+			ir_node_replace_uses(b, n, capture(e, L, elab_param_node(e, (int)n->attr[0], n->loc)));
+			continue;
+		}
+		for (int j = 0; j < n->nin; j++) {
+			Node *x = n->in[j];
+			if (x->aux == L)
+				continue;
+			if (x->op == OP_CONST) {
+				Node *c = ir_op(b, OP_CONST, NULL, 0, NULL, 0, &x->type, x->loc);
+				c->fval = x->fval;
+				c->aux = L;
+				to_front(b, c);
+				ir_node_replace_uses(b, x, c);
+			} else
+				n->in[j] = capture(e, L, x);
+		}
+	}
+	for (int k = 0; k < b->outputs.n; k++) {
+		Node *x = b->outputs.v[k].node;
+		if (x->aux != L && !in_graph(b, x))
+			b->outputs.v[k].node = capture(e, L, x);
+	}
+	int k = 0; /* drop the PARAM nodes replaced above */
+	for (int i = 0; i < b->nodes.n; i++)
+		if (b->nodes.v[i]->op != OP_PARAM)
+			b->nodes.v[k++] = b->nodes.v[i];
+	b->nodes.n = k;
+	for (int i = 0; i < b->nodes.n; i++)
+		b->nodes.v[i]->aux = NULL;
+}
+
+/* ---- custom grad blocks ----
+ * `fn f(x.., s: float) { .. } grad(x.., dy) { .. }`: the tensor parameters of f are those not
+ * declared `int`, `float`, `bool` or `str`; the grad block takes one parameter per tensor parameter,
+ * in order, then dy (the gradient of f's result), sees f's other parameters by name, and returns
+ * one gradient per tensor parameter (a tuple when several), each of its argument's type (a number
+ * is the same gradient everywhere). The body gives f's value y as usual (inline); the grad block is
+ * elaborated once per call into a closed region (inputs: the tensor arguments, dy, captures), and
+ * y becomes CUSTOM_GRAD(y, tensor arguments.., captures..), whose adjoint autodiff takes from the
+ * region instead of from y's own operations.
+ */
+static bool tensor_param(const Ast *pd)
+{
+	return !pd->a || pd->a->kind != A_TYPE || !is_scalar_type_name(pd->a->name);
+}
+
+static Value *custom_grad(Elab *e, Ast *fn, Scope *s, Value *y, Loc loc, const char *fname)
+{
+	Ast *gb = fn->c;
+	int nt = 0;
+	for (int i = 0; i < fn->list.n; i++)
+		nt += tensor_param(fn->list.v[i]);
+	if (gb->list.n != nt + 1) {
+		diag_error(gb->loc, "the grad block of '%s' takes %d parameter%s (one per tensor parameter of '%s', then the "
+		           "gradient of its result), found %d", fname, nt + 1, nt ? "s" : "", fname, gb->list.n);
+		return val_err();
+	}
+	if (!e->g)
+		return y; /* a call at compile time: no gradients */
+	if (y->k != V_TENSOR || !dtype_is_float(y->t->type.dtype)) {
+		diag_error(loc, "'%s' has a grad block, so it must return one float tensor; it returns %s", fname, val_describe(e, y));
+		return val_err();
+	}
+	struct ElabLoop L = {.outer = e->g};
+	L.body = ir_region_new(e->prog, "grad");
+	Scope *gs = scope_new(e, s);
+	VEC(Node *) xs = {0};
+	for (int i = 0; i < fn->list.n; i++) { /* s binds the parameters first, in order */
+		if (!tensor_param(fn->list.v[i]))
+			continue;
+		Value *v = s->b.v[i].v;
+		Ast *gp = gb->list.v[xs.n];
+		Node *x = v->k == V_PARAMREF ? elab_param_node(e, (int)v->i, loc)
+		        : v->k == V_INT || v->k == V_FLOAT ? elab_to_tensor(e, v, TY_F32, loc) : v->k == V_TENSOR ? v->t : NULL;
+		if (!x) {
+			diag_error(loc, "argument '%s' of '%s' is %s: a function with a grad block takes tensors (or parameters "
+			           "declared int, float, bool or str)", fn->list.v[i]->name, fname, val_describe(e, v));
+			free(xs.v);
+			return val_err();
+		}
+		vec_push(&xs, x);
+		scope_bind(e, gs, gp->name, val_tensor(e, ir_input(L.body, x->type, gp->name, gp->loc)), gp->loc);
+	}
+	Ast *dyp = gb->list.v[nt];
+	scope_bind(e, gs, dyp->name, val_tensor(e, ir_input(L.body, y->t->type, dyp->name, dyp->loc)), dyp->loc);
+	Node **saved_pn = e->param_node; /* PARAM nodes made in the region stay there until close_body */
+	int saved_npn = e->nparam_node;
+	struct ElabLoop *saved_loop = e->loop;
+	const char *saved_region = e->in_region;
+	Graph *outer = e->g;
+	e->param_node = NULL, e->nparam_node = 0, e->g = L.body, e->loop = NULL, e->in_region = "a grad block";
+	Flow fl = {0};
+	int errs = diag_error_count();
+	elab_block(e, gs, gb->b, &fl);
+	bool ok = diag_error_count() == errs;
+	if (ok && !fl.returned) {
+		diag_error(gb->loc, "the grad block of '%s' must return the gradient of each tensor input", fname);
+		ok = false;
+	}
+	Value *r = ok ? fl.ret : NULL;
+	int nr = r && r->k == V_TUPLE ? r->list.n : r && r->k != V_NONE ? 1 : 0;
+	if (ok && nr != xs.n) {
+		diag_error(fl.retloc, "the grad block of '%s' returns %d gradient%s, one per tensor input of this call: expected %d",
+		           fname, nr, nr == 1 ? "" : "s", xs.n);
+		ok = false;
+	}
+	for (int i = 0; ok && i < xs.n; i++) {
+		Value *v = r->k == V_TUPLE ? r->list.v[i] : r;
+		Node *d = v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT ? elab_to_tensor(e, v, xs.v[i]->type.dtype, fl.retloc) : NULL;
+		if (d && v->k != V_TENSOR && xs.v[i]->type.rank) /* a number: the same gradient everywhere */
+			d = elab_node(e, OP_BROADCAST, &d, 1, NULL, 0, &xs.v[i]->type, fl.retloc);
+		if (!d || !ir_type_equal(d->type, xs.v[i]->type)) {
+			diag_error(fl.retloc, "gradient %d of the grad block of '%s' must have its input's type %s, found %s", i, fname,
+			           type_text(e, xs.v[i]->type), d ? type_text(e, d->type) : val_describe(e, v));
+			ok = false;
+		} else
+			ir_graph_output(L.body, arena_printf(e->arena, "d%s", L.body->inputs.v[i]->name), d);
+	}
+	e->g = outer, e->loop = saved_loop, e->in_region = saved_region, e->param_node = saved_pn, e->nparam_node = saved_npn;
+	if (!ok) {
+		free(xs.v);
+		return val_err();
+	}
+	close_body(e, &L);
+	int nin = 1 + xs.n + L.caps.n;
+	Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)nin);
+	in[0] = y->t;
+	for (int i = 0; i < xs.n; i++)
+		in[1 + i] = xs.v[i];
+	for (int i = 0; i < L.caps.n; i++)
+		in[1 + xs.n + i] = L.caps.v[i];
+	int64_t k = xs.n;
+	char err[512];
+	Node *n = ir_region_node(e->g, OP_CUSTOM_GRAD, in, nin, &k, 1, &L.body, 1, loc, err, sizeof err);
+	if (!n)
+		BUG("custom_grad: %s", err);
+	n->name = y->t->name;
+	free(xs.v), free(L.caps.v), free(L.capins.v);
+	return val_tensor(e, n);
+}
+
+/* The yielded values stacked by i, in iteration order: a loop over reverse(..) stacked by i runs
+   backwards, so its stack is read with the indices T-1, ..., 0 (a reversed cumulative count) */
+static Node *iteration_order(Elab *e, Node *y, Dim T, Loc loc)
+{
+	Type ct = {.dtype = TY_I64, .rank = 1, .dim = {T}};
+	Node *ones = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &ct, loc);
+	ones->fval = 1;
+	int64_t attr[2] = {0, 1};
+	Node *in[2] = {elab_node(e, OP_CUMSUM, &ones, 1, attr, 2, NULL, loc), ir_const(e->g, TY_I64, 1, loc)};
+	in[1] = elab_node(e, OP_SUB, in, 2, NULL, 0, NULL, loc);
+	in[0] = y;
+	int64_t axis = 0;
+	return elab_node(e, OP_GATHER, in, 2, &axis, 1, NULL, loc);
+}
+
+/* `for` over range r compiled as a loop; the stacked yields for a `for` expression (expr), else
+   NULL. Names rebound in the body are rebound, after the loop, to their final values. */
+static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool expr)
+{
+	Graph *outer = e->g;
+	NameVec names = {0};
+	VEC(Carried) car = {0};
+	assigned_names(e, st->b, &names);
+	struct ElabLoop L = {.parent = e->loop, .outer = outer, .T = T};
+	L.body = ir_region_new(e->prog, "body");
+	L.index = ir_input(L.body, ir_scalar_type(TY_I64), st->name, st->loc);
+	bool ok = true;
+	for (int i = 0; i < names.n; i++) {
+		Binding *b = scope_lookup(s, names.v[i].name);
+		if (!b)
+			continue; /* bound in the body, or unbound: the body reports it */
+		Node *init = b->v->k == V_INT || b->v->k == V_FLOAT ? elab_to_tensor(e, b->v, b->v->k == V_INT ? TY_I64 : TY_F32, b->loc)
+		           : b->v->k == V_TENSOR ? b->v->t : NULL;
+		if (!init) {
+			if (b->v->k != V_ERR)
+				diag_error(names.v[i].loc, "'%s' is %s: a loop over a run-time or large range (compiled as a loop) "
+				           "can carry only tensors and numbers from one iteration to the next", b->name, val_describe(e, b->v));
+			ok = false;
+			continue;
+		}
+		vec_push(&car, ((Carried){b, b->name, init, NULL, names.v[i].loc}));
+	}
+	free(names.v);
+	for (int k = 0; ok && k < car.n; k++) {
+		car.v[k].in = ir_input(L.body, car.v[k].init->type, car.v[k].name, car.v[k].loc);
+		car.v[k].b->v = val_tensor(e, car.v[k].in);
+	}
+	if (!ok) {
+		free(car.v);
+		return val_err();
+	}
+	Node **saved_pn = e->param_node; /* PARAM nodes made in the body stay there until close_body */
+	int saved_npn = e->nparam_node;
+	e->param_node = NULL;
+	e->nparam_node = 0;
+	e->g = L.body;
+	e->loop = &L;
+	Scope *ls = scope_new(e, s);
+	L.var = L.index;
+	if (r->range.lo) {
+		Node *in[2] = {L.index, ir_const(e->g, TY_I64, (double)r->range.lo, st->loc)};
+		L.var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
+	}
+	scope_bind(e, ls, st->name, val_tensor(e, L.var), st->loc);
+	YieldVec ys = {0};
+	Flow bfl = {.yields = &ys};
+	int errs = diag_error_count();
+	elab_block(e, ls, st->b, &bfl);
+	e->loop = L.parent;
+	e->g = outer;
+	e->param_node = saved_pn;
+	e->nparam_node = saved_npn;
+	ok = diag_error_count() == errs;
+	if (bfl.returned) {
+		diag_error(bfl.retloc, "'return' inside a loop over a run-time or large range (compiled as a loop)");
+		ok = false;
+	} else if (ok && !expr && ys.n) {
+		diag_error(ys.v[0].loc, "this 'yield' is inside a loop statement compiled as a loop: only the loop's own "
+		           "'for' expression can stack it");
+		ok = false;
+	} else if (ok && expr && ys.n != 1) {
+		if (ys.n)
+			diag_error(ys.v[1].loc, "a 'for' compiled as a loop runs 'yield' once per iteration; this body runs it %d times", ys.n);
+		else
+			diag_error(st->loc, "this 'for' expression yields nothing: it needs at least one iteration that runs 'yield'");
+		ok = false;
+	}
+	/* the carried values at the end of the body, then the yielded tensors */
+	for (int k = 0; ok && k < car.n; k++) {
+		Carried *c = &car.v[k];
+		Graph *g = e->g;
+		e->g = L.body;
+		Node *v = elab_to_tensor(e, c->b->v, c->init->type.dtype, c->loc);
+		e->g = g;
+		if (v && !ir_type_equal(v->type, c->init->type)) {
+			diag_error(c->loc, "'%s' enters the loop as %s and is %s at the end of its body: a value carried from one "
+			           "iteration to the next keeps its type", c->name, type_text(e, c->init->type), type_text(e, v->type));
+			diag_note(c->b->loc, "'%s' is bound here", c->name);
+		}
+		if (!v || !ir_type_equal(v->type, c->init->type))
+			ok = false;
+		else
+			ir_graph_output(L.body, c->name, v);
+	}
+	Value *y = expr && ok ? ys.v[0].v : NULL;
+	int ny = 0;
+	Value **parts = y && y->k == V_TUPLE ? y->list.v : &y;
+	int nparts = y && y->k == V_TUPLE ? y->list.n : y ? 1 : 0;
+	for (int k = 0; ok && k < nparts; k++) {
+		Value *v = parts[k];
+		Graph *g = e->g;
+		e->g = L.body;
+		Node *t = v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL
+		        ? elab_to_tensor(e, v, v->k == V_INT ? TY_I64 : TY_F32, ys.v[0].loc) : NULL;
+		e->g = g;
+		if (!t) {
+			if (v->k != V_ERR)
+				diag_error(ys.v[0].loc, "a 'for' expression stacks tensors; 'yield' gives %s", val_describe(e, v));
+			ok = false;
+		} else
+			ir_graph_output(L.body, "yield", t), ny++;
+	}
+	for (int k = 0; k < car.n; k++) /* after the loop, each name holds its final value (or an error) */
+		car.v[k].b->v = val_err();
+	if (!ok) {
+		free(car.v), free(ys.v), free(L.seqs.v), free(L.caps.v), free(L.capins.v);
+		return val_err();
+	}
+	close_body(e, &L);
+	int nin = car.n + L.seqs.n + L.caps.n;
+	Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)(nin + 1));
+	for (int k = 0; k < car.n; k++)
+		in[k] = car.v[k].init;
+	for (int k = 0; k < L.seqs.n; k++)
+		in[car.n + k] = L.seqs.v[k].outer;
+	for (int k = 0; k < L.caps.n; k++)
+		in[car.n + L.seqs.n + k] = L.caps.v[k];
+	int64_t attr[4] = {T, r->range.rev, car.n, L.seqs.n};
+	char err[512];
+	Node *loop = ir_region_node(e->g, OP_LOOP, in, nin, attr, 4, &L.body, 1, st->loc, err, sizeof err);
+	if (!loop)
+		BUG("loop: %s", err);
+	for (int k = 0; k < car.n; k++) {
+		int64_t j = k;
+		Node *o = elab_node(e, OP_LOOP_OUT, &loop, 1, &j, 1, NULL, car.v[k].loc);
+		o->name = car.v[k].name;
+		car.v[k].b->v = val_tensor(e, o);
+	}
+	Value *res = NULL;
+	if (expr) {
+		Value **stacks = arena_alloc(e->arena, sizeof(Value *) * (size_t)(ny + 1));
+		for (int k = 0; k < ny; k++) {
+			int64_t j = car.n + k;
+			Node *o = elab_node(e, OP_LOOP_OUT, &loop, 1, &j, 1, NULL, ys.v[0].loc);
+			stacks[k] = val_tensor(e, r->range.rev ? iteration_order(e, o, T, ys.v[0].loc) : o);
+		}
+		res = stacks[0];
+		if (y->k == V_TUPLE) {
+			res = val_new(e, V_TUPLE);
+			res->list.v = stacks;
+			res->list.n = ny;
+		}
+	}
+	free(car.v), free(ys.v), free(L.seqs.v), free(L.caps.v), free(L.capins.v);
+	return res;
+}
+
+/* `for name in iterable { body }`: a loop (compile_loop) over a run-time or large range, else
+   unrolled: each iteration gets a scope of its own for the loop variable, and names rebound in the
+   body are rebound where they were bound, so they carry over. For a `for` expression (expr) a
+   compiled loop returns its stacked yields; otherwise NULL. */
+static Value *run_for(Elab *e, Scope *s, Ast *st, Flow *fl, bool expr)
 {
 	Value *it = elab_expr(e, s, st->a);
 	if (it->k == V_ERR)
-		return;
+		return expr ? it : NULL;
+	if (it->k == V_RANGE && (it->range.n < 0 || it->range.hi - it->range.lo > UNROLL_MAX)) {
+		if (!e->g) {
+			diag_error(st->loc, "a loop over a run-time or large range is only allowed inside a function");
+			return val_err();
+		}
+		return compile_loop(e, s, st, it, it->range.n < 0 ? it->range.n : it->range.hi - it->range.lo, expr);
+	}
 	if (it->k == V_RANGE) {
 		int64_t n = it->range.hi - it->range.lo;
 		for (int64_t k = 0; k < n && !fl->returned; k++) {
@@ -828,6 +1308,7 @@ static void run_for(Elab *e, Scope *s, Ast *st, Flow *fl)
 		}
 	} else
 		diag_error(st->a->loc, "'for' needs a range (0..n) or a list, found %s", val_describe(e, it));
+	return NULL;
 }
 
 /* `s := e`: an ASSIGN effect writing e into the state s (a name or a field such as bn.running_mean).
@@ -840,6 +1321,14 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 	const char *name = tgt->kind == A_IDENT || tgt->kind == A_FIELD ? tgt->name : "this expression";
 	if (!e->g) {
 		diag_error(st->loc, "':=' is only allowed inside a function");
+		return;
+	}
+	if (e->loop) {
+		diag_error(st->loc, "':=' inside a loop over a run-time or large range (compiled as a loop) is not supported");
+		return;
+	}
+	if (e->in_region) {
+		diag_error(st->loc, "':=' inside %s is not supported", e->in_region);
 		return;
 	}
 	Binding *b = tgt->kind == A_IDENT ? scope_lookup(s, tgt->name) : NULL;
@@ -890,6 +1379,250 @@ static void elab_update(Elab *e, Scope *s, Ast *st)
 		ir_graph_effect(e->g, a);
 }
 
+/* ---- run-time if ----
+ * `if c { } else { }` on a bool scalar tensor c becomes an IF node (ir/ops.def) owning both
+ * branches, each elaborated once into a closed region (close_body: what a branch reads from
+ * outside is a capture; the two branches' captures are merged into one list of inputs) whose
+ * results are read by IF_OUT projections. Its results are:
+ *   IF_VALUE:  an `if` used as a value: each branch's value (a tensor, a number or a tuple of them);
+ *   IF_STMT:   an `if` statement: the names the branches rebind, which must hold tensors or numbers
+ *              before it and keep their types; after it each is rebound to its IF_OUT;
+ *   IF_RETURN: an `if` statement that returns: the rest of the block (after the `else` branch, if
+ *              any) is its else branch, both return, and the value returned is the if's.
+ * The condition is one scalar: the whole batch takes the same branch.
+ */
+enum { IF_VALUE, IF_STMT, IF_RETURN };
+
+typedef VEC(Node *) NodeVec;
+
+static void elab_stmts(Elab *e, Scope *s, Ast **st, int n, Flow *fl);
+static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl);
+static Value *block_value(Elab *e, Scope *s, Ast *blk);
+
+static bool has_return(const Ast *st)
+{
+	if (!st)
+		return false;
+	switch (st->kind) {
+	case A_RETURN: return true;
+	case A_BLOCK:
+		for (int i = 0; i < st->list.n; i++)
+			if (has_return(st->list.v[i]))
+				return true;
+		return false;
+	case A_IF: return has_return(st->b) || has_return(st->c);
+	case A_FOR: return has_return(st->b);
+	default: return false;
+	}
+}
+
+/* The tensors of value v (a tensor, a number, or a tuple of them) appended to out, made in the
+   current graph; false (with an error at loc) when v has anything else */
+static bool value_tensors(Elab *e, Value *v, Loc loc, NodeVec *out)
+{
+	if (v->k == V_TUPLE) {
+		for (int i = 0; i < v->list.n; i++)
+			if (!value_tensors(e, v->list.v[i], loc, out))
+				return false;
+		return true;
+	}
+	if (v->k == V_PARAMREF)
+		v = val_tensor(e, elab_param_node(e, (int)v->i, loc));
+	if (v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL) {
+		vec_push(out, elab_to_tensor(e, v, v->k == V_INT ? TY_I64 : v->k == V_BOOL ? TY_BOOL : TY_F32, loc));
+		return true;
+	}
+	if (v->k != V_ERR)
+		diag_error(loc, "a branch of a run-time 'if' gives %s: only tensors, numbers and tuples of them can be chosen at run time",
+		           val_describe(e, v));
+	return false;
+}
+
+/* v (a branch's value) rebuilt with the if_outs outs[*k..] in place of its tensors */
+static Value *value_from(Elab *e, Value *v, Node **outs, int *k)
+{
+	if (v->k != V_TUPLE)
+		return val_tensor(e, outs[(*k)++]);
+	Value *t = val_new(e, V_TUPLE);
+	t->list.n = v->list.n;
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)(v->list.n + 1));
+	for (int i = 0; i < v->list.n; i++)
+		t->list.v[i] = value_from(e, v->list.v[i], outs, k);
+	return t;
+}
+
+/* The inputs of region b (its captures caps, their inputs capins) put in the order of the merged
+   list u, with an unused input for each capture of the other branch */
+static void order_inputs(Graph *b, Node **caps, Node **capins, int ncaps, Node **u, int nu)
+{
+	Node **in = xrealloc(NULL, sizeof *in * (size_t)(nu + 1));
+	for (int j = 0; j < nu; j++) {
+		in[j] = NULL;
+		for (int k = 0; k < ncaps; k++)
+			if (caps[k] == u[j])
+				in[j] = capins[k];
+		if (!in[j])
+			in[j] = ir_input(b, u[j]->type, u[j]->name, u[j]->loc);
+	}
+	for (int j = 0; j < nu; j++) {
+		b->inputs.v[j] = in[j];
+		in[j]->attr[0] = j;
+	}
+	free(in);
+}
+
+static Value *compile_if(Elab *e, Scope *s, Ast *x, Node *c, int mode, Flow *fl)
+{
+	NameVec names = {0};
+	VEC(Carried) car = {0};
+	bool ok = true;
+	if (mode == IF_STMT) {
+		assigned_names(e, x->b, &names);
+		assigned_names(e, x->c, &names);
+	}
+	for (int i = 0; i < names.n; i++) {
+		Binding *b = scope_lookup(s, names.v[i].name);
+		if (!b)
+			continue; /* bound in a branch, or unbound: the branch reports it */
+		Node *init = b->v->k == V_INT || b->v->k == V_FLOAT ? elab_to_tensor(e, b->v, b->v->k == V_INT ? TY_I64 : TY_F32, b->loc)
+		           : b->v->k == V_TENSOR ? b->v->t : NULL;
+		if (!init) {
+			if (b->v->k != V_ERR)
+				diag_error(names.v[i].loc, "'%s' is %s: a branch of a run-time 'if' can rebind only names holding "
+				           "tensors or numbers", b->name, val_describe(e, b->v));
+			ok = false;
+			continue;
+		}
+		vec_push(&car, ((Carried){b, b->name, init, NULL, names.v[i].loc}));
+	}
+	free(names.v);
+	struct ElabLoop L[2] = {{.outer = e->g}, {.outer = e->g}};
+	NodeVec outs[2] = {{0}, {0}};
+	Value *val[2] = {NULL, NULL};
+	for (int k = 0; ok && k < 2; k++) {
+		for (int j = 0; j < car.n; j++)
+			car.v[j].b->v = val_tensor(e, car.v[j].init);
+		L[k].body = ir_region_new(e->prog, k ? "else" : "then");
+		Node **saved_pn = e->param_node; /* PARAM nodes made in the branch stay there until close_body */
+		int saved_npn = e->nparam_node;
+		struct ElabLoop *saved_loop = e->loop;
+		const char *saved_region = e->in_region;
+		Graph *outer = e->g;
+		e->param_node = NULL, e->nparam_node = 0, e->g = L[k].body, e->loop = NULL, e->in_region = "a run-time 'if'";
+		int errs = diag_error_count();
+		Ast *br = k ? x->c : x->b;
+		Loc vloc = br ? br->loc : x->loc;
+		if (mode == IF_VALUE)
+			val[k] = br->kind == A_BLOCK ? block_value(e, scope_new(e, s), br) : elab_expr(e, s, br);
+		else {
+			Flow f2 = {0};
+			Scope *bs = scope_new(e, s);
+			if (br && br->kind == A_BLOCK)
+				elab_block(e, bs, br, &f2);
+			else if (br) { /* else if: in IF_RETURN, what follows is its else branch too */
+				if (mode == IF_RETURN)
+					f2.rest = fl->rest, f2.nrest = fl->nrest;
+				elab_stmt(e, bs, br, &f2);
+			}
+			if (mode == IF_RETURN && k == 1 && !f2.returned)
+				elab_stmts(e, bs, fl->rest, fl->nrest, &f2);
+			if (mode == IF_RETURN && !f2.returned && diag_error_count() == errs)
+				diag_error(k ? x->loc : br->loc, k ? "this run-time 'if' returns in its first branch, so what follows it "
+				           "in the block (its else branch) must return too" : "this branch of a run-time 'if' can end without 'return'");
+			val[k] = mode == IF_RETURN && f2.returned ? f2.ret : NULL;
+			vloc = f2.returned ? f2.retloc : vloc;
+		}
+		ok = diag_error_count() == errs;
+		if (ok && mode != IF_STMT)
+			ok = value_tensors(e, val[k], vloc, &outs[k]);
+		for (int j = 0; ok && j < car.n; j++) {
+			Carried *cv = &car.v[j];
+			Node *v = elab_to_tensor(e, cv->b->v, cv->init->type.dtype, cv->loc);
+			if (v && !ir_type_equal(v->type, cv->init->type)) {
+				diag_error(cv->loc, "'%s' is %s before this run-time 'if' and %s after its %s branch: a name rebound in "
+				           "a branch keeps its type", cv->name, type_text(e, cv->init->type), type_text(e, v->type), k ? "else" : "then");
+				diag_note(cv->b->loc, "'%s' is bound here", cv->name);
+			}
+			if (!v || !ir_type_equal(v->type, cv->init->type))
+				ok = false;
+			else
+				vec_push(&outs[k], v);
+		}
+		for (int j = 0; ok && j < outs[k].n; j++)
+			ir_graph_output(L[k].body, j < outs[k].n - car.n ? "value" : car.v[j - (outs[k].n - car.n)].name, outs[k].v[j]);
+		e->g = outer, e->loop = saved_loop, e->in_region = saved_region, e->param_node = saved_pn, e->nparam_node = saved_npn;
+		if (ok)
+			close_body(e, &L[k]);
+	}
+	if (ok && outs[0].n != outs[1].n) {
+		diag_error(x->loc, "the branches of this run-time 'if' give %d and %d values: both must give values of the same types",
+		           outs[0].n, outs[1].n);
+		ok = false;
+	}
+	for (int j = 0; ok && j < outs[0].n; j++)
+		if (!ir_type_equal(outs[0].v[j]->type, outs[1].v[j]->type)) {
+			diag_error(x->loc, "the branches of this run-time 'if' give %s and %s%s: both must give values of the same types",
+			           type_text(e, outs[0].v[j]->type), type_text(e, outs[1].v[j]->type),
+			           outs[0].n > 1 ? arena_printf(e->arena, " (value %d)", j) : "");
+			ok = false;
+		}
+	Value *res = val_err();
+	if (ok) {
+		NodeVec u = {0};
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < L[k].caps.n; j++) {
+				int m = 0;
+				while (m < u.n && u.v[m] != L[k].caps.v[j])
+					m++;
+				if (m == u.n)
+					vec_push(&u, L[k].caps.v[j]);
+			}
+		for (int k = 0; k < 2; k++)
+			order_inputs(L[k].body, L[k].caps.v, L[k].capins.v, L[k].caps.n, u.v, u.n);
+		Node **in = arena_alloc(e->arena, sizeof(Node *) * (size_t)(u.n + 1));
+		in[0] = c;
+		for (int j = 0; j < u.n; j++)
+			in[j + 1] = u.v[j];
+		Graph *sub[2] = {L[0].body, L[1].body};
+		char err[512];
+		Node *n = ir_region_node(e->g, OP_IF, in, u.n + 1, NULL, 0, sub, 2, x->loc, err, sizeof err);
+		if (!n)
+			BUG("if: %s", err);
+		Node **o = arena_alloc(e->arena, sizeof(Node *) * (size_t)(outs[0].n + 1));
+		for (int j = 0; j < outs[0].n; j++) {
+			int64_t a = j;
+			o[j] = elab_node(e, OP_IF_OUT, &n, 1, &a, 1, NULL, x->loc);
+		}
+		int nv = outs[0].n - car.n, k = 0;
+		for (int j = 0; j < car.n; j++) {
+			o[nv + j]->name = car.v[j].name;
+			car.v[j].b->v = val_tensor(e, o[nv + j]);
+		}
+		res = mode == IF_STMT ? val_new(e, V_NONE) : value_from(e, val[0], o, &k);
+		free(u.v);
+	} else
+		for (int j = 0; j < car.n; j++) /* after a failed if, each name holds an error */
+			car.v[j].b->v = val_err();
+	for (int k = 0; k < 2; k++)
+		free(outs[k].v), free(L[k].caps.v), free(L[k].capins.v);
+	free(car.v);
+	return res;
+}
+
+/* An `if` statement on a run-time condition: IF_RETURN when it returns (then the function's
+   flow has returned its value), else IF_STMT */
+static void run_time_if_stmt(Elab *e, Scope *s, Ast *st, Node *c, Flow *fl)
+{
+	if (!has_return(st)) {
+		compile_if(e, s, st, c, IF_STMT, fl);
+		return;
+	}
+	Value *v = compile_if(e, s, st, c, IF_RETURN, fl);
+	fl->returned = true;
+	fl->ret = v;
+	fl->retloc = st->loc;
+}
+
 static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 {
 	switch (st->kind) {
@@ -903,8 +1636,12 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	case A_EXPRSTMT: elab_expr(e, s, st->a); break;
 	case A_METRIC: {
 		Value *v = elab_expr(e, s, st->a);
-		if (!e->in_loss) {
-			diag_error(st->loc, "'metric' is only allowed in a recipe's loss");
+		if (!e->in_loss || e->loop || e->in_region) {
+			if (e->in_region)
+				diag_error(st->loc, "'metric' inside %s: compute it outside", e->in_region);
+			else
+				diag_error(st->loc, e->loop ? "'metric' inside a loop compiled as a loop: compute it after the loop"
+				                            : "'metric' is only allowed in a recipe's loss");
 			break;
 		}
 		for (int i = 0; i < e->metrics.n; i++)
@@ -920,11 +1657,12 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 		Value *c = elab_expr(e, s, st->a);
 		if (c->k == V_ERR)
 			break;
+		if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0) {
+			run_time_if_stmt(e, s, st, c->t, fl);
+			break;
+		}
 		if (c->k != V_BOOL) {
-			if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
-				diag_error(st->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
-			else
-				diag_error(st->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+			diag_error(st->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
 			break;
 		}
 		Ast *br = c->i ? st->b : st->c;
@@ -936,7 +1674,7 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 			elab_stmt(e, s, br, fl);
 		break;
 	}
-	case A_FOR: run_for(e, s, st, fl); break;
+	case A_FOR: run_for(e, s, st, fl, false); break;
 	case A_YIELD: {
 		Value *v = elab_expr(e, s, st->a);
 		if (!fl->yields)
@@ -951,11 +1689,16 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	}
 }
 
-static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl)
+static void elab_stmts(Elab *e, Scope *s, Ast **st, int n, Flow *fl)
 {
-	for (int i = 0; i < blk->list.n && !fl->returned; i++)
-		elab_stmt(e, s, blk->list.v[i], fl);
+	for (int i = 0; i < n && !fl->returned; i++) {
+		fl->rest = st + i + 1, fl->nrest = n - i - 1;
+		elab_stmt(e, s, st[i], fl);
+	}
+	fl->rest = NULL, fl->nrest = 0;
 }
+
+static void elab_block(Elab *e, Scope *s, Ast *blk, Flow *fl) { elab_stmts(e, s, blk->list.v, blk->list.n, fl); }
 
 /* ---- expressions ---- */
 
@@ -1181,6 +1924,12 @@ static Value *index_tensor(Elab *e, Scope *s, Ast *x, Node *t)
 		Value *v = elab_expr(e, s, ix);
 		if (v->k == V_ERR)
 			return v;
+		Node *sl = v->k == V_TENSOR ? loop_slice(e, t, cur, v->t, ix->loc) : NULL;
+		if (sl) { /* a sequence of the loop being built, sliced at its index */
+			t = sl;
+			ax++;
+			continue;
+		}
 		if (v->k == V_TENSOR && dtype_is_int(v->t->type.dtype)) {
 			Node *in[2] = {t, v->t};
 			int64_t a = cur;
@@ -1329,8 +2078,12 @@ static Value *elab_for_expr(Elab *e, Scope *s, Ast *x)
 	YieldVec ys = {0};
 	Flow fl = {.yields = &ys};
 	int errs = diag_error_count();
-	run_for(e, s, x, &fl);
-	Value *r = val_err();
+	Value *r = run_for(e, s, x, &fl, true);
+	if (r) { /* compiled as a loop */
+		free(ys.v);
+		return r;
+	}
+	r = val_err();
 	if (fl.returned)
 		diag_error(fl.retloc, "'return' inside a 'for' expression: the loop's value is what it yields");
 	else if (ys.n)
@@ -1370,11 +2123,10 @@ static Value *elab_if_expr(Elab *e, Scope *s, Ast *x)
 		diag_error(x->loc, "an 'if' used as a value needs an 'else'");
 		return val_err();
 	}
+	if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
+		return compile_if(e, s, x, c->t, IF_VALUE, NULL);
 	if (c->k != V_BOOL) {
-		if (c->k == V_TENSOR && c->t->type.dtype == TY_BOOL && c->t->type.rank == 0)
-			diag_error(x->a->loc, "run-time 'if' on a tensor is not compiled yet; use where(cond, a, b)");
-		else
-			diag_error(x->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
+		diag_error(x->a->loc, "an 'if' condition must be a compile-time bool or a bool scalar, found %s", val_describe(e, c));
 		return val_err();
 	}
 	Ast *br = c->i ? x->b : x->c;
@@ -1477,11 +2229,14 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *lo = elab_expr(e, s, x->a), *hi = elab_expr(e, s, x->b);
 		if (lo->k == V_ERR || hi->k == V_ERR)
 			return val_err();
-		if ((lo->k == V_INT || lo->k == V_DIM) && hi->k == V_DIM) {
-			diag_error(x->loc, "a loop over a run-time size (%s) is not compiled yet: ranges need compile-time ints",
-			           val_describe(e, hi));
-			return val_err();
+		if (lo->k == V_INT && lo->i >= 0 && hi->k == V_DIM && !DIM_IS_CONST(hi->d)) { /* a run-time trip count */
+			Value *v = val_new(e, V_RANGE);
+			v->range.lo = lo->i;
+			v->range.n = ir_dim_binop(e->prog, DE_SUB, hi->d, lo->i);
+			return v;
 		}
+		if (hi->k == V_DIM && DIM_IS_CONST(hi->d))
+			hi = val_int(e, hi->d);
 		if (lo->k != V_INT || hi->k != V_INT) {
 			diag_error(x->loc, "a range needs compile-time ints, found %s..%s", val_describe(e, lo), val_describe(e, hi));
 			return val_err();
@@ -1495,8 +2250,8 @@ Value *elab_expr(Elab *e, Scope *s, Ast *x)
 		Value *r = elab_expr(e, s, x->b);
 		if (r->k == V_ERR)
 			return r;
-		if (r->k != V_RANGE && r->k != V_LIST) {
-			diag_error(x->b->loc, "expected a range or a list, found %s", val_describe(e, r));
+		if ((r->k != V_RANGE && r->k != V_LIST) || (r->k == V_RANGE && r->range.n < 0)) {
+			diag_error(x->b->loc, "a list comprehension needs a compile-time range or a list, found %s", val_describe(e, r));
 			return val_err();
 		}
 		int64_t n = r->k == V_RANGE ? (r->range.hi > r->range.lo ? r->range.hi - r->range.lo : 0) : r->list.n;

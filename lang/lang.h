@@ -151,7 +151,7 @@ struct Value {
 		Dim d;            /* V_DIM */
 		Node *t;          /* V_TENSOR */
 		struct { Value **v; int n; } list; /* V_TUPLE V_LIST */
-		struct { int64_t lo, hi; bool rev; } range;
+		struct { int64_t lo, hi; bool rev; Dim n; } range; /* n < 0: a run-time trip count (hi unused) */
 		Inst *inst;       /* V_INST V_METHOD */
 		struct { Ast *ast; Scope *scope; } def; /* V_MODDEF V_FNDEF */
 		struct { InitKind kind; double args[4]; } init;
@@ -194,6 +194,8 @@ typedef struct Elab {
 	Value *captured;
 	int depth;          /* call depth, to stop runaway recursion */
 	bool in_loss;       /* elaborating a recipe's loss: `metric` allowed */
+	struct ElabLoop *loop; /* lang/elab.c: the loop whose body is being built (innermost), or NULL */
+	const char *in_region; /* "a run-time 'if'", "a grad block": building such a region (no `:=`, no `metric`) */
 	VEC(Binding) metrics; /* the loss's metrics, in order */
 	VEC(const char *) imported; /* files already imported */
 	VEC(const char *) importing; /* the import chain, for cycles */

@@ -23,8 +23,9 @@
 typedef struct AD {
 	Graph *g;
 	Node **adj;   /* by node id (forward nodes only) */
-	char *needs;  /* by node id: the value depends on a trainable param */
+	char *needs;  /* by node id: the value depends on a trainable param (or a needing body input) */
 	Loc loc;      /* of the forward node whose rule runs: backward nodes point at it */
+	int nid;      /* adj and needs cover ids below this (the forward nodes) */
 } AD;
 
 typedef void (*Rule)(AD *ad, Node *y, Node *dy);
@@ -456,6 +457,12 @@ static void rule_ctc(AD *ad, Node *y, Node *dy) /* the targets and lengths are i
 	acc(ad, y->in[0], with_attrs(ad, OP_CTC_BWD, in, 5, y->attr, y->nattr, NULL));
 }
 
+/* ---- loops ---- */
+
+static void rule_loop(AD *ad, Node *y, Node *dy);
+static void rule_custom_grad(AD *ad, Node *y, Node *dy);
+static void rule_if(AD *ad, Node *y, Node *dy);
+
 static const Rule rule[OP_COUNT] = {
 	[OP_INPUT] = rule_none, [OP_PARAM] = rule_none, [OP_CONST] = rule_none, [OP_HYPER] = rule_none,
 	[OP_CAST] = rule_cast, [OP_RESHAPE] = rule_reshape, [OP_TRANSPOSE] = rule_transpose,
@@ -481,38 +488,325 @@ static const Rule rule[OP_COUNT] = {
 	[OP_INDEX_ADD] = rule_index_add, [OP_SCATTER_ADD] = rule_index_add,
 	[OP_CONV] = rule_conv, [OP_CONV_TRANSPOSE] = rule_conv_transpose, [OP_MAX_POOL2D] = rule_max_pool2d, [OP_DROPOUT] = rule_dropout,
 	[OP_CTC_LOSS] = rule_ctc,
+	[OP_LOOP] = rule_loop, [OP_LOOP_OUT] = rule_none, /* a loop_out's adjoint is read by rule_loop */
+	[OP_CUSTOM_GRAD] = rule_custom_grad,
+	[OP_IF] = rule_if, [OP_IF_OUT] = rule_none, /* an if_out's adjoint is read by rule_if */
 };
 
 bool pass_autodiff_has_rule(Op op) { return op < OP_COUNT && rule[op] != NULL; }
 
-/* ---- the pass ---- */
+/* ---- graphs: needs, copies, the backward walk ---- */
 
-/* Copies loss's nodes into g (inputs first, in their order); map[old id] = new node */
-static Node **copy_forward(Graph *g, const Graph *loss)
+/* needs[id] for g's nodes: a leaf keeps what the caller set (trainable params, a body's inputs);
+   another node needs a gradient when an input does. Only floats that are not OPF_NOGRAD do. */
+static void mark_needs(const Graph *g, char *needs)
+{
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *n = g->nodes.v[i];
+		bool need = needs[n->id];
+		for (int j = 0; j < n->nin; j++)
+			need |= needs[n->in[j]->id];
+		needs[n->id] = need && dtype_is_float(n->type.dtype) && !(op_info[n->op].flags & OPF_NOGRAD);
+	}
+}
+
+/* The saved carried values of a loop copied by copy_nodes (Node.aux of the copy) */
+typedef struct Saved {
+	Node **v; /* loop_out of the stack of carried value k at the start of each iteration */
+} Saved;
+
+static void copy_nodes(Graph *g, const Graph *src, Node **map, const char *needs);
+
+/* A copy of region b whose outputs also yield each carried input (the loop's saved values) */
+static Graph *saving_body(Prog *p, const Graph *b, int nc)
+{
+	Graph *c = ir_region_new(p, b->name);
+	Node **map = arena_alloc(p->arena, sizeof *map * (size_t)(b->next_id + 1));
+	for (int i = 0; i < b->inputs.n; i++)
+		map[b->inputs.v[i]->id] = ir_input(c, b->inputs.v[i]->type, b->inputs.v[i]->name, b->inputs.v[i]->loc);
+	copy_nodes(c, b, map, NULL);
+	for (int k = 0; k < b->outputs.n; k++)
+		ir_graph_output(c, b->outputs.v[k].name, map[b->outputs.v[k].node->id]);
+	for (int k = 0; k < nc; k++)
+		ir_graph_output(c, "saved", c->inputs.v[1 + k]);
+	return c;
+}
+
+/* Copies src's nodes into g in order (INPUT nodes are mapped by the caller); map[src id] = the
+   copy. A loop whose value needs a gradient (needs, by src id; NULL: none) is copied with a body
+   that also stacks its carried values, whose loop_outs follow it (Saved in the copy's aux). */
+static void copy_nodes(Graph *g, const Graph *src, Node **map, const char *needs)
 {
 	Arena *ar = g->prog->arena;
-	Node **map = arena_alloc(ar, sizeof *map * (size_t)(loss->next_id + 1));
-	for (int i = 0; i < loss->inputs.n; i++) {
-		Node *n = loss->inputs.v[i];
-		map[n->id] = ir_input(g, n->type, n->name, n->loc);
-	}
-	for (int i = 0; i < loss->nodes.n; i++) {
-		Node *n = loss->nodes.v[i], *in[8], **ins = n->nin <= 8 ? in : arena_alloc(ar, sizeof *ins * (size_t)n->nin);
+	for (int i = 0; i < src->nodes.n; i++) {
+		Node *n = src->nodes.v[i], *in[8], **ins = n->nin <= 8 ? in : arena_alloc(ar, sizeof *ins * (size_t)n->nin);
 		if (n->op == OP_INPUT)
 			continue;
 		for (int j = 0; j < n->nin; j++)
 			ins[j] = map[n->in[j]->id];
-		Node *c = ir_op(g, n->op, ins, n->nin, n->attr, n->nattr, &n->type, n->loc);
+		Node *c;
+		if (n->op == OP_LOOP) {
+			int nc = (int)n->attr[2], nout = n->sub[0]->outputs.n;
+			bool save = needs && needs[n->id];
+			Graph *body = save ? saving_body(g->prog, n->sub[0], nc) : n->sub[0];
+			char err[512];
+			if (!(c = ir_region_node(g, n->op, ins, n->nin, n->attr, n->nattr, &body, 1, n->loc, err, sizeof err)))
+				BUG("autodiff: copying a loop: %s", err);
+			if (save) {
+				Saved *sv = arena_alloc(ar, sizeof *sv);
+				sv->v = arena_alloc(ar, sizeof *sv->v * (size_t)(nc + 1));
+				for (int k = 0; k < nc; k++) {
+					int64_t j = nout + k;
+					sv->v[k] = ir_op(g, OP_LOOP_OUT, &c, 1, &j, 1, NULL, n->loc);
+				}
+				c->aux = sv;
+			}
+		} else if (n->nsub) {
+			char err[512];
+			if (!(c = ir_region_node(g, n->op, ins, n->nin, n->attr, n->nattr, n->sub, n->nsub, n->loc, err, sizeof err)))
+				BUG("autodiff: copying %s: %s", op_info[n->op].name, err);
+		} else
+			c = ir_op(g, n->op, ins, n->nin, n->attr, n->nattr, &n->type, n->loc);
 		c->fval = n->fval;
 		c->name = n->name;
 		map[n->id] = c;
 	}
-	for (int i = 0; i < loss->outputs.n; i++)
-		ir_graph_output(g, loss->outputs.v[i].name, map[loss->outputs.v[i].node->id]);
-	for (int i = 0; i < loss->effects.n; i++)
-		ir_graph_effect(g, map[loss->effects.v[i]->id]);
-	return map;
 }
+
+/* Walks g's nodes [from, to) backwards, each rule adding its inputs' adjoints */
+static void backprop(AD *ad, int from, int to)
+{
+	for (int i = to - 1; i >= from; i--) {
+		Node *n = ad->g->nodes.v[i];
+		if (!ad->needs[n->id] || (!ad->adj[n->id] && n->op != OP_LOOP && n->op != OP_IF))
+			continue;
+		if (!rule[n->op])
+			BUG("autodiff: no derivative rule for %s", op_info[n->op].name);
+		ad->loc = n->loc;
+		rule[n->op](ad, n, ad->adj[n->id]);
+	}
+}
+
+static Node *zeros(AD *ad, Type t)
+{
+	Node *z = ir_op(ad->g, OP_CONST, NULL, 0, NULL, 0, &t, ad->loc);
+	z->fval = 0;
+	return z;
+}
+
+static Type drop0(Type t) /* a sequence's slice */
+{
+	t.rank--;
+	for (int d = 0; d < t.rank; d++)
+		t.dim[d] = t.dim[d + 1];
+	return t;
+}
+
+/* The adjoint of a loop is a loop running the other way (a reverse scan). Iteration i of the
+   backward body recomputes the forward body from the carried values saved at the start of
+   forward iteration i, seeds its outputs with the adjoints of the carried values (carried
+   backwards) and of the yields at i, and differentiates it: the carried values' adjoints go on
+   to iteration i-1, a sequence's adjoint at i is yielded (stacked by i, as the sequence), and each
+   capture's adjoint is summed as a carried value. */
+static void rule_loop(AD *ad, Node *L, Node *unused)
+{
+	Graph *g = ad->g, *b = L->sub[0];
+	Prog *p = g->prog;
+	Arena *ar = p->arena;
+	Saved *sv = L->aux;
+	int nc = (int)L->attr[2], ns = (int)L->attr[3], nin = L->nin, nout = b->outputs.n;
+	if (!sv)
+		BUG("autodiff: loop %%%d was copied without its saved values", L->id);
+	Node **dres = arena_alloc(ar, sizeof *dres * (size_t)(nout + 1));
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->id < ad->nid && u->op == OP_LOOP_OUT && u->in[0] == L && ad->adj[u->id]) {
+			Node *d = ad->adj[u->id];
+			dres[u->attr[0]] = dres[u->attr[0]] ? op2(ad, OP_ADD, dres[u->attr[0]], d) : d;
+		}
+	}
+	/* which body inputs need gradients: a carried value when its initial value does, or when the
+	   body makes it from one that does (to a fixed point) */
+	char *need = arena_alloc(ar, (size_t)nin + 1), *bneeds = arena_alloc(ar, (size_t)b->next_id + 1);
+	for (int j = 0; j < nin; j++)
+		need[j] = ad->needs[L->in[j]->id];
+	for (bool changed = true; changed;) {
+		memset(bneeds, 0, (size_t)b->next_id + 1);
+		for (int j = 0; j < nin; j++)
+			bneeds[b->inputs.v[1 + j]->id] = need[j];
+		mark_needs(b, bneeds);
+		changed = false;
+		for (int k = 0; k < nc; k++)
+			if (!need[k] && bneeds[b->outputs.v[k].node->id])
+				need[k] = changed = true;
+	}
+	/* the backward body: (i, d carried.., d captures.., saved.., sequences.., d yields.., captures..) */
+	Graph *G = ir_region_new(p, "body");
+	Node *gi = ir_input(G, b->inputs.v[0]->type, b->inputs.v[0]->name, L->loc);
+	Node **dcar = arena_alloc(ar, sizeof *dcar * (size_t)(nin + 1)), **bin = arena_alloc(ar, sizeof *bin * (size_t)(nin + 1));
+	Node **dyin = arena_alloc(ar, sizeof *dyin * (size_t)(nout + 1));
+	int ncar2 = 0, nseq2 = 0;
+	for (int j = 0; j < nin; j++)
+		if (need[j] && (j < nc || j >= nc + ns))
+			dcar[j] = ir_input(G, L->in[j]->type, "d", L->loc), ncar2++;
+	for (int j = 0; j < nc + ns; j++)
+		bin[j] = ir_input(G, j < nc ? L->in[j]->type : drop0(L->in[j]->type), L->in[j]->name, L->loc), nseq2++;
+	for (int k = nc; k < nout; k++)
+		if (dres[k])
+			dyin[k] = ir_input(G, b->outputs.v[k].node->type, "dy", L->loc), nseq2++;
+	for (int j = nc + ns; j < nin; j++)
+		bin[j] = ir_input(G, L->in[j]->type, L->in[j]->name, L->loc);
+	Node **map = arena_alloc(ar, sizeof *map * (size_t)(b->next_id + 1));
+	map[b->inputs.v[0]->id] = gi;
+	for (int j = 0; j < nin; j++)
+		map[b->inputs.v[1 + j]->id] = bin[j];
+	copy_nodes(G, b, map, bneeds);
+	AD bd = {G, NULL, NULL, L->loc, G->next_id};
+	bd.adj = arena_alloc(ar, sizeof *bd.adj * (size_t)(G->next_id + 1));
+	bd.needs = arena_alloc(ar, (size_t)G->next_id + 1);
+	for (int i = 0; i < b->nodes.n; i++)
+		bd.needs[map[b->nodes.v[i]->id]->id] = bneeds[b->nodes.v[i]->id];
+	int nfwd = G->nodes.n;
+	for (int k = 0; k < nout; k++) {
+		Node *seed = k < nc ? dcar[k] : dyin[k];
+		if (seed)
+			acc(&bd, map[b->outputs.v[k].node->id], seed);
+	}
+	backprop(&bd, 0, nfwd);
+	bd.loc = L->loc;
+	for (int j = 0; j < nin; j++) { /* new d carried, new d captures */
+		if (!dcar[j])
+			continue;
+		Node *d = bd.adj[bin[j]->id];
+		if (j >= nc)
+			d = d ? op2(&bd, OP_ADD, dcar[j], d) : dcar[j];
+		ir_graph_output(G, "d", d ? d : zeros(&bd, L->in[j]->type));
+	}
+	for (int j = nc; j < nc + ns; j++) /* a sequence's adjoint at i */
+		if (need[j])
+			ir_graph_output(G, "dseq", bd.adj[bin[j]->id] ? bd.adj[bin[j]->id] : zeros(&bd, bin[j]->type));
+	/* the backward loop */
+	int nin2 = ncar2 + nseq2 + (nin - nc - ns), k2 = 0;
+	Node **in = arena_alloc(ar, sizeof *in * (size_t)(nin2 + 1));
+	for (int j = 0; j < nin; j++)
+		if (dcar[j])
+			in[k2++] = j < nc && dres[j] ? dres[j] : zeros(ad, L->in[j]->type);
+	for (int k = 0; k < nc; k++)
+		in[k2++] = sv->v[k];
+	for (int j = nc; j < nc + ns; j++)
+		in[k2++] = L->in[j];
+	for (int k = nc; k < nout; k++)
+		if (dres[k])
+			in[k2++] = dres[k];
+	for (int j = nc + ns; j < nin; j++)
+		in[k2++] = L->in[j];
+	int64_t attr[4] = {L->attr[0], !L->attr[1], ncar2, nseq2};
+	char err[512];
+	Node *B = ir_region_node(g, OP_LOOP, in, nin2, attr, 4, &G, 1, L->loc, err, sizeof err);
+	if (!B)
+		BUG("autodiff: the backward loop: %s", err);
+	int64_t r = 0; /* B's results: the d carried and d captures in order, then the d sequences */
+	for (int pass = 0; pass < 2; pass++)
+		for (int j = 0; j < nin; j++)
+			if (pass ? j >= nc && j < nc + ns && need[j] : dcar[j] != NULL) {
+				acc(ad, L->in[j], ir_op(g, OP_LOOP_OUT, &B, 1, &r, 1, NULL, L->loc));
+				r++;
+			}
+}
+
+/* The adjoint of an if is an if on the same condition: each backward branch takes the captures
+   and the adjoints of the results, recomputes its forward branch, differentiates it seeded with
+   those adjoints and returns the adjoint of each capture that needs one (zero where the branch
+   does not use it). */
+static void rule_if(AD *ad, Node *N, Node *unused)
+{
+	Graph *g = ad->g;
+	Prog *p = g->prog;
+	Arena *ar = p->arena;
+	int nin = N->nin, nout = N->sub[0]->outputs.n, ndy = 0, nneed = 0;
+	Node **dres = arena_alloc(ar, sizeof *dres * (size_t)(nout + 1));
+	for (int i = 0; i < g->nodes.n; i++) {
+		Node *u = g->nodes.v[i];
+		if (u->id < ad->nid && u->op == OP_IF_OUT && u->in[0] == N && ad->adj[u->id]) {
+			Node *d = ad->adj[u->id];
+			dres[u->attr[0]] = dres[u->attr[0]] ? op2(ad, OP_ADD, dres[u->attr[0]], d) : d;
+		}
+	}
+	for (int k = 0; k < nout; k++)
+		ndy += dres[k] != NULL;
+	for (int j = 1; j < nin; j++)
+		nneed += ad->needs[N->in[j]->id];
+	if (!ndy || !nneed)
+		return;
+	Graph *G[2];
+	for (int br = 0; br < 2; br++) {
+		const Graph *b = N->sub[br];
+		G[br] = ir_region_new(p, b->name);
+		Node **map = arena_alloc(ar, sizeof *map * (size_t)(b->next_id + 1));
+		char *bneeds = arena_alloc(ar, (size_t)b->next_id + 1);
+		for (int j = 0; j < b->inputs.n; j++) {
+			map[b->inputs.v[j]->id] = ir_input(G[br], b->inputs.v[j]->type, b->inputs.v[j]->name, N->loc);
+			bneeds[b->inputs.v[j]->id] = ad->needs[N->in[j + 1]->id];
+		}
+		Node **dyin = arena_alloc(ar, sizeof *dyin * (size_t)(nout + 1));
+		for (int k = 0; k < nout; k++)
+			if (dres[k])
+				dyin[k] = ir_input(G[br], dres[k]->type, "dy", N->loc);
+		mark_needs(b, bneeds);
+		copy_nodes(G[br], b, map, bneeds);
+		AD bd = {G[br], NULL, NULL, N->loc, G[br]->next_id};
+		bd.adj = arena_alloc(ar, sizeof *bd.adj * (size_t)(G[br]->next_id + 1));
+		bd.needs = arena_alloc(ar, (size_t)G[br]->next_id + 1);
+		for (int j = 0; j < b->inputs.n; j++)
+			bd.needs[map[b->inputs.v[j]->id]->id] = bneeds[b->inputs.v[j]->id];
+		for (int i = 0; i < b->nodes.n; i++)
+			bd.needs[map[b->nodes.v[i]->id]->id] = bneeds[b->nodes.v[i]->id];
+		int nfwd = G[br]->nodes.n;
+		for (int k = 0; k < nout; k++)
+			if (dres[k])
+				acc(&bd, map[b->outputs.v[k].node->id], dyin[k]);
+		backprop(&bd, 0, nfwd);
+		bd.loc = N->loc;
+		for (int j = 0; j < b->inputs.n; j++)
+			if (ad->needs[N->in[j + 1]->id]) {
+				Node *d = bd.adj[map[b->inputs.v[j]->id]->id];
+				ir_graph_output(G[br], "d", d ? d : zeros(&bd, b->inputs.v[j]->type));
+			}
+	}
+	Node **in = arena_alloc(ar, sizeof *in * (size_t)(nin + ndy + 1));
+	int n2 = 0;
+	for (int j = 0; j < nin; j++)
+		in[n2++] = N->in[j];
+	for (int k = 0; k < nout; k++)
+		if (dres[k])
+			in[n2++] = dres[k];
+	char err[512];
+	Node *B = ir_region_node(g, OP_IF, in, n2, NULL, 0, G, 2, N->loc, err, sizeof err);
+	if (!B)
+		BUG("autodiff: the backward if: %s", err);
+	int64_t r = 0;
+	for (int j = 1; j < nin; j++)
+		if (ad->needs[N->in[j]->id]) {
+			acc(ad, N->in[j], ir_op(g, OP_IF_OUT, &B, 1, &r, 1, NULL, N->loc));
+			r++;
+		}
+}
+
+/* A function's own grad block: its region, inlined with y's adjoint as dy, gives the adjoints of
+   the x; the forward value y (in[0]) gets none, whatever computed it. */
+static void rule_custom_grad(AD *ad, Node *y, Node *dy)
+{
+	const Graph *b = y->sub[0];
+	int k = (int)y->attr[0];
+	Node **map = arena_alloc(ad->g->prog->arena, sizeof *map * (size_t)(b->next_id + 1));
+	for (int j = 0; j < y->nin; j++)
+		map[b->inputs.v[j]->id] = j == k ? dy : y->in[j < k ? j + 1 : j];
+	copy_nodes(ad->g, b, map, NULL);
+	for (int j = 0; j < k; j++)
+		acc(ad, y->in[j + 1], map[b->outputs.v[j].node->id]);
+}
+
+/* ---- the pass ---- */
 
 Graph *pass_autodiff(Graph *loss, const char *name)
 {
@@ -522,31 +816,34 @@ Graph *pass_autodiff(Graph *loss, const char *name)
 	Node *l = loss->outputs.v[0].node;
 	if (l->type.rank != 0 || !dtype_is_float(l->type.dtype))
 		BUG("autodiff: output 0 of graph %s is not a float scalar", loss->name);
+	char *lneeds = arena_alloc(p->arena, (size_t)loss->next_id + 1);
+	for (int i = 0; i < loss->nodes.n; i++) {
+		Node *n = loss->nodes.v[i];
+		lneeds[n->id] = n->op == OP_PARAM && p->params.v[n->attr[0]].trainable;
+	}
+	mark_needs(loss, lneeds);
+	/* the forward nodes, copied (inputs first, in their order) */
 	Graph *g = ir_graph_new(p, name);
-	Node **map = copy_forward(g, loss);
+	Node **map = arena_alloc(p->arena, sizeof *map * (size_t)(loss->next_id + 1));
+	for (int i = 0; i < loss->inputs.n; i++) {
+		Node *n = loss->inputs.v[i];
+		map[n->id] = ir_input(g, n->type, n->name, n->loc);
+	}
+	copy_nodes(g, loss, map, lneeds);
+	for (int i = 0; i < loss->outputs.n; i++)
+		ir_graph_output(g, loss->outputs.v[i].name, map[loss->outputs.v[i].node->id]);
+	for (int i = 0; i < loss->effects.n; i++)
+		ir_graph_effect(g, map[loss->effects.v[i]->id]);
 	int nfwd = g->nodes.n;
-	AD ad = {g, NULL, NULL, {0}};
+	AD ad = {g, NULL, NULL, {0}, g->next_id};
 	ad.adj = arena_alloc(p->arena, sizeof *ad.adj * (size_t)(g->next_id + 1));
 	ad.needs = arena_alloc(p->arena, (size_t)g->next_id + 1);
-	for (int i = 0; i < nfwd; i++) {
-		Node *n = g->nodes.v[i];
-		bool need = n->op == OP_PARAM && p->params.v[n->attr[0]].trainable;
-		for (int j = 0; j < n->nin; j++)
-			need |= ad.needs[n->in[j]->id];
-		ad.needs[n->id] = need && dtype_is_float(n->type.dtype) && !(op_info[n->op].flags & OPF_NOGRAD);
-	}
+	for (int i = 0; i < loss->nodes.n; i++)
+		ad.needs[map[loss->nodes.v[i]->id]->id] = lneeds[loss->nodes.v[i]->id];
 	Node *y = map[l->id];
 	ad.loc = y->loc;
 	ad.adj[y->id] = cnst(&ad, y, 1);
-	for (int i = nfwd - 1; i >= 0; i--) {
-		Node *n = g->nodes.v[i];
-		if (!ad.needs[n->id] || !ad.adj[n->id])
-			continue;
-		if (!rule[n->op])
-			BUG("autodiff: no derivative rule for %s", op_info[n->op].name);
-		ad.loc = n->loc;
-		rule[n->op](&ad, n, ad.adj[n->id]);
-	}
+	backprop(&ad, 0, nfwd);
 	for (int k = 0; k < p->params.n; k++) {
 		Param *prm = &p->params.v[k];
 		if (!prm->trainable)

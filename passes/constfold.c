@@ -6,7 +6,8 @@
  *
  * requires: a graph that passes ir_graph_verify.
  * preserves: topological order (the constant takes the folded node's place), outputs, effects.
- * breaks:   nothing; the folded inputs may become dead (run pass_dce after).
+ * breaks:   nothing; the folded inputs may become dead (run pass_dce after). Loops are not
+ *           folded; their bodies are folded the same way, on their own.
  */
 #include "passes/passes.h"
 
@@ -14,7 +15,7 @@
 
 static bool foldable(const Node *n)
 {
-	if ((op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) || n->type.rank != 0)
+	if ((op_info[n->op].flags & (OPF_LEAF | OPF_EFFECT)) || n->type.rank != 0 || n->nsub || n->op == OP_LOOP_OUT)
 		return false;
 	for (int j = 0; j < n->nin; j++)
 		if (n->in[j]->op != OP_CONST || n->in[j]->type.rank != 0)
@@ -53,6 +54,8 @@ void pass_constfold(Graph *g)
 	g->nodes.n = 0; /* rebuilt in order; ir_op appends the new constants in place */
 	for (int i = 0; i < nold; i++) {
 		Node *n = old[i];
+		for (int k = 0; k < n->nsub; k++)
+			pass_constfold(n->sub[k]);
 		for (int j = 0; j < n->nin; j++)
 			if (repl[n->in[j]->id])
 				n->in[j] = repl[n->in[j]->id];

@@ -2,7 +2,8 @@
  *
  * Two nodes are the same value when they have the same op, the same inputs (after merging),
  * attributes, fval and type: leaves too, so two reads of one PARAM or HYPER (by attr) and two
- * CONSTs of one value and type become one node. INPUT nodes and effects are never merged.
+ * CONSTs of one value and type become one node. INPUT nodes and effects are never merged. Two
+ * loops merge only when they own the same body; each region is cleaned the same way, on its own.
  *
  * requires: a graph that passes ir_graph_verify.
  * preserves: topological order (a node is replaced by an earlier one), outputs, effects, inputs.
@@ -35,8 +36,11 @@ static uint64_t node_hash(const Node *n)
 
 static bool node_same(const Node *a, const Node *b)
 {
-	if (a->op != b->op || a->nin != b->nin || a->nattr != b->nattr || !ir_type_equal(a->type, b->type))
+	if (a->op != b->op || a->nin != b->nin || a->nattr != b->nattr || a->nsub != b->nsub || !ir_type_equal(a->type, b->type))
 		return false;
+	for (int i = 0; i < a->nsub; i++) /* regions: the same body only */
+		if (a->sub[i] != b->sub[i])
+			return false;
 	if (memcmp(&a->fval, &b->fval, sizeof a->fval) != 0)
 		return false;
 	for (int i = 0; i < a->nin; i++)
@@ -59,6 +63,8 @@ void pass_cse(Graph *g)
 	int k = 0;
 	for (int i = 0; i < g->nodes.n; i++) {
 		Node *n = g->nodes.v[i];
+		for (int k = 0; k < n->nsub; k++)
+			pass_cse(n->sub[k]);
 		for (int j = 0; j < n->nin; j++)
 			if (repl[n->in[j]->id])
 				n->in[j] = repl[n->in[j]->id];

@@ -2,7 +2,8 @@
  *
  * requires: a graph that passes ir_graph_verify.
  * preserves: topological order, outputs, effects, every INPUT node (the entry's signature), ids.
- * breaks:   nothing; nodes that no output or effect needs are dropped from g->nodes.
+ * breaks:   nothing; nodes that no output or effect needs are dropped from g->nodes. A region
+ *           (a loop's body) keeps its inputs and outputs: its own dead nodes go, the same way.
  */
 #include "passes/passes.h"
 
@@ -22,6 +23,8 @@ void pass_dce(Graph *g)
 		if (live[n->id])
 			for (int j = 0; j < n->nin; j++)
 				live[n->in[j]->id] = 1;
+		for (int k = 0; live[n->id] && k < n->nsub; k++)
+			pass_dce(n->sub[k]);
 	}
 	int k = 0;
 	for (int i = 0; i < g->nodes.n; i++)

@@ -4,9 +4,7 @@
 # - every example of lang/REFERENCE.md fenced as ```nnd;
 # - every code block of the language design, LANGUAGE.md (in shared/design beside the repository,
 #   or in $NND_DESIGN): as it is, or completed into a program by the text below (block 6, the
-#   compiler's command line, is not a program). The blocks in PENDING need work that is not done
-#   yet: each must fail as it is (so the list stays true: one that compiles fails the test until
-#   it is taken off), and must compile once the missing feature is taken out of it.
+#   compiler's command line, is not a program).
 . tests/e2e/lib.sh
 ok() { ./nndc check "$1" >"$t/out" 2>&1 && ! [ -s "$t/out" ]; } # silent success
 fail=0
@@ -31,15 +29,6 @@ if [ -z "$lang" ]; then
 	echo "not checked: LANGUAGE.md is not in ../shared/design or ../../shared/design (set NND_DESIGN)"
 	exit $fail
 fi
-# the blocks that do not compile yet, and what they wait for
-PENDING="3 4"
-pending_why() {
-	case $1 in
-	3) echo "a loop over a run-time size (0..T) compiled as a loop" ;;
-	4) echo "custom 'grad' blocks (nndc warns that it derives them automatically)" ;;
-	5) echo "the recipe field grad_noise" ;;
-	esac
-}
 mkdir "$t/lang"
 cd "$t/lang" || exit 1
 awk '/^```/ { if (inb) { inb = 0; next } n++; f = sprintf("block%d.txt", n); inb = 1; next }
@@ -85,7 +74,6 @@ train t {
 }
 NND
 } > ex3.nnd
-sed 's/loss(xw: f32\[T, B, 32\])/loss(xw: f32[3, B, 32])/' ex3.nnd > without3.nnd # T = 3: unrolled
 # 4: functions with `grad` blocks, called by a model
 { cat block4.txt; cat <<'NND'
 module Quant() {
@@ -98,7 +86,6 @@ train t {
 }
 NND
 } > ex4.nnd
-sed 's/ grad(x, dy) {[^}]*}$//' ex4.nnd > without4.nnd
 # 5: the recipe of section 7, after the modules and the data source it names
 { cat <<'NND'
 import std.nn
@@ -118,24 +105,12 @@ module Mlp(hidden: int) {
 }
 NND
 cat block5.txt; } > ex5.nnd
-grep -v '^ *grad_noise ' ex5.nnd > without5.nnd
 # 6: `nndc build model.nnd ...`: the command line, not a program
 cd - >/dev/null || exit 1
 good=0
 for i in 1 2 3 4 5; do
 	f=$t/lang/ex$i.nnd
-	case " $PENDING " in
-	*" $i "*)
-		if ok "$f"; then
-			echo "FAIL: LANGUAGE.md block $i compiles now: take it off PENDING in $0"; fail=1
-		elif ! ok "$t/lang/without$i.nnd"; then
-			echo "FAIL: LANGUAGE.md block $i, without $(pending_why $i):"; cat "$t/out"; fail=1
-		else
-			echo "pending: LANGUAGE.md block $i waits for $(pending_why $i)"
-		fi ;;
-	*)
-		if ok "$f"; then good=$((good + 1)); else echo "FAIL: LANGUAGE.md block $i:"; cat "$t/out"; fail=1; fi ;;
-	esac
+	if ok "$f"; then good=$((good + 1)); else echo "FAIL: LANGUAGE.md block $i:"; cat "$t/out"; fail=1; fi
 done
-[ $fail = 0 ] && echo "ok: $good code blocks of LANGUAGE.md compile, $(echo $PENDING | wc -w) pending"
+[ $fail = 0 ] && echo "ok: $good code blocks of LANGUAGE.md compile"
 exit $fail

@@ -3,7 +3,8 @@
  * the entry function and compares with the interpreter's result on the same graph (elementwise
  * ops) or with the same computation written in plain C (the others). Also: every op
  * of ops.def has a kernel, the descriptor's LLVM layout equals the C layout, and a 2-layer MLP
- * training step matches a hand-written one (loss and updated parameters).
+ * training step matches a hand-written one (loss and updated parameters), and the loss and
+ * gradients of programs with loops over a run-time T match the interpreter for several T.
  */
 #include <check.h>
 #include <dlfcn.h>
@@ -14,7 +15,10 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "lang/lang.h"
+#include "passes/passes.h"
 #include "tests/unit/cgso.h"
+#include "tests/unit/loop_programs.h"
 #include "runtime/nnd_model.h"
 
 static const Loc L0;
@@ -471,6 +475,125 @@ static Prog *mlp_prog(void)
 	return p;
 }
 
+/* A loop program's loss and gradients (the autodiff graph lowered as "predict", loops forward
+   and backward) with one shared object for T = 1, 2 and 9 (and B = 3), against the interpreter */
+START_TEST(loop_program_vs_interpreter)
+{
+	Arena *ar = arena_new();
+	Ast *ast = parse_string(ar, "loops.nnd", loop_programs[_i], strlen(loop_programs[_i]));
+	ElabOptions eo = {.stdlib_dir = "stdlib"};
+	Prog *p = ast ? sema_program(ar, ast, &eo) : NULL;
+	if (!p)
+		diag_flush(stderr);
+	ck_assert_ptr_nonnull(p);
+	Graph *loss = ir_prog_graph(p, "loss");
+	p->graphs.n = 0; /* only the gradient graph is lowered */
+	Graph *g = pass_autodiff(loss, "predict");
+	int64_t np = ir_prog_param_numel(p), d = loss->inputs.v[0]->type.dim[2];
+	ck_assert_int_le(g->outputs.n, 8);
+	void *h = cgso_build(p);
+	static const int64_t Ts[] = {1, 2, 9};
+	for (int r = 0; r < 3; r++) {
+		int64_t B = 3, T = Ts[r], nx = B * T * d, syms[2] = {B, T};
+		float *params = malloc(sizeof(float) * (size_t)np), *x = malloc(sizeof(float) * (size_t)nx);
+		double *dparams = malloc(sizeof(double) * (size_t)np), *dx = malloc(sizeof(double) * (size_t)nx), dy[3];
+		int32_t y[3] = {0, 3, 1};
+		fill(params, (int)np, 0.5f, 0);
+		fill(x, (int)nx, 1, 0.1f * (float)r);
+		for (int64_t i = 0; i < np; i++)
+			dparams[i] = params[i];
+		for (int64_t i = 0; i < nx; i++)
+			dx[i] = x[i];
+		for (int i = 0; i < 3; i++)
+			dy[i] = y[i];
+		Call c = {.params = params, .inputs = {x, y}, .syms = {B, T}};
+		for (int k = 0; k < g->outputs.n; k++)
+			c.outputs[k] = calloc((size_t)ir_prog_param_numel(p) + 1, sizeof(float));
+		call(h, "predict", &c);
+		double *want[8] = {0};
+		const double *ins[2] = {dx, dy};
+		InterpArgs a = {.params = dparams, .inputs = ins, .syms = syms, .outputs = want};
+		char err[256];
+		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
+		for (int k = 0; k < g->outputs.n; k++) {
+			Type t = g->outputs.v[k].node->type;
+			int64_t n = 1;
+			for (int j = 0; j < t.rank; j++)
+				n *= t.dim[j];
+			for (int i = 0; i < n; i++) /* (T = 1: a loop from 1 runs 0 times, its mean is NaN in both) */
+				ck_assert_msg(fabs(((float *)c.outputs[k])[i] - want[k][i]) <= 1e-4 * (1 + fabs(want[k][i])) ||
+				              (isnan(((float *)c.outputs[k])[i]) && isnan(want[k][i])),
+				              "T = %lld, %s[%d]: compiled %.9g, interpreter %.9g", (long long)T, g->outputs.v[k].name, i,
+				              ((float *)c.outputs[k])[i], want[k][i]);
+			free(c.outputs[k]);
+			free(want[k]);
+		}
+		free(params), free(x), free(dparams), free(dx);
+	}
+}
+END_TEST
+
+/* Early exit: forward returns early when mean(x) > 0, else runs a stage that gathers x[:, ids].
+   Given ids out of range, that stage stops the process (status 1: the last case shows it does),
+   so returning normally with x > 0 shows that the untaken branch, forward and backward, did not
+   run. The gradient graph is lowered as "predict" and compared with the interpreter. */
+static const char early_exit_program[] =
+	"module M() {\n"
+	"  param w: f32[4, 3] = normal(std: 0.5)\n"
+	"  forward(x: f32[B, 4], ids: i64[K]) -> f32[B, 3] {\n"
+	"    let early = x @ w\n"
+	"    if mean(x) > 0.0 { return early }\n"
+	"    return early * sum(x[:, ids])\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = M()\n"
+	"  loss(x: f32[B, 4], ids: i64[K]) -> f32 { return sum(model(x, ids)) }\n"
+	"}\n";
+
+static void early_exit(int run)
+{
+	Arena *ar = arena_new();
+	Ast *ast = parse_string(ar, "early.nnd", early_exit_program, sizeof early_exit_program - 1);
+	ElabOptions eo = {.stdlib_dir = "stdlib"};
+	Prog *p = ast ? sema_program(ar, ast, &eo) : NULL;
+	if (!p)
+		diag_flush(stderr);
+	ck_assert_ptr_nonnull(p);
+	Graph *loss = ir_prog_graph(p, "loss");
+	p->graphs.n = 0;
+	Graph *g = pass_autodiff(loss, "predict");
+	ck_assert_int_eq(g->outputs.n, 2); /* the loss, the gradient of w */
+	void *h = cgso_build(p);
+	float params[12], x[8], dl[12], l;
+	int64_t ids[2] = {1, run == 1 ? 3 : 9}; /* 9 is outside [0, 4) */
+	fill(params, 12, 0.5f, 0);
+	fill(x, 8, 0.5f, run == 0 ? 1 : -1); /* mean(x) > 0 only in run 0 */
+	Call c = {.params = params, .inputs = {x, ids}, .syms = {2, 2}, .outputs = {&l, dl}};
+	call(h, "predict", &c); /* run 2 stops here, with status 1 */
+	double dp[12], dx[8], di[2] = {(double)ids[0], (double)ids[1]}, *want[2] = {0};
+	for (int i = 0; i < 12; i++)
+		dp[i] = params[i];
+	for (int i = 0; i < 8; i++)
+		dx[i] = x[i];
+	const double *ins[2] = {dx, di};
+	int64_t syms[2] = {2, 2};
+	InterpArgs a = {.params = dp, .inputs = ins, .syms = syms, .outputs = want};
+	char err[256];
+	ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
+	int i = 0;
+	CLOSE(l, want[0][0], 1e-5);
+	for (i = 0; i < 12; i++)
+		CLOSE(dl[i], want[1][i], 1e-5);
+	free(want[0]), free(want[1]);
+}
+
+START_TEST(early_exit_skips_the_rest) { early_exit(_i); }
+END_TEST
+
+START_TEST(early_exit_rest_runs) { early_exit(2); }
+END_TEST
+
 START_TEST(mlp_step)
 {
 	enum { NP = NI * NH + NH + NH * NO + NO };
@@ -599,6 +722,9 @@ static Suite *suite(void)
 	tcase_add_test(t, cross_entropy);
 	tcase_add_exit_test(t, cross_entropy_bad_label, 1);
 	tcase_add_test(t, mlp_step);
+	tcase_add_loop_test(t, loop_program_vs_interpreter, 0, NLOOP_PROGRAMS);
+	tcase_add_loop_test(t, early_exit_skips_the_rest, 0, 2);
+	tcase_add_exit_test(t, early_exit_rest_runs, 1);
 	tcase_add_test(t, descriptor_contents);
 	tcase_add_test(t, computed_input_dim_is_an_error);
 	suite_add_tcase(s, t);

@@ -5,12 +5,14 @@
  * the reference interpreter) compared with central finite differences of the loss.
  */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lang/lang.h"
 #include "passes/passes.h"
+#include "tests/unit/loop_programs.h"
 
 static const char *const programs[] = {
 	/* the example's shape: u8 images scaled, an MLP, cross entropy, an accuracy metric */
@@ -153,48 +155,29 @@ static double eval_loss(const Graph *g, InterpArgs *a)
 	return l;
 }
 
-START_TEST(test_program_gradients)
+/* Every parameter's gradient from grad against central differences of loss; returns the worst
+   relative error (each must be below tol) */
+static double check_gradients(Prog *p, Graph *loss, Graph *grad, const double *const *inputs, const int64_t *syms,
+                              double tol, int *checked)
 {
-	Arena *ar = arena_new();
-	Ast *prog = parse_string(ar, "gradcheck.nnd", programs[_i], strlen(programs[_i]));
-	ck_assert_ptr_nonnull(prog);
-	ElabOptions eo = {.stdlib_dir = "stdlib"};
-	Prog *p = sema_program(ar, prog, &eo);
-	if (!p)
-		diag_flush(stderr);
-	ck_assert_ptr_nonnull(p);
-	Graph *loss = ir_prog_graph(p, "loss");
-	ck_assert_ptr_nonnull(loss);
-	Graph *grad = pass_autodiff(loss, "grad");
-
-	int64_t syms[1] = {4};
 	int64_t np = ir_prog_param_numel(p);
 	double *params = malloc(sizeof(double) * (size_t)np);
 	for (int64_t i = 0; i < np; i++)
 		params[i] = urand() - 0.5;
-	double x[4 * 6], y[4];
-	for (int i = 0; i < 24; i++)
-		x[i] = floor(urand() * 256);
-	for (int i = 0; i < 4; i++)
-		y[i] = floor(urand() * 3);
-	const double *inputs[2] = {x, y};
 	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
-
 	char err[256];
 	double *outs[64] = {0};
 	a.outputs = outs;
 	ck_assert_int_le(grad->outputs.n, 64);
 	ck_assert_msg(ir_interp(grad, &a, err, sizeof err), "interp: %s", err);
-
 	double worst = 0;
 	int64_t off = 0;
-	int checked = 0;
 	for (int pi = 0; pi < p->params.n; pi++) {
 		Param *prm = &p->params.v[pi];
 		int64_t n = 1;
 		for (int d = 0; d < prm->type.rank; d++)
 			n *= prm->type.dim[d];
-		const char *want = str_intern(arena_printf(ar, "grad.%s", prm->name));
+		const char *want = str_intern(arena_printf(p->arena, "grad.%s", prm->name));
 		double *g = NULL;
 		for (int k = 0; k < grad->outputs.n; k++)
 			if (grad->outputs.v[k].name == want)
@@ -208,19 +191,270 @@ START_TEST(test_program_gradients)
 			double lm = eval_loss(loss, &a);
 			params[off + i] = save;
 			double fd = (lp - lm) / (2 * h);
-			double rel = fabs(fd - g[i]) / fmax(fmax(fabs(fd), fabs(g[i])), 1e-6);
+			/* the difference quotient cannot resolve less than a few ulps of the loss over 2h (a
+			   gradient of ~0 measures ~1e-10 with a loss near 1): that much error is allowed */
+			double noise = 4 * DBL_EPSILON * fmax(fabs(lp), fabs(lm)) / (2 * h);
+			double err = fabs(fd - g[i]), scale = fmax(fmax(fabs(fd), fabs(g[i])), 1e-6), rel = err / scale;
 			if (rel > worst)
 				worst = rel;
-			ck_assert_msg(rel < 1e-4, "%s[%lld]: autodiff %.10g, finite differences %.10g (relative error %.3g)",
+			ck_assert_msg(err <= tol * scale + noise, "%s[%lld]: autodiff %.10g, finite differences %.10g (relative error %.3g)",
 			              prm->name, (long long)i, g[i], fd, rel);
-			checked++;
+			++*checked;
 		}
 		off += n;
 	}
-	printf("gradcheck program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
 	for (int k = 0; k < grad->outputs.n; k++)
 		free(outs[k]);
 	free(params);
+	return worst;
+}
+
+static Prog *compile(Arena *ar, const char *src)
+{
+	Ast *prog = parse_string(ar, "gradcheck.nnd", src, strlen(src));
+	ck_assert_ptr_nonnull(prog);
+	ElabOptions eo = {.stdlib_dir = "stdlib"};
+	Prog *p = sema_program(ar, prog, &eo);
+	if (!p)
+		diag_flush(stderr);
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+START_TEST(test_program_gradients)
+{
+	Prog *p = compile(arena_new(), programs[_i]);
+	Graph *loss = ir_prog_graph(p, "loss");
+	ck_assert_ptr_nonnull(loss);
+	Graph *grad = pass_autodiff(loss, "grad");
+	int64_t syms[1] = {4};
+	double x[4 * 6], y[4];
+	for (int i = 0; i < 24; i++)
+		x[i] = floor(urand() * 256);
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-4, &checked);
+	printf("gradcheck program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
+}
+END_TEST
+
+START_TEST(test_loop_gradients)
+{
+	Prog *p = compile(arena_new(), loop_programs[_i]);
+	Graph *loss = ir_prog_graph(p, "loss");
+	int nloops = 0, nunrolled = 0;
+	for (int i = 0; i < loss->nodes.n; i++)
+		nloops += loss->nodes.v[i]->op == OP_LOOP && !DIM_IS_CONST(loss->nodes.v[i]->attr[0]);
+	ck_assert_int_ge(nloops, 2);
+	Graph *grad = pass_autodiff(loss, "grad");
+	ck_assert_int_eq(ir_graph_verify(grad, "gradcheck"), 0);
+	int64_t syms[2] = {3, 5}, d = loss->inputs.v[0]->type.dim[2];
+	double x[3 * 5 * 8], y[3];
+	ck_assert_int_le(d, 8);
+	for (int i = 0; i < 15 * d; i++)
+		x[i] = 2 * urand() - 1;
+	for (int i = 0; i < 3; i++)
+		y[i] = floor(urand() * 4);
+	const double *inputs[2] = {x, y};
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	printf("gradcheck loop program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
+
+	/* the same program with T = 5 written out is unrolled: the same loss */
+	char *src = strdup(loop_programs[_i]);
+	for (char *c = src; *c; c++)
+		if (*c == 'T')
+			*c = '5';
+	Prog *q = compile(arena_new(), src);
+	free(src);
+	Graph *unrolled = ir_prog_graph(q, "loss");
+	for (int i = 0; i < unrolled->nodes.n; i++) /* the loops over T are unrolled (others stay) */
+		nunrolled += unrolled->nodes.v[i]->op == OP_LOOP && unrolled->nodes.v[i]->attr[0] == 5;
+	ck_assert_int_eq(nunrolled, 0);
+	int64_t np = ir_prog_param_numel(p);
+	double *params = malloc(sizeof(double) * (size_t)np);
+	for (int64_t i = 0; i < np; i++)
+		params[i] = urand() - 0.5;
+	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
+	double l1 = eval_loss(loss, &a), l2 = eval_loss(unrolled, &a);
+	ck_assert_msg(fabs(l1 - l2) <= 1e-12 * fabs(l2), "loop %.17g, unrolled %.17g", l1, l2);
+	free(params);
+}
+END_TEST
+
+/* Run-time ifs, each program checked on three sets of inputs taking different branches. */
+static const char *const if_programs[] = {
+	/* on one condition, mean(x) > 0: a value, a statement rebinding a name, and an early return
+	   whose else branch is the rest of forward (the metric `took` says which branches ran) */
+	"import std.nn\n"
+	"module Early() {\n"
+	"  fc = Linear(6, 6)\n"
+	"  stage1 = Linear(6, 3)\n"
+	"  stage2 = Linear(3, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let c = mean(x) > 0.0\n"
+	"    let h = if c { fc(x) } else { tanh(x) * 2.0 }\n"
+	"    let early = stage1(h)\n"
+	"    let g = h\n"
+	"    if c { g = g * tanh(fc(h)) } else { g = sigmoid(g) - 1.0 }\n"
+	"    if c { return early + stage1(g) * 0.5 }\n"
+	"    return stage2(tanh(early)) + stage1(g)\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = Early()\n"
+	"  loss(x: f32[B, 6], y: i32[B]) -> f32 {\n"
+	"    metric took = f32(mean(x) > 0.0)\n"
+	"    return cross_entropy(model(x), y)\n"
+	"  }\n"
+	"}\n",
+	/* nested: returns in an if inside an if and in an else-if, an if value in a function, in a
+	   grad block and in a loop of 20 (compiled as a loop), a return in the loss */
+	"import std.nn\n"
+	"fn pick(x) { return if mean(x) > 0.0 { 1.5 } else { 2.0 } }\n"
+	"fn ste(x) { return round(x) } grad(x, dy) { return if mean(dy) > 0.0 { dy } else { dy * 0.5 } }\n"
+	"module M() {\n"
+	"  fc = Linear(6, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let y = tanh(fc(ste(x * 3.0) + x)) * pick(x)\n"
+	"    if mean(x) > 0.0 {\n"
+	"      if sum(y) > 0.0 { return y * 2.0 }\n"
+	"      return y\n"
+	"    } else if mean(x) < -0.6 {\n"
+	"      return -y\n"
+	"    }\n"
+	"    let z = for t in 0..20 { yield if sum(y) > 0.1 * f32(t) { y } else { sigmoid(y) * 0.5 } }\n"
+	"    return mean(z, axis: 0)\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = M()\n"
+	"  loss(x: f32[B, 6], y: i32[B]) -> f32 {\n"
+	"    if mean(x) > 5.0 { return 0.0 }\n"
+	"    return cross_entropy(model(x), y)\n"
+	"  }\n"
+	"}\n",
+};
+
+START_TEST(test_if_gradients)
+{
+	const char *src = if_programs[_i / 3];
+	int sign = _i % 3; /* 0: every x > 0, 1: every x < -0.6, 2: x in (-0.5, 0) */
+	Prog *p = compile(arena_new(), src);
+	Graph *loss = ir_prog_graph(p, "loss");
+	Graph *grad = pass_autodiff(loss, "grad");
+	ck_assert_int_eq(ir_graph_verify(grad, "gradcheck"), 0);
+	int64_t syms[1] = {4};
+	double x[4 * 6], y[4];
+	for (int i = 0; i < 24; i++)
+		x[i] = sign == 0 ? 0.1 + urand() : sign == 1 ? -0.7 - urand() : -0.5 * urand();
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	if (loss->outputs.n > 1) { /* the metric says which branches ran */
+		double *outs[2] = {0};
+		InterpArgs a = {.inputs = inputs, .syms = syms, .outputs = outs};
+		a.params = calloc((size_t)ir_prog_param_numel(p), sizeof(double));
+		char err[256];
+		ck_assert_msg(ir_interp(loss, &a, err, sizeof err), "interp: %s", err);
+		ck_assert_str_eq(loss->outputs.v[1].name, "took");
+		ck_assert(outs[1][0] == (sign ? 0 : 1));
+		free(outs[0]), free(outs[1]), free(a.params);
+	}
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	printf("gradcheck run-time if program %d, x %s: %d gradients, worst relative error %.3g\n", _i / 3,
+	       sign == 0 ? "> 0" : sign == 1 ? "< -0.6" : "in (-0.5, 0)", checked, worst);
+}
+END_TEST
+
+/* Custom grad blocks: each pair is the header of a program with grad blocks and of one without
+   them that has the same values and the same derivatives (the rules restated with stop_gradient
+   and grad_scale); both are completed by custom_body. The gradients must agree, and differ from
+   those of the same functions without their grad blocks (round has none). */
+static const char *const custom_pairs[][2] = {
+	{"fn round_ste(x) { return round(x) } grad(x, dy) { return dy }\n"
+	 "fn reverse_grad(x, s: float) { return x } grad(x, dy) { return -s * dy }\n",
+	 "fn round_ste(x) { return x + stop_gradient(round(x) - x) }\n"
+	 "fn reverse_grad(x, s: float) { return grad_scale(x, -s) }\n"},
+	/* two tensor inputs (a tuple of gradients), the second one's rule scaled: not the true one */
+	{"fn round_ste(x) { return round(x) } grad(u, g) { return g }\n"
+	 "fn reverse_grad(x, s: float) { return mix(x, x * x, s) }\n"
+	 "fn mix(a, b, s: float) { return a + s * b } grad(a, b, dy) { return (dy, 3.0 * s * dy) }\n",
+	 "fn round_ste(x) { return x + stop_gradient(round(x) - x) }\n"
+	 "fn reverse_grad(x, s: float) { return x + s * grad_scale(x * x, 3.0) }\n"},
+};
+static const char custom_body[] =
+	"import std.nn\n"
+	"module M() {\n"
+	"  fc1 = Linear(6, 5)\n"
+	"  fc2 = Linear(5, 3)\n"
+	"  forward(x: f32[B, 6]) -> f32[B, 3] {\n"
+	"    let h = round_ste(4.0 * tanh(fc1(x))) / 4.0\n"
+	"    return fc2(reverse_grad(h, 0.5))\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = M()\n"
+	"  loss(x: f32[B, 6], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
+	"}\n";
+
+/* The interpreted outputs of autodiff(loss of src) at params, inputs (B = 4); caller frees */
+static void custom_grads(const char *header, bool with_grad_blocks, const double *params, const double *const *inputs,
+                         double **outs, Graph **grad)
+{
+	char src[2048];
+	snprintf(src, sizeof src, "%s%s", header, custom_body);
+	if (!with_grad_blocks) /* the same functions, their grad blocks cut off */
+		for (char *g; (g = strstr(src, " grad("));)
+			memmove(g, strchr(g, '}') + 1, strlen(strchr(g, '}') + 1) + 1);
+	Prog *p = compile(arena_new(), src);
+	*grad = pass_autodiff(ir_prog_graph(p, "loss"), "grad");
+	ck_assert_int_eq(ir_graph_verify(*grad, "custom grad"), 0);
+	int64_t syms[1] = {4};
+	InterpArgs a = {.params = (double *)params, .inputs = inputs, .syms = syms, .outputs = outs};
+	char err[256];
+	ck_assert_msg(ir_interp(*grad, &a, err, sizeof err), "interp: %s", err);
+}
+
+START_TEST(test_custom_grad)
+{
+	double params[6 * 5 + 5 + 5 * 3 + 3], x[4 * 6], y[4];
+	for (int i = 0; i < (int)(sizeof params / sizeof *params); i++)
+		params[i] = urand() - 0.5;
+	for (int i = 0; i < 24; i++)
+		x[i] = 4 * urand() - 2;
+	for (int i = 0; i < 4; i++)
+		y[i] = floor(urand() * 3);
+	const double *inputs[2] = {x, y};
+	double *got[8] = {0}, *want[8] = {0}, *plain[8] = {0}, worst = 0, differs = 0;
+	Graph *g1, *g2, *g3;
+	custom_grads(custom_pairs[_i][0], true, params, inputs, got, &g1);
+	custom_grads(custom_pairs[_i][1], true, params, inputs, want, &g2);
+	custom_grads(custom_pairs[_i][0], false, params, inputs, plain, &g3);
+	ck_assert_int_eq(g1->outputs.n, 5); /* loss, grad of fc1.weight, fc1.bias, fc2.weight, fc2.bias */
+	ck_assert_int_eq(g2->outputs.n, 5);
+	for (int k = 0; k < 5; k++) {
+		ck_assert_str_eq(g1->outputs.v[k].name, g2->outputs.v[k].name);
+		Type t = g1->outputs.v[k].node->type;
+		int64_t n = 1;
+		for (int d = 0; d < t.rank; d++)
+			n *= t.dim[d];
+		for (int64_t i = 0; i < n; i++) {
+			double e = fabs(got[k][i] - want[k][i]);
+			ck_assert_msg(e <= 1e-12 * fmax(1, fabs(want[k][i])), "%s[%lld]: grad block %.17g, restated rule %.17g",
+			              g1->outputs.v[k].name, (long long)i, got[k][i], want[k][i]);
+			worst = fmax(worst, e);
+			differs = fmax(differs, fabs(got[k][i] - plain[k][i]));
+		}
+	}
+	ck_assert_msg(differs > 1e-3, "the grad blocks change no gradient (largest change %g)", differs);
+	printf("custom grad pair %d: gradients equal to the restated rule within %.3g; without grad blocks they differ by up to %.3g\n",
+	       _i, worst, differs);
+	for (int k = 0; k < 8; k++)
+		free(got[k]), free(want[k]), free(plain[k]);
 }
 END_TEST
 
@@ -230,6 +464,9 @@ int main(void)
 	TCase *tc = tcase_create("programs");
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_program_gradients, 0, (int)(sizeof programs / sizeof *programs));
+	tcase_add_loop_test(tc, test_loop_gradients, 0, NLOOP_PROGRAMS);
+	tcase_add_loop_test(tc, test_if_gradients, 0, 3 * (int)(sizeof if_programs / sizeof *if_programs));
+	tcase_add_loop_test(tc, test_custom_grad, 0, (int)(sizeof custom_pairs / sizeof *custom_pairs));
 	suite_add_tcase(s, tc);
 	SRunner *r = srunner_create(s);
 	srunner_run_all(r, CK_NORMAL);

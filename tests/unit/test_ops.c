@@ -278,6 +278,11 @@ static const struct { Op op; const char *why; } covered[] = {
 	{OP_CONV_BWD_WEIGHT, "conv's and conv_transpose's gradient"},
 	{OP_MAX_POOL2D_BWD, "max_pool2d's gradient"}, {OP_CTC_BWD, "ctc_loss's gradient"}, {OP_ASSIGN, "assign_effect (an effect: no value to differentiate)"},
 	{OP_GRAD_ACC, "grad_acc_block (writes NndCall.grads; tests/e2e/recipe_accumulate.sh)"},
+	{OP_LOOP, "test_gradcheck's loop programs (interpreter), tests/e2e/lstm_torch.sh (kernels against PyTorch)"},
+	{OP_LOOP_OUT, "as loop"},
+	{OP_IF, "test_gradcheck test_if_gradients (both branches) and loop program 3; test_codegen early_exit_skips_the_rest and loop programs (compiled against the interpreter)"},
+	{OP_IF_OUT, "as if"},
+	{OP_CUSTOM_GRAD, "test_gradcheck custom grad pairs and loop program 2 (compiled in test_codegen); its value is a view"},
 };
 
 /* ---- random operands ---- */
