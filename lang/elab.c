@@ -813,42 +813,28 @@ struct ElabLoop {
 
 typedef VEC(Binding) NameVec;
 
-/* The names assigned (not let-bound) in a block, with the first assignment's location */
-static void assigned_names(Elab *e, Ast *st, NameVec *out)
+/* The names assigned (`x = e`, `(a, b) = e`) anywhere in a loop's body, nested blocks, branches
+   and loops (statements or expressions) included, with the first assignment's location */
+static void assigned_names(Elab *e, Ast *x, NameVec *out)
 {
-	if (!st)
+	if (!x)
 		return;
-	switch (st->kind) {
-	case A_BLOCK:
-		for (int i = 0; i < st->list.n; i++)
-			assigned_names(e, st->list.v[i], out);
-		break;
-	case A_IF: assigned_names(e, st->b, out), assigned_names(e, st->c, out); break;
-	case A_FOR: assigned_names(e, st->b, out); break;
-	case A_TUPLE:
-		for (int i = 0; i < st->list.n; i++)
-			assigned_names(e, st->list.v[i], out);
-		break;
-	case A_ASSIGN: {
-		NameVec pat = {0};
-		Ast *p = st->a;
-		if (p->kind == A_IDENT)
-			vec_push(&pat, ((Binding){p->name, NULL, p->loc}));
-		for (int i = 0; p->kind == A_TUPLE && i < p->list.n; i++)
-			if (p->list.v[i]->kind == A_IDENT)
-				vec_push(&pat, ((Binding){p->list.v[i]->name, NULL, p->list.v[i]->loc}));
-		for (int i = 0; i < pat.n; i++) {
+	if (x->kind == A_ASSIGN) {
+		Ast *p = x->a;
+		for (int i = 0; i < (p->kind == A_TUPLE ? p->list.n : 1); i++) {
+			Ast *id = p->kind == A_TUPLE ? p->list.v[i] : p;
 			int k = 0;
-			while (k < out->n && out->v[k].name != pat.v[i].name)
+			while (k < out->n && out->v[k].name != id->name)
 				k++;
-			if (k == out->n)
-				vec_push(out, pat.v[i]);
+			if (id->kind == A_IDENT && k == out->n)
+				vec_push(out, ((Binding){id->name, NULL, id->loc}));
 		}
-		free(pat.v);
-		break;
 	}
-	default: break;
-	}
+	assigned_names(e, x->a, out), assigned_names(e, x->b, out), assigned_names(e, x->c, out);
+	for (int i = 0; i < x->list.n; i++)
+		assigned_names(e, x->list.v[i], out);
+	for (int i = 0; i < x->list2.n; i++)
+		assigned_names(e, x->list2.v[i], out);
 }
 
 static bool in_graph(const Graph *g, const Node *n)
