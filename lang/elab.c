@@ -804,7 +804,7 @@ typedef struct Seq {
 struct ElabLoop {
 	struct ElabLoop *parent;
 	Graph *body, *outer;
-	Node *index, *var; /* the body's index input; the loop variable's value (lo + index) */
+	Node *index;       /* the body's index input i (the loop variable is lo + i) */
 	Dim T;
 	VEC(Seq) seqs;
 	VEC(Node *) caps;    /* outer nodes captured, in input order */
@@ -815,7 +815,7 @@ typedef VEC(Binding) NameVec;
 
 /* The names assigned (`x = e`, `(a, b) = e`) anywhere in a loop's body, nested blocks, branches
    and loops (statements or expressions) included, with the first assignment's location */
-static void assigned_names(Elab *e, Ast *x, NameVec *out)
+static void assigned_names(Ast *x, NameVec *out)
 {
 	if (!x)
 		return;
@@ -830,11 +830,11 @@ static void assigned_names(Elab *e, Ast *x, NameVec *out)
 				vec_push(out, ((Binding){id->name, NULL, id->loc}));
 		}
 	}
-	assigned_names(e, x->a, out), assigned_names(e, x->b, out), assigned_names(e, x->c, out);
+	assigned_names(x->a, out), assigned_names(x->b, out), assigned_names(x->c, out);
 	for (int i = 0; i < x->list.n; i++)
-		assigned_names(e, x->list.v[i], out);
+		assigned_names(x->list.v[i], out);
 	for (int i = 0; i < x->list2.n; i++)
-		assigned_names(e, x->list2.v[i], out);
+		assigned_names(x->list2.v[i], out);
 }
 
 static bool in_graph(const Graph *g, const Node *n)
@@ -971,7 +971,7 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	Graph *outer = e->g;
 	NameVec names = {0};
 	VEC(Carried) car = {0};
-	assigned_names(e, st->b, &names);
+	assigned_names(st->b, &names);
 	struct ElabLoop L = {.parent = e->loop, .outer = outer, .T = T};
 	L.body = ir_region_new(e->prog, "body");
 	L.index = ir_input(L.body, ir_scalar_type(TY_I64), st->name, st->loc);
@@ -1007,12 +1007,12 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	e->g = L.body;
 	e->loop = &L;
 	Scope *ls = scope_new(e, s);
-	L.var = L.index;
+	Node *var = L.index;
 	if (r->range.lo) {
 		Node *in[2] = {L.index, ir_const(e->g, TY_I64, (double)r->range.lo, st->loc)};
-		L.var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
+		var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
 	}
-	scope_bind(e, ls, st->name, val_tensor(e, L.var), st->loc);
+	scope_bind(e, ls, st->name, val_tensor(e, var), st->loc);
 	YieldVec ys = {0};
 	Flow bfl = {.yields = &ys};
 	int errs = diag_error_count();
