@@ -579,6 +579,11 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 			dres[u->attr[0]] = dres[u->attr[0]] ? op2(ad, OP_ADD, dres[u->attr[0]], d) : d;
 		}
 	}
+	int nd = 0;
+	for (int k = 0; k < nout; k++)
+		nd += dres[k] != NULL;
+	if (!nd) /* no result reaches the loss */
+		return;
 	/* which body inputs need gradients: a carried value when its initial value does, or when the
 	   body makes it from one that does (to a fixed point) */
 	char *need = arena_alloc(ar, (size_t)nin + 1), *bneeds = arena_alloc(ar, (size_t)b->next_id + 1);
