@@ -6,7 +6,9 @@
  * is dead (liveness over the topological order) is taken by a later value of the same byte size
  * (same element size and the same, possibly symbolic, element count), so the plan holds for
  * every binding of the size variables. Offsets are computed at run time from syms, the same code
- * in both functions.
+ * in both functions. A loop's body is planned the same way, its slots placed after the graph's
+ * with the loop's own state (LoopPlan); the loop (emit_loop) runs the body's kernels in an LLVM
+ * loop.
  *
  * The entry function runs the nodes in topological order, each as a call of an internal kernel
  * function `<g>.<op>.<id>(ptr noalias out, ptr noalias in..., ptr c)` (inlined by O2, which
@@ -89,7 +91,7 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 	for (int i = 0; i < nn; i++) {
 		Node *n = g->nodes.v[i];
 		/* a loop or an if writes its results (loop_out, if_out) while it runs: their slots are taken at it */
-		for (int j = i; j < nn; j++) {
+		for (int j = i; j < (n->op == OP_LOOP || n->op == OP_IF ? nn : i + 1); j++) {
 			Node *u = g->nodes.v[j];
 			bool mine = j == i ? n->op != OP_LOOP_OUT && n->op != OP_IF_OUT
 			                   : (n->op == OP_LOOP && u->op == OP_LOOP_OUT && u->in[0] == n) ||

@@ -468,7 +468,8 @@ static void node(Reader *r)
 	int64_t id = integer(r, "a node id after '%'");
 	expect(r, '=');
 	skip_blanks(r);
-	const char *opat = r->s;
+	const char *opat = r->s, *ls0 = r->line_start; /* errors found after its regions point here */
+	int line0 = r->line;
 	const char *opname = word(r, "an op name");
 	int op = op_from_name(opname);
 	if (op < 0 || op == OP_INPUT) {
@@ -539,6 +540,9 @@ static void node(Reader *r)
 	char msg[512];
 	Node *n = nsub ? ir_region_node(g, (Op)op, in, nin, attr, nattr, sub, nsub, loc, msg, sizeof msg)
 	               : ir_node_new(g, (Op)op, in, nin, attr, nattr, &t, loc, msg, sizeof msg);
+	int line1 = r->line; /* past the regions: reading goes on from here */
+	const char *ls1 = r->line_start, *end = r->s;
+	r->line = line0, r->line_start = ls0;
 	if (!n) {
 		r->s = opat;
 		fail(r, "%s", msg);
@@ -552,10 +556,9 @@ static void node(Reader *r)
 	}
 	n->fval = fval;
 	n->name = name;
-	const char *end = r->s;
 	r->s = idat;
 	define(r, id, n);
-	r->s = end;
+	r->s = end, r->line = line1, r->line_start = ls1;
 	if (op_info[op].flags & OPF_EFFECT)
 		ir_graph_effect(g, n);
 	end_line(r);

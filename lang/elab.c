@@ -840,7 +840,7 @@ typedef struct Seq {
 struct ElabLoop {
 	struct ElabLoop *parent;
 	Graph *body, *outer;
-	Node *index, *var; /* the body's index input; the loop variable's value (lo + index) */
+	Node *index;       /* the body's index input i (the loop variable is lo + i) */
 	Dim T;
 	VEC(Seq) seqs;
 	VEC(Node *) caps;    /* outer nodes captured, in input order */
@@ -849,42 +849,28 @@ struct ElabLoop {
 
 typedef VEC(Binding) NameVec;
 
-/* The names assigned (not let-bound) in a block, with the first assignment's location */
-static void assigned_names(Elab *e, Ast *st, NameVec *out)
+/* The names assigned (`x = e`, `(a, b) = e`) anywhere in a loop's body, nested blocks, branches
+   and loops (statements or expressions) included, with the first assignment's location */
+static void assigned_names(Ast *x, NameVec *out)
 {
-	if (!st)
+	if (!x)
 		return;
-	switch (st->kind) {
-	case A_BLOCK:
-		for (int i = 0; i < st->list.n; i++)
-			assigned_names(e, st->list.v[i], out);
-		break;
-	case A_IF: assigned_names(e, st->b, out), assigned_names(e, st->c, out); break;
-	case A_FOR: assigned_names(e, st->b, out); break;
-	case A_TUPLE:
-		for (int i = 0; i < st->list.n; i++)
-			assigned_names(e, st->list.v[i], out);
-		break;
-	case A_ASSIGN: {
-		NameVec pat = {0};
-		Ast *p = st->a;
-		if (p->kind == A_IDENT)
-			vec_push(&pat, ((Binding){p->name, NULL, p->loc}));
-		for (int i = 0; p->kind == A_TUPLE && i < p->list.n; i++)
-			if (p->list.v[i]->kind == A_IDENT)
-				vec_push(&pat, ((Binding){p->list.v[i]->name, NULL, p->list.v[i]->loc}));
-		for (int i = 0; i < pat.n; i++) {
+	if (x->kind == A_ASSIGN) {
+		Ast *p = x->a;
+		for (int i = 0; i < (p->kind == A_TUPLE ? p->list.n : 1); i++) {
+			Ast *id = p->kind == A_TUPLE ? p->list.v[i] : p;
 			int k = 0;
-			while (k < out->n && out->v[k].name != pat.v[i].name)
+			while (k < out->n && out->v[k].name != id->name)
 				k++;
-			if (k == out->n)
-				vec_push(out, pat.v[i]);
+			if (id->kind == A_IDENT && k == out->n)
+				vec_push(out, ((Binding){id->name, NULL, id->loc}));
 		}
-		free(pat.v);
-		break;
 	}
-	default: break;
-	}
+	assigned_names(x->a, out), assigned_names(x->b, out), assigned_names(x->c, out);
+	for (int i = 0; i < x->list.n; i++)
+		assigned_names(x->list.v[i], out);
+	for (int i = 0; i < x->list2.n; i++)
+		assigned_names(x->list2.v[i], out);
 }
 
 static bool in_graph(const Graph *g, const Node *n)
@@ -1131,7 +1117,7 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	Graph *outer = e->g;
 	NameVec names = {0};
 	VEC(Carried) car = {0};
-	assigned_names(e, st->b, &names);
+	assigned_names(st->b, &names);
 	struct ElabLoop L = {.parent = e->loop, .outer = outer, .T = T};
 	L.body = ir_region_new(e->prog, "body");
 	L.index = ir_input(L.body, ir_scalar_type(TY_I64), st->name, st->loc);
@@ -1167,12 +1153,12 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	e->g = L.body;
 	e->loop = &L;
 	Scope *ls = scope_new(e, s);
-	L.var = L.index;
+	Node *var = L.index;
 	if (r->range.lo) {
 		Node *in[2] = {L.index, ir_const(e->g, TY_I64, (double)r->range.lo, st->loc)};
-		L.var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
+		var = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, st->loc);
 	}
-	scope_bind(e, ls, st->name, val_tensor(e, L.var), st->loc);
+	scope_bind(e, ls, st->name, val_tensor(e, var), st->loc);
 	YieldVec ys = {0};
 	Flow bfl = {.yields = &ys};
 	int errs = diag_error_count();
@@ -1477,8 +1463,8 @@ static Value *compile_if(Elab *e, Scope *s, Ast *x, Node *c, int mode, Flow *fl)
 	VEC(Carried) car = {0};
 	bool ok = true;
 	if (mode == IF_STMT) {
-		assigned_names(e, x->b, &names);
-		assigned_names(e, x->c, &names);
+		assigned_names(x->b, &names);
+		assigned_names(x->c, &names);
 	}
 	for (int i = 0; i < names.n; i++) {
 		Binding *b = scope_lookup(s, names.v[i].name);

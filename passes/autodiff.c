@@ -594,14 +594,6 @@ static Node *zeros(AD *ad, Type t)
 	return z;
 }
 
-static Type drop0(Type t) /* a sequence's slice */
-{
-	t.rank--;
-	for (int d = 0; d < t.rank; d++)
-		t.dim[d] = t.dim[d + 1];
-	return t;
-}
-
 /* The adjoint of a loop is a loop running the other way (a reverse scan). Iteration i of the
    backward body recomputes the forward body from the carried values saved at the start of
    forward iteration i, seeds its outputs with the adjoints of the carried values (carried
@@ -625,6 +617,11 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 			dres[u->attr[0]] = dres[u->attr[0]] ? op2(ad, OP_ADD, dres[u->attr[0]], d) : d;
 		}
 	}
+	int nd = 0;
+	for (int k = 0; k < nout; k++)
+		nd += dres[k] != NULL;
+	if (!nd) /* no result reaches the loss */
+		return;
 	/* which body inputs need gradients: a carried value when its initial value does, or when the
 	   body makes it from one that does (to a fixed point) */
 	char *need = arena_alloc(ar, (size_t)nin + 1), *bneeds = arena_alloc(ar, (size_t)b->next_id + 1);
@@ -646,16 +643,21 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 	Node **dcar = arena_alloc(ar, sizeof *dcar * (size_t)(nin + 1)), **bin = arena_alloc(ar, sizeof *bin * (size_t)(nin + 1));
 	Node **dyin = arena_alloc(ar, sizeof *dyin * (size_t)(nout + 1));
 	int ncar2 = 0, nseq2 = 0;
+	const char **name = arena_alloc(ar, sizeof *name * (size_t)(nin + 1)); /* the forward body's, "d" + */
+	for (int j = 0; j < nin; j++) {
+		const char *bn = b->inputs.v[1 + j]->name;
+		name[j] = arena_printf(ar, "d%s", bn ? bn : "");
+	}
 	for (int j = 0; j < nin; j++)
 		if (need[j] && (j < nc || j >= nc + ns))
-			dcar[j] = ir_input(G, L->in[j]->type, "d", L->loc), ncar2++;
+			dcar[j] = ir_input(G, L->in[j]->type, name[j], L->loc), ncar2++;
 	for (int j = 0; j < nc + ns; j++)
-		bin[j] = ir_input(G, j < nc ? L->in[j]->type : drop0(L->in[j]->type), L->in[j]->name, L->loc), nseq2++;
+		bin[j] = ir_input(G, b->inputs.v[1 + j]->type, b->inputs.v[1 + j]->name, L->loc), nseq2++;
 	for (int k = nc; k < nout; k++)
 		if (dres[k])
 			dyin[k] = ir_input(G, b->outputs.v[k].node->type, "dy", L->loc), nseq2++;
 	for (int j = nc + ns; j < nin; j++)
-		bin[j] = ir_input(G, L->in[j]->type, L->in[j]->name, L->loc);
+		bin[j] = ir_input(G, L->in[j]->type, b->inputs.v[1 + j]->name, L->loc);
 	Node **map = arena_alloc(ar, sizeof *map * (size_t)(b->next_id + 1));
 	map[b->inputs.v[0]->id] = gi;
 	for (int j = 0; j < nin; j++)
@@ -680,11 +682,11 @@ static void rule_loop(AD *ad, Node *L, Node *unused)
 		Node *d = bd.adj[bin[j]->id];
 		if (j >= nc)
 			d = d ? op2(&bd, OP_ADD, dcar[j], d) : dcar[j];
-		ir_graph_output(G, "d", d ? d : zeros(&bd, L->in[j]->type));
+		ir_graph_output(G, name[j], d ? d : zeros(&bd, L->in[j]->type));
 	}
 	for (int j = nc; j < nc + ns; j++) /* a sequence's adjoint at i */
 		if (need[j])
-			ir_graph_output(G, "dseq", bd.adj[bin[j]->id] ? bd.adj[bin[j]->id] : zeros(&bd, bin[j]->type));
+			ir_graph_output(G, name[j], bd.adj[bin[j]->id] ? bd.adj[bin[j]->id] : zeros(&bd, bin[j]->type));
 	/* the backward loop */
 	int nin2 = ncar2 + nseq2 + (nin - nc - ns), k2 = 0;
 	Node **in = arena_alloc(ar, sizeof *in * (size_t)(nin2 + 1));

@@ -36,8 +36,9 @@ static const char *const loop_programs[] = {
 	"  model = Lstm(3, 4)\n"
 	"  loss(x: f32[B, T, 3], y: i32[B]) -> f32 { return cross_entropy(model(x), y) }\n"
 	"}\n",
-	/* a carried number and unrolled loops inside a loop; a range from 1 (t indexes by gathering);
-	   a loop of 20 (more than 16) inside a loop reading the outer loop's sequence */
+	/* a carried number and unrolled loops inside a loop, one rebinding a name of the loop's scope;
+	   a range from 1 (t indexes by gathering); a loop of 20 (more than 16) inside a loop reading
+	   the outer loop's sequence */
 	"module M() {\n"
 	"  param w: f32[4, 4] = normal(std: 0.5)\n"
 	"  forward(x: f32[B, T, 4]) -> f32[B, 4] {\n"
@@ -49,13 +50,15 @@ static const char *const loop_programs[] = {
 	"      let (a, b) = for j in 0..2 { yield (z * f32(j), z) }\n"
 	"      h = tanh(a[1] + b[0] + x[:, t])\n"
 	"    }\n"
+	"    let s = h\n"
+	"    for t in 0..T { let u = for j in 0..2 { s = s * 0.5 + x[:, t]; yield s } }\n"
 	"    let (p, q) = for t in 1..T { yield (h * f32(t), sum(x[:, t], axis: 1)) }\n"
 	"    let inner = for t in 0..T {\n"
 	"      let hh = h\n"
 	"      for k in 0..20 { hh = tanh(hh @ w * 0.5 + x[:, t]) }\n"
 	"      yield hh\n"
 	"    }\n"
-	"    return h * acc * 0.1 + mean(p, axis: 0) + unsqueeze(mean(q, axis: 0), 1) + mean(inner, axis: 0)\n"
+	"    return h * acc * 0.1 + mean(p, axis: 0) + unsqueeze(mean(q, axis: 0), 1) + mean(inner, axis: 0) + 0.1 * s\n"
 	"  }\n"
 	"}\n"
 	"train t {\n"

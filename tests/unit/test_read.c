@@ -177,6 +177,12 @@ static const struct {
 	{"graph g(%0 x: f32[2]) {\n  %1 = input : f32[2]\n", "'input' nodes are written in the graph's header"},
 	{"graph g(%0 x: f32[2, 3]) {\n  %1 = sum %0 [9, 0] : f32\n", "t.nir:2:8: reduction axis out of range"},
 	{"graph g(%0 x: f32[2]) {\n  %1 = exp %0 : f32[2]\n  return y = %1 z\n}\n", "t.nir:3:17: expected the end of the line"},
+	{"graph g(%0 x: f32[4, 2]) {\n  %1 = loop %0 [4, 0, 0, 1] : f32\n", "t.nir:2:8: loop needs one body"},
+	{"graph g(%0 x: f32[4, 2]) {\n  %1 = loop %0 [4, 0, 0, 1] : f32 {\n    body(%0 t: i64) {\n      return\n    }\n  }\n",
+	 "t.nir:2:8: loop's body takes 2 inputs (the index, then one per loop input), found 1"},
+	{"graph g(%0 x: f32[4, 2]) {\n  %1 = loop %0 [3, 0, 0, 1] : f32 {\n    body(%0 t: i64, %1 x: f32[2]) {\n      return\n    }\n  }\n",
+	 "t.nir:2:8: loop's sequence 0 must have T along axis 0, found f32[4, 2]"},
+	{"graph g(%0 x: f32[2]) {\n  %1 = loop_out %0 [0] : f32[2]\n", "t.nir:2:8: loop_out reads a loop, found input"},
 };
 
 START_TEST(errors_name_the_place)
@@ -189,13 +195,22 @@ START_TEST(errors_name_the_place)
 END_TEST
 
 /* Every prefix of a valid program either reads or fails with a message; none crashes */
+static const char *const valid[] = {
+	"sym B\nparam \"w\" : f32[4, 3] = uniform(-1, 1) frozen  # @ m.nnd:1:2\n\n"
+	"graph loss(%0 x: f32[B, 4]) {\n  %1 = param \"w\" : f32[4, 3]  # w\n"
+	"  %2 = matmul %0, %1 [0, 0] : f32[B, 3]\n  %3 = const (2.5) : f32\n"
+	"  %4 = mul %2, %3 : f32[B, 3]  # y @ m.nnd:4:9\n  %5 = mean %4 [3, 0] : f32\n"
+	"  return loss = %5\n}\n",
+	"sym B\nsym T\ngraph loss(%0 x: f32[T, B]) {\n  %1 = const (0) : f32[B]\n"
+	"  %2 = loop %1, %0 [T - 1, 1, 1, 0] : f32 {  # @ m.nnd:2:3\n"
+	"    body(%0 t: i64, %1 h: f32[B], %2 x: f32[T, B]) {\n      %3 = gather %2, %0 [0] : f32[B]\n"
+	"      %4 = add %1, %3 : f32[B]\n      return h = %4, yield = %3\n    }\n  }\n"
+	"  %3 = loop_out %2 [1] : f32[T-1, B]\n  %4 = sum %3 [3, 0] : f32\n  return loss = %4\n}\n",
+};
+
 START_TEST(prefixes_never_crash)
 {
-	const char *text = "sym B\nparam \"w\" : f32[4, 3] = uniform(-1, 1) frozen  # @ m.nnd:1:2\n\n"
-	                   "graph loss(%0 x: f32[B, 4]) {\n  %1 = param \"w\" : f32[4, 3]  # w\n"
-	                   "  %2 = matmul %0, %1 [0, 0] : f32[B, 3]\n  %3 = const (2.5) : f32\n"
-	                   "  %4 = mul %2, %3 : f32[B, 3]  # y @ m.nnd:4:9\n  %5 = mean %4 [3, 0] : f32\n"
-	                   "  return loss = %5\n}\n";
+	const char *text = valid[_i];
 	size_t n = strlen(text);
 	char *buf = malloc(n + 1);
 	for (size_t k = 0; k <= n; k++) {
@@ -204,6 +219,7 @@ START_TEST(prefixes_never_crash)
 		char err[512] = "";
 		Prog *p = ir_prog_read(arena, "t.nir", buf, err, sizeof err);
 		ck_assert(p || strncmp(err, "t.nir:", 6) == 0);
+		ck_assert_msg(p || k < n, "the whole program does not read: %s", err);
 	}
 	free(buf);
 }
@@ -218,7 +234,7 @@ int main(void)
 	tcase_add_test(tc, recipe_round_trips);
 	tcase_add_test(tc, effects_are_rebuilt);
 	tcase_add_loop_test(tc, errors_name_the_place, 0, (int)(sizeof bad / sizeof bad[0]));
-	tcase_add_test(tc, prefixes_never_crash);
+	tcase_add_loop_test(tc, prefixes_never_crash, 0, 2);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
