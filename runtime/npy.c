@@ -106,6 +106,8 @@ rt_npy_parse(const char *path, const unsigned char *buf, int64_t size, RtArray *
 	h = rt_alloc(hlen + 1);
 	memcpy(h, buf + start - hlen, hlen);
 	h[hlen] = 0;
+	for (uint32_t k = hlen; k > 0 && (h[k - 1] == '\n' || h[k - 1] == ' '); k--)
+		h[k - 1] = 0; /* the padding, kept out of messages */
 	parse_header(path, h, a);
 	rt_free(h);
 	/* nz: the product without the zero dimensions, which must not hide others that overflow
