@@ -51,6 +51,14 @@ le(const unsigned char *p, int n)
 	return v;
 }
 
+/* A zip64 size or offset; -1 (refused as corrupt) when it does not fit int64_t */
+static int64_t
+le64(const unsigned char *p)
+{
+	uint64_t v = (uint64_t)le(p + 4, 4) << 32 | le(p, 4);
+	return v > INT64_MAX ? -1 : (int64_t)v;
+}
+
 /* Finds member `name` in the zip image; returns its uncompressed bytes (allocated) */
 static unsigned char *
 zip_member(const char *path, const unsigned char *z, int64_t size, const char *name, int64_t *outn,
@@ -93,18 +101,18 @@ zip_member(const char *path, const unsigned char *z, int64_t size, const char *n
 				break;
 			if (id == 1) {
 				if (usize == 0xffffffff && f + 8 <= end)
-					usize = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32, f += 8;
+					usize = le64(f), f += 8;
 				if (csize == 0xffffffff && f + 8 <= end)
-					csize = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32, f += 8;
+					csize = le64(f), f += 8;
 				if (off == 0xffffffff && f + 8 <= end)
-					off = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32;
+					off = le64(f);
 			}
 			j += 4 + len;
 		}
-		if (off < 0 || off + 30 > size || le(z + off, 4) != 0x04034b50)
+		if (off < 0 || off > size - 30 || le(z + off, 4) != 0x04034b50)
 			rt_die("%s: corrupt zip: member %s has no local header at %lld", path, name, (long long)off);
 		int64_t data = off + 30 + le(z + off + 26, 2) + le(z + off + 28, 2);
-		if (csize < 0 || usize < 0 || data + csize > size)
+		if (csize < 0 || usize < 0 || csize > size - data)
 			rt_die("%s: corrupt zip: member %s (%lld bytes at %lld) runs past the end of the file",
 			       path, name, (long long)csize, (long long)data);
 		if (method == 0 && csize != usize)

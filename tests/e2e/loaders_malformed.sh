@@ -131,6 +131,7 @@ npz_crc.npz                      | npz      | member x.npy fails its CRC-32 chec
 npz_method.npz                   | npz      | compression method 12
 npz_encrypted.npz                | npz      | member x.npy is encrypted
 npz_zip64.npz                    | npz      | zip64 archives
+npz_zip64_huge.npz               | npz      | corrupt zip: member x.npy (9223372036854775792 bytes at 35) runs past the end of the file
 npz_zip64_no_extra.npz           | npz      | claims 4294967295 bytes from
 npz_inflate_bomb.npz             | npz      | claims 2147483647 bytes from
 npz_stored_sizes.npz             | npz      | stored member x.npy has sizes
