@@ -86,7 +86,7 @@ unit: $(UNIT_BIN)
 lit: all
 	$(PYTHON) /usr/lib/llvm-19/build/utils/lit/lit.py -sv tests/lit tests/diag
 
-# ---- fuzzing the front end -------------------------------------------------------------------
+# ---- fuzzing the front end and the loaders ---------------------------------------------------
 # make fuzz [FUZZ_TIME=seconds]: builds tools/fuzz/parse_fuzz.c with clang's libFuzzer and
 # sanitizers, seeds it with every .nnd in the tree and runs it; crashes land in $(B)/fuzz/.
 # make fuzz-replay (part of make test): the same target, built with cc, over the seeds and
@@ -104,6 +104,23 @@ fuzz: $(B)/gen/lexer.c $(B)/gen/grammar.c
 	@cp $(FUZZ_SEEDS) $(B)/fuzz/corpus/
 	cd $(B)/fuzz && ASAN_OPTIONS=detect_leaks=0 ./parse_fuzz -max_total_time=$(FUZZ_TIME) -max_len=8192 -detect_leaks=0 -print_final_stats=1 \
 	  corpus $(CURDIR)/tools/fuzz/corpus
+
+# make fuzz-load NND_LOAD=idx|npy|npz|csv|text|safetensors|ckpt [FUZZ_TIME=seconds]: the runtime's
+# loaders (tools/fuzz/load_fuzz.c), one at a time, seeded with that loader's files of
+# tests/data/malformed/; new inputs go to $(B)/fuzz/load-$(NND_LOAD)/, crashes to $(B)/fuzz/.
+NND_LOAD    ?= npy
+LOAD_SEEDS   = $(wildcard $(addprefix tests/data/malformed/,$(wordlist 2,9,$(subst :, ,$(filter $(NND_LOAD):%, \
+  idx:idx_*:ok_x.idx*:ok_y.idx npy:npy_*:ok_*.npy npz:npz_*:ok_*.npz csv:csv_*:ok.csv \
+  text:txt_*:ok.txt safetensors:st_*:ok.safetensors ckpt:ck_*:ok_ckpt.safetensors*)))))
+
+fuzz-load:
+	@test -n "$(FUZZ_CC)" || { echo "make fuzz-load needs clang (apt-get install clang)"; exit 1; }
+	@mkdir -p $(B)/fuzz/load-$(NND_LOAD)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined -o $(B)/fuzz/load_fuzz tools/fuzz/load_fuzz.c -ljansson -lz -lm
+	@cp $(LOAD_SEEDS) $(B)/fuzz/load-$(NND_LOAD)/
+	cd $(B)/fuzz && NND_LOAD=$(NND_LOAD) ./load_fuzz -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	  -print_final_stats=1 load-$(NND_LOAD)
 
 $(B)/fuzz/replay: tools/fuzz/replay.c $(FUZZ_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
@@ -161,5 +178,5 @@ install: all
 clean:
 	rm -rf build build-asan nndc runtime/libnndrt.a $(RT_MAIN_OBJ)
 
-.PHONY: all unit lit fuzz fuzz-replay test test-asan setup setup-check demo bench install clean
+.PHONY: all unit lit fuzz fuzz-load fuzz-replay test test-asan setup setup-check demo bench install clean
 .SECONDARY:

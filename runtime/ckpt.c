@@ -147,8 +147,9 @@ meta_int(void *meta, const char *path, const char *key)
 	if (!s)
 		rt_die("%s: no '%s' in __metadata__: not a training checkpoint of nnd (weights alone "
 		       "cannot be resumed)", path, key);
+	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (end == s || *end || v < 0)
+	if (end == s || *end || v < 0 || errno == ERANGE)
 		rt_die("%s: __metadata__ '%s' is '%s', expected a non-negative integer", path, key, s);
 	return v;
 }

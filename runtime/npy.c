@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/rt.h"
 
@@ -42,7 +43,7 @@ parse_header(const char *path, const char *h, RtArray *a)
 	if (!d || !fo || !s || (*d != '\'' && *d != '"'))
 		rt_die("%s: malformed npy header (expected 'descr', 'fortran_order' and 'shape'): %s", path, h);
 	d++;
-	if (*d == '>' && d[2] != '1')
+	if (*d == '>' && d[1] && d[2] != '1')
 		rt_die("%s: big-endian npy data ('%.3s') is unsupported; save it little-endian", path, d);
 	if (*d == '<' || *d == '|' || *d == '=' || *d == '>')
 		d++;
@@ -54,6 +55,8 @@ parse_header(const char *path, const char *h, RtArray *a)
 	a->dtype = descrs[i].dtype;
 	if (!strncmp(fo, "True", 4))
 		rt_die("%s: npy array in Fortran order is unsupported; save it in C order", path);
+	if (strncmp(fo, "False", 5))
+		rt_die("%s: malformed npy header: 'fortran_order' is neither True nor False: %s", path, h);
 	if (*s != '(')
 		rt_die("%s: malformed npy shape: %s", path, s);
 	s++;
@@ -85,8 +88,10 @@ rt_npy_parse(const char *path, const unsigned char *buf, int64_t size, RtArray *
 
 	memset(a, 0, sizeof *a);
 	a->path = path;
-	if (size < 10 || memcmp(buf, "\x93NUMPY", 6))
+	if (size < 6 || memcmp(buf, "\x93NUMPY", 6))
 		rt_die("%s: not an npy file (no \\x93NUMPY magic)", path);
+	if (size < 10)
+		rt_die("%s: truncated npy header (%lld bytes)", path, (long long)size);
 	if (buf[6] == 1)
 		hlen = buf[8] | buf[9] << 8;
 	else if (buf[6] == 2 || buf[6] == 3) {
@@ -101,12 +106,18 @@ rt_npy_parse(const char *path, const unsigned char *buf, int64_t size, RtArray *
 	h = rt_alloc(hlen + 1);
 	memcpy(h, buf + start - hlen, hlen);
 	h[hlen] = 0;
+	for (uint32_t k = hlen; k > 0 && (h[k - 1] == '\n' || h[k - 1] == ' '); k--)
+		h[k - 1] = 0; /* the padding, kept out of messages */
 	parse_header(path, h, a);
 	rt_free(h);
+	/* nz: the product without the zero dimensions, which must not hide others that overflow
+	   (one example's size is the product of dims[1..]) */
 	n = 1;
-	for (int i = 0; i < a->rank; i++) {
-		if (a->dims[i] > 0 && n > (INT64_MAX / 8) / a->dims[i])
+	for (int64_t i = 0, nz = 1; i < a->rank; i++) {
+		int64_t d = a->dims[i] ? a->dims[i] : 1;
+		if (nz > (INT64_MAX / 8) / d)
 			rt_die("%s: npy shape overflows", path);
+		nz *= d;
 		n *= a->dims[i];
 	}
 	bytes = n * rt_dtype_size(a->dtype);
@@ -121,11 +132,14 @@ unsigned char *
 rt_file_read(const char *path, int64_t *size)
 {
 	FILE *f = fopen(path, "rb");
+	struct stat st;
 	unsigned char *buf;
 	long n;
 
 	if (!f)
 		rt_die("%s: cannot open: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+		rt_die("%s: not a regular file", path);
 	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0)
 		rt_die("%s: cannot read: %s", path, strerror(errno));
 	rewind(f);

@@ -115,7 +115,7 @@ range_cmp(const void *x, const void *y)
 {
 	const Range *a = x, *b = y;
 
-	return a->b < b->b ? -1 : a->b > b->b;
+	return a->b != b->b ? (a->b < b->b ? -1 : 1) : a->e < b->e ? -1 : a->e > b->e;
 }
 
 static int
@@ -187,11 +187,14 @@ rt_st_read(const char *path, const RtTensor *t, int n, int allow_extra)
 		json_t *dt = json_object_get(v, "dtype"), *off = json_object_get(v, "data_offsets");
 		int64_t dims[NND_MAX_RANK];
 		int rank = get_dims(json_object_get(v, "shape"), dims), es = 0;
+		if (json_array_size(json_object_get(v, "shape")) > NND_MAX_RANK)
+			rt_die("%s: tensor '%s': %zu dimensions; at most %d are supported", path, key,
+			       json_array_size(json_object_get(v, "shape")), NND_MAX_RANK);
 		if (!json_is_object(v) || !json_is_string(dt) || rank < 0 || !json_is_array(off) ||
 		    json_array_size(off) != 2 || !json_is_integer(json_array_get(off, 0)) ||
 		    !json_is_integer(json_array_get(off, 1)))
 			rt_die("%s: tensor '%s': malformed entry (needs dtype, shape and data_offsets [begin, "
-			       "end])", path, key);
+			       "end]; shape a list of integers >= 0)", path, key);
 		for (size_t k = 0; k < sizeof st_dtypes / sizeof st_dtypes[0]; k++)
 			if (!strcmp(json_string_value(dt), st_dtypes[k].name))
 				es = st_dtypes[k].size;
@@ -199,22 +202,41 @@ rt_st_read(const char *path, const RtTensor *t, int n, int allow_extra)
 			rt_die("%s: tensor '%s': unknown dtype '%s'", path, key, json_string_value(dt));
 		json_int_t b = json_integer_value(json_array_get(off, 0));
 		json_int_t e = json_integer_value(json_array_get(off, 1));
-		if (b < 0 || e < b || (uint64_t)e > dsize)
+		char sh[160];
+		shape_text(sh, sizeof sh, rank, dims);
+		if (b > e)
+			rt_die("%s: tensor '%s': data_offsets [%lld, %lld]: begin > end", path, key,
+			       (long long)b, (long long)e);
+		if (b < 0 || (uint64_t)e > dsize)
 			rt_die("%s: tensor '%s': data_offsets [%lld, %lld] out of bounds (the data section "
 			       "has %llu bytes; truncated file?)", path, key, (long long)b, (long long)e,
 			       (unsigned long long)dsize);
-		if ((uint64_t)(e - b) != (uint64_t)rt_numel(rank, dims) * es)
+		/* the size, checked without overflow (zero dimensions must not hide the others) */
+		int64_t bytes = es, nz = es;
+		for (int k = 0; k < rank; k++) {
+			int64_t d = dims[k] ? dims[k] : 1;
+			if (nz > INT64_MAX / d)
+				rt_die("%s: tensor '%s': shape %s overflows", path, key, sh);
+			nz *= d;
+			bytes *= dims[k];
+		}
+		if (e - b != bytes)
 			rt_die("%s: tensor '%s': data_offsets [%lld, %lld] hold %lld bytes but %s of shape %s "
 			       "needs %lld", path, key, (long long)b, (long long)e, (long long)(e - b),
-			       json_string_value(dt), shape_text((char[160]){0}, 160, rank, dims),
-			       (long long)(rt_numel(rank, dims) * es));
+			       json_string_value(dt), sh, (long long)bytes);
 		r[nr++] = (Range){(uint64_t)b, (uint64_t)e, key};
 	}
+	/* the tensors cover the data section exactly, as the safetensors library requires */
 	qsort(r, nr, sizeof *r, range_cmp);
-	for (size_t i = 1; i < nr; i++)
-		if (r[i].b < r[i - 1].e)
+	for (size_t i = 0; i <= nr; i++) {
+		uint64_t end = i ? r[i - 1].e : 0, next = i < nr ? r[i].b : dsize;
+		if (next < end)
 			rt_die("%s: tensors '%s' and '%s' overlap in the data section", path, r[i - 1].name,
 			       r[i].name);
+		if (next > end)
+			rt_die("%s: bytes [%llu, %llu) of the data section belong to no tensor", path,
+			       (unsigned long long)end, (unsigned long long)next);
+	}
 	rt_free(r);
 
 	for (int i = 0; i < n; i++) {

@@ -51,6 +51,14 @@ le(const unsigned char *p, int n)
 	return v;
 }
 
+/* A zip64 size or offset; -1 (refused as corrupt) when it does not fit int64_t */
+static int64_t
+le64(const unsigned char *p)
+{
+	uint64_t v = (uint64_t)le(p + 4, 4) << 32 | le(p, 4);
+	return v > INT64_MAX ? -1 : (int64_t)v;
+}
+
 /* Finds member `name` in the zip image; returns its uncompressed bytes (allocated) */
 static unsigned char *
 zip_member(const char *path, const unsigned char *z, int64_t size, const char *name, int64_t *outn,
@@ -74,7 +82,7 @@ zip_member(const char *path, const unsigned char *z, int64_t size, const char *n
 	for (int64_t k = 0, p = cd; k < count; k++) {
 		if (p + 46 > eocd || le(z + p, 4) != 0x02014b50)
 			rt_die("%s: corrupt zip: central directory entry %lld", path, (long long)k);
-		uint32_t method = le(z + p + 10, 2), crc = le(z + p + 16, 4);
+		uint32_t flags = le(z + p + 8, 2), method = le(z + p + 10, 2), crc = le(z + p + 16, 4);
 		int64_t csize = le(z + p + 20, 4), usize = le(z + p + 24, 4), off = le(z + p + 42, 4);
 		int64_t nlen = le(z + p + 28, 2), xlen = le(z + p + 30, 2), clen = le(z + p + 32, 2);
 		const unsigned char *nm = z + p + 46, *x = nm + nlen;
@@ -93,23 +101,25 @@ zip_member(const char *path, const unsigned char *z, int64_t size, const char *n
 				break;
 			if (id == 1) {
 				if (usize == 0xffffffff && f + 8 <= end)
-					usize = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32, f += 8;
+					usize = le64(f), f += 8;
 				if (csize == 0xffffffff && f + 8 <= end)
-					csize = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32, f += 8;
+					csize = le64(f), f += 8;
 				if (off == 0xffffffff && f + 8 <= end)
-					off = (int64_t)le(f, 4) | (int64_t)le(f + 4, 4) << 32;
+					off = le64(f);
 			}
 			j += 4 + len;
 		}
-		if (off < 0 || off + 30 > size || le(z + off, 4) != 0x04034b50)
+		if (off < 0 || off > size - 30 || le(z + off, 4) != 0x04034b50)
 			rt_die("%s: corrupt zip: member %s has no local header at %lld", path, name, (long long)off);
 		int64_t data = off + 30 + le(z + off + 26, 2) + le(z + off + 28, 2);
-		if (csize < 0 || usize < 0 || data + csize > size)
+		if (csize < 0 || usize < 0 || csize > size - data)
 			rt_die("%s: corrupt zip: member %s (%lld bytes at %lld) runs past the end of the file",
 			       path, name, (long long)csize, (long long)data);
 		if (method == 0 && csize != usize)
 			rt_die("%s: corrupt zip: stored member %s has sizes %lld and %lld", path, name,
 			       (long long)csize, (long long)usize);
+		if (flags & 1)
+			rt_die("%s: member %s is encrypted (unsupported)", path, name);
 		if (method != 0 && method != 8)
 			rt_die("%s: member %s uses compression method %u; only stored (0) and deflate (8) are "
 			       "supported", path, name, method);
@@ -214,7 +224,7 @@ next_line(char **p, char *end, int64_t *lineno)
 static void
 load_csv(RtData *d, const NndEntry *e, const char *path, const char *label)
 {
-	int64_t size, lineno = 0, rows = 0, cap = 1;
+	int64_t size, lineno = 0, rows = 0;
 	char *text = (char *)rt_file_read(path, &size), *p = text, *end = text + size, *line;
 	enum { MAXCOL = 4096 };
 	char **f = rt_alloc(sizeof(char *) * (MAXCOL + 1));
@@ -223,8 +233,6 @@ load_csv(RtData *d, const NndEntry *e, const char *path, const char *label)
 	need_inputs(e, 2, path, "csv");
 	if (memchr(text, 0, size))
 		rt_die("%s: not a text file (it holds a NUL byte)", path);
-	for (const char *q = text; *q; q++)
-		cap += *q == '\n';
 	while ((line = next_line(&p, end, &lineno)) && strspn(line, " \t\r") == strlen(line))
 		;
 	if (!line)
@@ -243,6 +251,8 @@ load_csv(RtData *d, const NndEntry *e, const char *path, const char *label)
 		rt_die("%s:%lld: no column '%s' in the header (columns: %s)", path, (long long)lineno, label, names);
 	if (ncol < 2)
 		rt_die("%s:%lld: the header has only the label column; no features", path, (long long)lineno);
+	/* a row holds ncol numbers and ncol - 1 commas: at least 2 * ncol - 1 bytes */
+	int64_t cap = size / (2 * ncol - 1) + 1;
 	double *x = rt_alloc(sizeof(double) * (size_t)cap * (ncol - 1));
 	double *y = rt_alloc(sizeof(double) * (size_t)cap);
 	int all_int = 1;
@@ -260,7 +270,7 @@ load_csv(RtData *d, const NndEntry *e, const char *path, const char *label)
 				rt_die("%s:%lld: column %d: '%s' is not a number", path, (long long)lineno, i + 1, f[i]);
 			if (i == lab) {
 				y[rows] = v;
-				all_int &= v == (double)(int64_t)v;
+				all_int &= v >= -0x1p63 && v < 0x1p63 && v == (double)(int64_t)v;
 			} else
 				x[rows * (ncol - 1) + k++] = v;
 		}

@@ -76,8 +76,10 @@ def corrupt(mode, src, dst):
     data = b[8 + n:]
     if mode == "shape":
         h["fc.bias"]["shape"] = [5, 2]
-    elif mode == "missing":
-        del h["count"]
+    elif mode == "missing":  # the entry and its bytes (the last 4): no hole in the data section
+        b0, b1 = h.pop("count")["data_offsets"]
+        assert b1 == len(data) and b1 - b0 == 4
+        data = data[:b0]
     elif mode == "dtype":
         h["count"]["dtype"] = "I32"
     elif mode == "offsets":
