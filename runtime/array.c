@@ -1,6 +1,6 @@
 /* runtime/array.c: RtArray, N examples of one shape as read from an IDX or npy file: checking
- * it against an entry input (per-example shape, element type), converting its elements, and
- * copying examples into batch buffers. */
+ * it against an entry input (per-example shape, element type, the size variables it binds),
+ * converting its elements, and copying examples into batch buffers. */
 #include <string.h>
 
 #include "runtime/rt.h"
@@ -90,21 +90,64 @@ convert(RtArray *a, int to, const char *what, const char *name)
 }
 
 void
-rt_array_bind(RtArray *a, const NndTensorInfo *in, const char *const *syms, const char *what)
+rt_syms_init(RtSyms *s, const NndModel *m, int batch)
+{
+	s->m = m;
+	s->batch = batch;
+	s->v = rt_alloc_zero(sizeof(int64_t) * (m->nsyms + 1));
+	s->from = rt_alloc_zero(sizeof(char *) * (m->nsyms + 1));
+}
+
+void
+rt_syms_free(RtSyms *s)
+{
+	rt_free(s->v);
+	rt_free(s->from);
+	s->v = NULL;
+	s->from = NULL;
+}
+
+/* Binds the size variable of input dimension i (i >= 1) to the file's extent, or checks it
+   against the value another file gave */
+static void
+bind_sym(const RtArray *a, const NndTensorInfo *in, int i, RtSyms *s)
+{
+	char want[160];
+	int k = (int)(-in->dims[i] - 1);
+	const char *name = s->m->syms[k];
+	int64_t n = a->dims[i];
+
+	if (k == s->batch)
+		rt_die("input '%s' %s: the batch size %s can only be the first dimension", in->name,
+		       rt_shape_str(want, sizeof want, in->dtype, in->rank, in->dims, s->m->syms), name);
+	if (n < 1)
+		rt_die("%s: input '%s' %s gets %s = %lld from the file's axis %d; a size must be at least 1",
+		       a->path, in->name, rt_shape_str(want, sizeof want, in->dtype, in->rank, in->dims, s->m->syms),
+		       name, (long long)n, i);
+	if (s->v[k] == 0) {
+		s->v[k] = n;
+		s->from[k] = a->path;
+	} else if (s->v[k] != n)
+		rt_die("%s: input '%s' %s has %s = %lld (axis %d), but %s gave %s = %lld: every input must "
+		       "agree on a size variable", a->path, in->name,
+		       rt_shape_str(want, sizeof want, in->dtype, in->rank, in->dims, s->m->syms), name,
+		       (long long)n, i, s->from[k], name, (long long)s->v[k]);
+}
+
+void
+rt_array_bind(RtArray *a, const NndTensorInfo *in, RtSyms *s, const char *what)
 {
 	char want[160], got[160];
 	int ok = a->rank == in->rank;
 
-	for (int i = 1; i < in->rank; i++)
-		if (in->dims[i] < 0)
-			rt_die("input '%s' %s: only the first (batch) dimension may be a size variable "
-			       "(unsupported for now)", in->name,
-			       rt_shape_str(want, sizeof want, in->dtype, in->rank, in->dims, syms));
 	for (int i = 1; ok && i < in->rank; i++)
-		ok = a->dims[i] == in->dims[i];
+		if (in->dims[i] < 0)
+			bind_sym(a, in, i, s);
+		else
+			ok = a->dims[i] == in->dims[i];
 	if (!ok) {
 		int64_t ex[NND_MAX_RANK];
-		rt_shape_str(want, sizeof want, in->dtype, in->rank - 1, in->dims + 1, NULL);
+		rt_shape_str(want, sizeof want, in->dtype, in->rank - 1, in->dims + 1, s->m->syms);
 		memcpy(ex, a->dims + 1, sizeof(int64_t) * (a->rank - 1));
 		rt_shape_str(got, sizeof got, a->dtype, a->rank - 1, ex, NULL);
 		rt_die("%s: %s have the wrong shape: input '%s' expects examples of %s, the file holds "

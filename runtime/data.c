@@ -1,7 +1,8 @@
 /* runtime/data.c: a data set bound to the inputs of an entry. File i feeds input i (for IDX:
  * images -> x, labels -> y); files ending in .npy are read as npy, anything else as IDX (gzip
  * or plain). Every input's first dimension must be the same size variable (the batch B); the
- * rest of its shape is one example and must match the file. */
+ * rest of its shape is one example and must match the file, which binds the size variables there
+ * (T in x: f32[B, T, 8]) for this data set. */
 #include <string.h>
 
 #include "runtime/rt.h"
@@ -41,8 +42,9 @@ rt_data_load(RtData *d, const NndModel *m, const NndEntry *e, const char *const 
 {
 	static const char *const what2[] = {"images", "labels"};
 
-	rt_entry_batch_sym(m, e);
+	int bsym = rt_entry_batch_sym(m, e);
 	memset(d, 0, sizeof *d);
+	rt_syms_init(&d->syms, m, bsym);
 	if (npaths != e->ninputs || npaths > 4)
 		rt_die("%s: %d file%s given but entry '%s' takes %d input%s", source, npaths,
 		       npaths == 1 ? "" : "s", e->name, e->ninputs, e->ninputs == 1 ? "" : "s");
@@ -56,7 +58,7 @@ rt_data_load(RtData *d, const NndModel *m, const NndEntry *e, const char *const 
 			rt_idx_read(paths[i], a);
 		if (a->rank < 1)
 			rt_die("%s: a 0-dimensional array holds no examples", paths[i]);
-		rt_array_bind(a, &e->inputs[i], m->syms, what);
+		rt_array_bind(a, &e->inputs[i], &d->syms, what);
 		if (i > 0 && a->dims[0] != d->a[0].dims[0])
 			rt_die("%s: %s and %s have different numbers of examples: %s has %lld, %s has %lld",
 			       source, npaths == 2 ? "images" : "inputs", npaths == 2 ? "labels" : "inputs",
@@ -73,6 +75,7 @@ rt_data_free(RtData *d)
 	for (int i = 0; i < d->narrays; i++)
 		rt_array_free(&d->a[i]);
 	d->narrays = 0;
+	rt_syms_free(&d->syms);
 }
 
 void

@@ -1,7 +1,9 @@
 /* runtime/infer_main.c: main() of NAME-infer. Loads --weights, reads examples (--idx IDX file or
  * --input .npy) and either writes the predict entry's output (--output y.npy), evaluates every
  * loss and metric against --labels (--eval), prints the argmax of each output row, or times the
- * predict entry (--bench: latency at batch 1, throughput at batch 64, with percentiles). */
+ * predict entry (--bench: latency at batch 1, throughput at batch 64, with percentiles). The
+ * examples bind the size variables after the batch (T of x: f32[B, T, 8] is the file's extent on
+ * that axis), in every mode. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +17,7 @@ static const RtFlag flags[F_COUNT] = {
 	[F_OUTPUT] = {"output", "FILE.npy", "write the model's output as npy"},
 	[F_LABELS] = {"labels", "FILE", "labels (IDX or .npy) for --eval"},
 	[F_EVAL] = {"eval", NULL, "print the loss and every metric over the data"},
-	[F_BENCH] = {"bench", NULL, "time the model: latency (batch 1) and throughput (batch 64) over the data"},
+	[F_BENCH] = {"bench", NULL, "time the model: latency (batch 1) and throughput (batch 64) over the data (its shape gives sizes such as T)"},
 	[F_BATCH] = {"batch", "N", "examples per call (default 256)"},
 	[F_SEED] = {"seed", "N", "seed of rand and randn (default: the recipe's; the step is 0)"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
@@ -44,6 +46,13 @@ arena_need(const NndEntry *e, int64_t *syms, int bsym, int64_t n, int64_t batch,
 			need = e->arena_size(syms);
 	}
 	return need;
+}
+
+/* A dimension of an entry's tensor: fixed, or the value of its size variable */
+static int64_t
+dim_value(int64_t d, const int64_t *syms)
+{
+	return d >= 0 ? d : syms[-d - 1];
 }
 
 static int
@@ -147,15 +156,17 @@ main(int argc, char **argv)
 	float *params = rt_alloc_aligned(sizeof(float) * (pn ? pn : 1));
 	rt_ckpt_load(weights, m, params, NULL, NULL);
 
-	/* the data, bound to the entry's inputs */
+	/* the data, bound to the entry's inputs; it gives the size variables after the batch */
 	RtArray a[2];
+	RtSyms sv;
 	const char *src = idx ? idx : input;
+	rt_syms_init(&sv, m, bsym);
 	read_any(src, input != NULL, &a[0]);
-	rt_array_bind(&a[0], &e->inputs[0], m->syms, idx ? "images" : "--input");
+	rt_array_bind(&a[0], &e->inputs[0], &sv, idx ? "images" : "--input");
 	if (eval) {
 		int npy = strlen(labels) > 4 && !strcmp(labels + strlen(labels) - 4, ".npy");
 		read_any(labels, npy, &a[1]);
-		rt_array_bind(&a[1], &e->inputs[1], m->syms, "labels");
+		rt_array_bind(&a[1], &e->inputs[1], &sv, "labels");
 		if (a[1].dims[0] != a[0].dims[0])
 			rt_die("images and labels have different numbers of examples: %s has %lld, %s has %lld",
 			       src, (long long)a[0].dims[0], labels, (long long)a[1].dims[0]);
@@ -165,7 +176,7 @@ main(int argc, char **argv)
 		rt_die("%s: no examples", src);
 
 	/* buffers */
-	int64_t *syms = rt_alloc_zero(sizeof(int64_t) * (m->nsyms + 1));
+	int64_t *syms = sv.v;
 	void *arena = rt_alloc_aligned(arena_need(e, syms, bsym, n, batch, 0));
 	void *bufs[2];
 	for (int i = 0; i < e->ninputs; i++)
@@ -185,24 +196,23 @@ main(int argc, char **argv)
 		if (o->rank < 1 || o->dims[0] != -(bsym + 1))
 			rt_die("predict output '%s' does not have the batch as its first dimension "
 			       "(unsupported)", o->name);
-		for (int i = 1; i < o->rank; i++)
-			if (o->dims[i] < 0)
-				rt_die("predict output '%s': only the batch dimension may vary (unsupported)", o->name);
 		if (o->dtype != NND_F32 && !output)
 			rt_die("predict output '%s' is %s; printing the argmax needs f32", o->name,
 			       rt_dtype_name(o->dtype));
+		syms[bsym] = n;
 		y.dtype = o->dtype;
 		y.rank = o->rank;
-		memcpy(y.dims, o->dims, sizeof(int64_t) * o->rank);
-		y.dims[0] = n;
-		ex = rt_numel(o->rank - 1, o->dims + 1);
-		k = o->rank > 1 ? o->dims[o->rank - 1] : 1;
+		for (int i = 0; i < o->rank; i++)
+			y.dims[i] = dim_value(o->dims[i], syms);
+		ex = rt_numel(o->rank - 1, y.dims + 1);
+		k = o->rank > 1 ? y.dims[o->rank - 1] : 1;
 		y.data = rt_alloc((size_t)(n * ex * rt_dtype_size(o->dtype)));
+		syms[bsym] = batch;
 		for (int i = 1; i < e->noutputs; i++) { /* further outputs: computed, not written */
 			const NndTensorInfo *oi = &e->outputs[i];
 			int64_t sz = rt_dtype_size(oi->dtype);
 			for (int d = 0; d < oi->rank; d++)
-				sz *= oi->dims[d] < 0 ? batch : oi->dims[d];
+				sz *= dim_value(oi->dims[d], syms);
 			outp[i] = rt_alloc_aligned(sz);
 		}
 	}
@@ -212,7 +222,11 @@ main(int argc, char **argv)
 		void *y64 = rt_alloc_aligned(64 * ex * rt_dtype_size(y.dtype));
 		call.arena = arena64;
 		outp[0] = y64;
-		printf("%s on %lld examples of %s\n", m->name, (long long)n, src);
+		printf("%s on %lld examples of %s", m->name, (long long)n, src);
+		for (int i = 0; i < m->nsyms; i++)
+			if (sv.v[i] > 0 && i != bsym)
+				printf(", %s = %lld", m->syms[i], (long long)sv.v[i]);
+		printf("\n");
 		bench(e, &call, &a[0], bufs[0], syms, bsym, 1, "latency");
 		bench(e, &call, &a[0], bufs[0], syms, bsym, 64, "throughput");
 		rt_free_aligned(arena64);
@@ -255,7 +269,7 @@ main(int argc, char **argv)
 	for (int i = 1; !eval && i < e->noutputs; i++)
 		rt_free_aligned(outp[i]);
 	rt_free(y.data);
-	rt_free(syms);
+	rt_syms_free(&sv);
 	rt_free_aligned(arena);
 	rt_free_aligned(params);
 	return 0;

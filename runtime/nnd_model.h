@@ -56,7 +56,8 @@ enum { NND_SCHED_CONSTANT, NND_SCHED_COSINE, NND_SCHED_STEP, NND_SCHED_EXPONENTI
 enum { NND_DATA_NONE, NND_DATA_IDX, NND_DATA_NPY, NND_DATA_NPZ, NND_DATA_CSV, NND_DATA_TEXT, NND_DATA_COUNT };
 
 /* A tensor's description. dims[i] >= 0 is fixed; dims[i] < 0 is -(k+1) for run-time size
-   variable k (NndModel.syms[k]), bound from the data (the batch size B). */
+   variable k (NndModel.syms[k]), bound from the data: the batch size B (dims[0], per call), any
+   other (T) by the data set's extent on that axis. NndCall.syms holds each call's values. */
 typedef struct NndTensorInfo {
 	const char *name;
 	int32_t dtype;

@@ -70,9 +70,22 @@ typedef struct RtArray {
 } RtArray;
 void rt_array_free(RtArray *a);
 int64_t rt_array_example_bytes(const RtArray *a);
-/* Checks a's per-example shape against in->dims[1..] and converts to in->dtype; dies naming
-   the file, the expected and the found shape. what: "images", "labels", "--input". */
-void rt_array_bind(RtArray *a, const NndTensorInfo *in, const char *const *syms, const char *what);
+/* The values of a model's size variables for one data set, as NndCall.syms: the batch variable
+   is set per call; every other one is bound by rt_array_bind from the first file that has it
+   (every example of a file has one shape: the variable is the file's extent on that axis). */
+typedef struct RtSyms {
+	const NndModel *m;
+	int batch;                 /* the batch variable's index */
+	int64_t *v;                /* m->nsyms values (one more allocated); 0: not bound yet */
+	const char **from;         /* the file each variable was bound from */
+} RtSyms;
+void rt_syms_init(RtSyms *s, const NndModel *m, int batch);
+void rt_syms_free(RtSyms *s);
+/* Checks a's per-example shape against in->dims[1..], binding or checking each size variable
+   there in s, and converts to in->dtype; dies naming the file, the expected and the found shape
+   (or, for a size variable two files disagree on, both files and both values).
+   what: "images", "labels", "--input". */
+void rt_array_bind(RtArray *a, const NndTensorInfo *in, RtSyms *s, const char *what);
 void rt_array_gather(const RtArray *a, const int64_t *idx, int64_t n, void *dst);
 void rt_array_slice(const RtArray *a, int64_t start, int64_t n, void *dst);
 
@@ -92,6 +105,7 @@ typedef struct RtData {
 	int narrays;
 	RtArray a[4];              /* a[i] feeds entry input i */
 	int64_t count;             /* examples */
+	RtSyms syms;               /* the size variables this data set binds (its own T) */
 } RtData;
 /* Checks the entry's inputs: every dims[0] is the same size symbol; returns its index */
 int rt_entry_batch_sym(const NndModel *m, const NndEntry *e);

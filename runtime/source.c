@@ -7,7 +7,9 @@
  *   TEXT  the file's bytes in windows of seq: x = bytes[k*T, k*T+T) -> input 0, y the same
  *         shifted by one -> input 1, for k < (size - 1) / T
  * Every array is then checked against its input (rt_array_bind): one example's shape and the
- * element type, dying with a message naming the file, the expected and the found shape. */
+ * element type, dying with a message naming the file, the expected and the found shape. The
+ * files bind the size variables after the batch (d->syms): T of x: f32[B, T, 8] is the file's
+ * extent on that axis (text: seq), the same in every input. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -17,11 +19,12 @@
 static void
 bind_all(RtData *d, const NndModel *m, const NndEntry *e, const char *source)
 {
+	rt_syms_init(&d->syms, m, rt_entry_batch_sym(m, e));
 	for (int i = 0; i < d->narrays; i++) {
 		RtArray *a = &d->a[i];
 		if (a->rank < 1)
 			rt_die("%s: a 0-dimensional array holds no examples", a->path);
-		rt_array_bind(a, &e->inputs[i], m->syms, e->inputs[i].name);
+		rt_array_bind(a, &e->inputs[i], &d->syms, e->inputs[i].name);
 		if (a->dims[0] != d->a[0].dims[0])
 			rt_die("%s: inputs '%s' and '%s' have different numbers of examples: %s has %lld, %s has %lld",
 			       source, e->inputs[0].name, e->inputs[i].name, d->a[0].path,

@@ -147,10 +147,10 @@ arena_need(const NndEntry *e, int64_t *syms, int bsym, int64_t n, int64_t batch)
 	return need;
 }
 
-/* The eval entry over the whole data set; each output averaged weighted by batch size */
+/* The eval entry over the whole data set (with its own size variables); each output averaged
+   weighted by batch size */
 static void
-validate(const NndModel *m, const RtData *d, int64_t batch, void **bufs, NndCall *c,
-         int64_t *syms, int bsym, double *avg)
+validate(const NndModel *m, const RtData *d, int64_t batch, void **bufs, NndCall *c, double *avg)
 {
 	float out[64];
 	void *outp[64];
@@ -161,11 +161,12 @@ validate(const NndModel *m, const RtData *d, int64_t batch, void **bufs, NndCall
 	}
 	c->outputs = outp;
 	c->inputs = (const void *const *)bufs;
+	c->syms = d->syms.v;
 	for (int64_t s = 0; s < d->count; s += batch) {
 		int64_t b = d->count - s < batch ? d->count - s : batch;
 		for (int i = 0; i < d->narrays; i++)
 			rt_array_slice(&d->a[i], s, b, bufs[i]);
-		syms[bsym] = b;
+		d->syms.v[d->syms.batch] = b;
 		m->eval.fn(c);
 		for (int i = 0; i < m->eval.noutputs; i++)
 			avg[i] += (double)out[i] * b;
@@ -335,13 +336,9 @@ main(int argc, char **argv)
 		nvalid = 0;
 	}
 	RtData train, valid = {0};
-	int bsym = rt_entry_batch_sym(m, &m->step);
 	rt_source_load(&train, m, &m->step, &dsrc, ndata > 0 ? "--data" : "the recipe's data");
-	int vsym = -1;
-	if (nvalid > 0) {
-		vsym = rt_entry_batch_sym(m, &m->eval);
+	if (nvalid > 0)
 		rt_source_load(&valid, m, &m->eval, &vsrc, vwhat);
-	}
 
 	/* the run's length: an optimiser step takes sb examples (the last of an epoch fewer) */
 	int64_t nacc = r.accumulate > 0 ? r.accumulate : 1, sb = r.batch * nacc;
@@ -367,10 +364,11 @@ main(int argc, char **argv)
 		       "with other data?", resume, (long long)st.pos, (long long)n);
 
 	/* buffers for the whole run: nothing is allocated in the loop */
-	int64_t *syms = rt_alloc_zero(sizeof(int64_t) * (m->nsyms + 1));
+	int64_t *syms = train.syms.v; /* the validation set has its own (validate) */
+	int bsym = train.syms.batch;
 	int64_t need = arena_need(&m->step, syms, bsym, n, r.batch);
 	if (nvalid > 0) {
-		int64_t k = arena_need(&m->eval, syms, vsym, valid.count, r.batch);
+		int64_t k = arena_need(&m->eval, valid.syms.v, valid.syms.batch, valid.count, r.batch);
 		need = k > need ? k : need;
 	}
 	void *arena = rt_alloc_aligned(need);
@@ -431,6 +429,7 @@ main(int argc, char **argv)
 				}
 				call.inputs = (const void *const *)bufs;
 				call.outputs = outp;
+				call.syms = syms;
 				double t0 = timing ? rt_now() : 0;
 				m->step.fn(&call);
 				if (timing)
@@ -458,7 +457,7 @@ main(int argc, char **argv)
 		}
 		rt_progress_clear(&prog);
 		if (nvalid > 0) {
-			validate(m, &valid, r.batch, vbufs, &call, syms, vsym, vavg);
+			validate(m, &valid, r.batch, vbufs, &call, vavg);
 			printf("epoch %lld/%lld  valid", (long long)st.epoch + 1, (long long)nepochs);
 			for (int i = 0; i < m->eval.noutputs; i++)
 				printf("%s%s %.4f", i ? "  " : " ", m->eval.outputs[i].name, vavg[i]);
@@ -493,7 +492,6 @@ main(int argc, char **argv)
 	rt_data_free(&valid);
 	rt_free(perm);
 	rt_free(hyper);
-	rt_free(syms);
 	rt_free_aligned(arena);
 	rt_free_aligned(params);
 	rt_free_aligned(grads);

@@ -184,7 +184,9 @@ load(const char *kind, const char *path, const uint8_t *data, size_t size, int b
 			rt_npy_parse(path, data, (int64_t)size, &a);
 		if (a.rank < 1)
 			rt_die("%s: a 0-dimensional array holds no examples", path);
-		rt_array_bind(&a, &e->inputs[bit], model.syms, "data");
+		RtSyms sv;
+		rt_syms_init(&sv, &model, 0);
+		rt_array_bind(&a, &e->inputs[bit], &sv, "data");
 		memset(&d, 0, sizeof d);
 		d.narrays = 1, d.a[0] = a, d.count = a.dims[0];
 		use(&d, e);
