@@ -2332,7 +2332,7 @@ bool elab_import(Elab *e, Ast *imp, Scope *into)
 		scope_bind(e, into, imp->alias, ns, imp->loc);
 	} else
 		for (int i = 0; i < e->imported.n; i++)
-			if (e->imported.v[i] == path)
+			if (e->imported.v[i].path == path && e->imported.v[i].into == into)
 				return true;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
@@ -2346,7 +2346,7 @@ bool elab_import(Elab *e, Ast *imp, Scope *into)
 	if (!prog)
 		return false;
 	if (!imp->alias)
-		vec_push(&e->imported, path);
+		vec_push(&e->imported, ((Imported){path, into}));
 	vec_push(&e->importing, path);
 	elab_decls(e, prog, target);
 	e->importing.n--;

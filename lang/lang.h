@@ -181,6 +181,12 @@ struct Scope {
 	VEC(Binding) b;
 };
 
+/* a file imported unqualified, into that scope (a file imported `as` a name gets a scope of its own) */
+typedef struct {
+	const char *path;
+	Scope *into;
+} Imported;
+
 typedef struct Elab {
 	Arena *arena;
 	Prog *prog;
@@ -197,7 +203,7 @@ typedef struct Elab {
 	struct ElabLoop *loop; /* lang/elab.c: the loop whose body is being built (innermost), or NULL */
 	const char *in_region; /* "a run-time 'if'", "a grad block": building such a region (no `:=`, no `metric`) */
 	VEC(Binding) metrics; /* the loss's metrics, in order */
-	VEC(const char *) imported; /* files already imported */
+	VEC(Imported) imported; /* files already imported, and the scopes they went into */
 	VEC(const char *) importing; /* the import chain, for cycles */
 } Elab;
 

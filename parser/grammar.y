@@ -113,10 +113,11 @@ decl: import | const | fn | module | train
     | error               { $$ = NULL; }
     ;
 
-/* import std.nn [as nn] | import "file.nnd" */
+/* import std.nn [as nn] | import "file.nnd" [as b] */
 import: IMPORT dotted             { $$ = mk_name(p, A_IMPORT, $2, @$); }
       | IMPORT dotted AS name     { $$ = mk_name(p, A_IMPORT, $2, @$); $$->alias = $4; }
       | IMPORT STRING             { $$ = mk(p, A_IMPORT, @$); $$->sval = $2; }
+      | IMPORT STRING AS name     { $$ = mk(p, A_IMPORT, @$); $$->sval = $2; $$->alias = $4; }
       ;
 dotted: name                      { $$ = $1; }
       | dotted DOT name           { $$ = str_intern(arena_printf(p->arena, "%s.%s", $1, $3)); }
