@@ -101,7 +101,7 @@ fuzz: $(B)/gen/lexer.c $(B)/gen/grammar.c
 	@mkdir -p $(B)/fuzz/corpus
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -O1 -g -I. -I$(B)/gen -Wno-unused-function \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -o $(B)/fuzz/parse_fuzz $(FUZZ_SRC)
-	@cp $(FUZZ_SEEDS) $(B)/fuzz/corpus/
+	@for f in $(FUZZ_SEEDS); do cp "$$f" "$(B)/fuzz/corpus/$$(echo "$$f" | tr / _)"; done # names differ across folders
 	cd $(B)/fuzz && ASAN_OPTIONS=detect_leaks=0 ./parse_fuzz -max_total_time=$(FUZZ_TIME) -max_len=8192 -detect_leaks=0 -print_final_stats=1 \
 	  corpus $(CURDIR)/tools/fuzz/corpus
 
