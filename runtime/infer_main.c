@@ -3,7 +3,9 @@
  * loss and metric against --labels (--eval), prints the argmax of each output row, or times the
  * predict entry (--bench: latency at batch 1, throughput at batch 64, with percentiles). The
  * examples bind the size variables after the batch (T of x: f32[B, T, 8] is the file's extent on
- * that axis), in every mode. */
+ * that axis), in every mode. The output keeps the model's layout with N in place of the batch:
+ * computed in calls of --batch examples put in their slices of the batch axis, wherever it is
+ * (f32[T, B, k] gives [T, N, k]), or in one call when the batch is not exactly one axis. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,11 +16,11 @@ static const RtFlag flags[F_COUNT] = {
 	[F_WEIGHTS] = {"weights", "FILE", "safetensors weights (required)"},
 	[F_IDX] = {"idx", "FILE", "examples from an IDX file (gzip or plain)"},
 	[F_INPUT] = {"input", "FILE.npy", "examples from an npy file"},
-	[F_OUTPUT] = {"output", "FILE.npy", "write the model's output as npy"},
+	[F_OUTPUT] = {"output", "FILE.npy", "write the model's output as npy (its own layout, N in place of the batch)"},
 	[F_LABELS] = {"labels", "FILE", "labels (IDX or .npy) for --eval"},
 	[F_EVAL] = {"eval", NULL, "print the loss and every metric over the data"},
 	[F_BENCH] = {"bench", NULL, "time the model: latency (batch 1) and throughput (batch 64) over the data (its shape gives sizes such as T)"},
-	[F_BATCH] = {"batch", "N", "examples per call (default 256)"},
+	[F_BATCH] = {"batch", "N", "examples per call (default 256; all of them when the output does not have the batch on one axis)"},
 	[F_SEED] = {"seed", "N", "seed of rand and randn (default: the recipe's; the step is 0)"},
 	[F_THREADS] = {"threads", "N", "OpenBLAS threads (default: OpenBLAS's choice)"},
 	[F_HELP] = {"help", NULL, "show this help"},
@@ -53,6 +55,44 @@ static int64_t
 dim_value(int64_t d, const int64_t *syms)
 {
 	return d >= 0 ? d : syms[-d - 1];
+}
+
+/* Bytes of an entry's tensor at the given sizes */
+static int64_t
+out_bytes(const NndTensorInfo *t, const int64_t *syms)
+{
+	int64_t sz = rt_dtype_size(t->dtype);
+
+	for (int d = 0; d < t->rank; d++)
+		sz *= dim_value(t->dims[d], syms);
+	return sz;
+}
+
+/* The axis of an output that is the batch size variable; -1 when none is, or when several are */
+static int
+batch_axis(const NndTensorInfo *t, int bsym)
+{
+	int ax = -1;
+
+	for (int d = 0; d < t->rank; d++)
+		if (t->dims[d] == -(bsym + 1)) {
+			if (ax >= 0)
+				return -1;
+			ax = d;
+		}
+	return ax;
+}
+
+/* Puts a call's output, its b examples along axis ax, in examples [s, s + b) of that axis of the
+   whole output y: one contiguous run per index of the axes before ax */
+static void
+put_slice(RtArray *y, int ax, const void *src, int64_t s, int64_t b)
+{
+	int64_t outer = rt_numel(ax, y->dims), n = y->dims[ax];
+	int64_t inner = rt_numel(y->rank - ax - 1, y->dims + ax + 1) * rt_dtype_size(y->dtype);
+
+	for (int64_t i = 0; i < outer; i++)
+		memcpy((char *)y->data + (i * n + s) * inner, (const char *)src + i * b * inner, b * inner);
 }
 
 static int
@@ -107,7 +147,7 @@ main(int argc, char **argv)
 {
 	const NndModel *m = &nnd_model;
 	const char *weights = NULL, *idx = NULL, *input = NULL, *output = NULL, *labels = NULL;
-	int eval = 0, benchmark = 0;
+	int eval = 0, benchmark = 0, batch_set = 0;
 	int64_t batch = 256, seed = m->recipe.seed;
 	char namebuf[256];
 
@@ -122,7 +162,7 @@ main(int argc, char **argv)
 		case F_LABELS: labels = v; break;
 		case F_EVAL: eval = 1; break;
 		case F_BENCH: benchmark = 1; break;
-		case F_BATCH: batch = rt_parse_count("batch", v, 0); break;
+		case F_BATCH: batch = rt_parse_count("batch", v, 0); batch_set = 1; break;
 		case F_SEED: seed = rt_parse_count("seed", v, 1); break;
 		case F_THREADS: openblas_set_num_threads((int)rt_parse_count("threads", v, 0)); break;
 		case F_HELP:
@@ -175,6 +215,26 @@ main(int argc, char **argv)
 	if (n == 0)
 		rt_die("%s: no examples", src);
 
+	/* The predict output's layout: the batch on one axis (any: [T, B, k] too) is computed in
+	   batches of --batch and each batch's result put in its slice of that axis of the whole
+	   output; without it (or with it on several axes) the output is a value of the whole call, so
+	   every example goes into one call */
+	const NndTensorInfo *o = eval ? NULL : &e->outputs[0];
+	int ax = eval ? 0 : batch_axis(o, bsym);
+	char shape[160];
+	if (!eval && ax < 0 && !benchmark) {
+		if (batch_set && batch < n)
+			rt_die("predict output '%s' %s does not have the batch size %s on exactly one axis, so "
+			       "it is a value of the whole call: the %lld examples run in one call, but --batch is "
+			       "%lld (leave --batch out or give at least %lld)", o->name,
+			       rt_shape_str(shape, sizeof shape, o->dtype, o->rank, o->dims, m->syms),
+			       m->syms[bsym], (long long)n, (long long)batch, (long long)n);
+		batch = n;
+	}
+	if (!eval && !output && !benchmark && o->dtype != NND_F32)
+		rt_die("predict output '%s' is %s; printing the argmax needs f32 (write it with --output)", o->name,
+		       rt_shape_str(shape, sizeof shape, o->dtype, o->rank, o->dims, m->syms));
+
 	/* buffers */
 	int64_t *syms = sv.v;
 	void *arena = rt_alloc_aligned(arena_need(e, syms, bsym, n, batch, 0));
@@ -182,44 +242,32 @@ main(int argc, char **argv)
 	for (int i = 0; i < e->ninputs; i++)
 		bufs[i] = rt_alloc_aligned(batch * rt_array_example_bytes(&a[i]));
 	float hyper[NND_H_COUNT] = {[NND_H_SEED] = (float)nnd_seed_key((uint64_t)seed)}, scal[64];
-	void *outp[64];
+	void *outp[64] = {0};
 	double avg[64] = {0};
 	RtArray y = {0};
-	int64_t ex = 0, k = 0;
+	int64_t exb = 0; /* bytes of one example of the output, when the batch is its first axis */
 	if (e->noutputs > 64)
 		rt_die("more than 64 outputs (unsupported)");
-	if (eval) {
-		for (int i = 0; i < e->noutputs; i++)
-			outp[i] = &scal[i];
-	} else {
-		const NndTensorInfo *o = &e->outputs[0];
-		if (o->rank < 1 || o->dims[0] != -(bsym + 1))
-			rt_die("predict output '%s' does not have the batch as its first dimension "
-			       "(unsupported)", o->name);
-		if (o->dtype != NND_F32 && !output)
-			rt_die("predict output '%s' is %s; printing the argmax needs f32", o->name,
-			       rt_dtype_name(o->dtype));
+	for (int i = 0; eval && i < e->noutputs; i++)
+		outp[i] = &scal[i];
+	if (!eval) {
 		syms[bsym] = n;
 		y.dtype = o->dtype;
 		y.rank = o->rank;
 		for (int i = 0; i < o->rank; i++)
 			y.dims[i] = dim_value(o->dims[i], syms);
-		ex = rt_numel(o->rank - 1, y.dims + 1);
-		k = o->rank > 1 ? y.dims[o->rank - 1] : 1;
-		y.data = rt_alloc((size_t)(n * ex * rt_dtype_size(o->dtype)));
+		y.data = rt_alloc((size_t)out_bytes(o, syms));
+		exb = ax == 0 ? rt_numel(y.rank - 1, y.dims + 1) * rt_dtype_size(y.dtype) : 0;
 		syms[bsym] = batch;
-		for (int i = 1; i < e->noutputs; i++) { /* further outputs: computed, not written */
-			const NndTensorInfo *oi = &e->outputs[i];
-			int64_t sz = rt_dtype_size(oi->dtype);
-			for (int d = 0; d < oi->rank; d++)
-				sz *= dim_value(oi->dims[d], syms);
-			outp[i] = rt_alloc_aligned(sz);
-		}
+		/* output 0 of each call when it goes into slices; further outputs: computed, not written */
+		for (int i = ax > 0 ? 0 : 1; i < e->noutputs; i++)
+			outp[i] = rt_alloc_aligned(out_bytes(&e->outputs[i], syms));
 	}
 	NndCall call = {params, NULL, NULL, arena, (const void *const *)bufs, syms, hyper, outp};
 	if (benchmark) {
+		syms[bsym] = 64;
+		void *y64 = rt_alloc_aligned(out_bytes(o, syms)), *out0 = outp[0];
 		void *arena64 = rt_alloc_aligned(arena_need(e, syms, bsym, 64, 64, 0));
-		void *y64 = rt_alloc_aligned(64 * ex * rt_dtype_size(y.dtype));
 		call.arena = arena64;
 		outp[0] = y64;
 		printf("%s on %lld examples of %s", m->name, (long long)n, src);
@@ -231,6 +279,7 @@ main(int argc, char **argv)
 		bench(e, &call, &a[0], bufs[0], syms, bsym, 64, "throughput");
 		rt_free_aligned(arena64);
 		rt_free_aligned(y64);
+		outp[0] = out0;
 		n = 0; /* nothing more to run */
 	}
 	for (int64_t s = 0; s < n; s += batch) {
@@ -238,9 +287,11 @@ main(int argc, char **argv)
 		for (int i = 0; i < e->ninputs; i++)
 			rt_array_slice(&a[i], s, b, bufs[i]);
 		syms[bsym] = b;
-		if (!eval)
-			outp[0] = (char *)y.data + s * ex * rt_dtype_size(y.dtype);
+		if (!eval && ax <= 0) /* the batch first (or one call): straight into the whole output */
+			outp[0] = (char *)y.data + s * exb;
 		e->fn(&call);
+		if (!eval && ax > 0)
+			put_slice(&y, ax, outp[0], s, b);
 		for (int i = 0; eval && i < e->noutputs; i++)
 			avg[i] += (double)scal[i] * b;
 	}
@@ -252,7 +303,8 @@ main(int argc, char **argv)
 		rt_npy_write(output, &y);
 	} else if (!benchmark) {
 		const float *p = y.data;
-		for (int64_t i = 0; i < n * ex; i += k) {
+		int64_t k = y.rank > 1 ? y.dims[y.rank - 1] : 1, total = rt_numel(y.rank, y.dims);
+		for (int64_t i = 0; i < total; i += k) {
 			int64_t best = 0;
 			for (int64_t j = 1; j < k; j++)
 				if (p[i + j] > p[i + best])
@@ -266,7 +318,7 @@ main(int argc, char **argv)
 		rt_array_free(&a[i]);
 		rt_free_aligned(bufs[i]);
 	}
-	for (int i = 1; !eval && i < e->noutputs; i++)
+	for (int i = ax > 0 ? 0 : 1; !eval && i < e->noutputs; i++)
 		rt_free_aligned(outp[i]);
 	rt_free(y.data);
 	rt_syms_free(&sv);
