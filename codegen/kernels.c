@@ -1127,12 +1127,12 @@ static LLVMValueRef mix64(Fn *f, LLVMValueRef z)
 	return LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 31, 0), ""), "");
 }
 
-/* base = mix(salt gamma + step + mix(seed)), step and seed the f32 scalars in[k], in[k + 1] */
+/* base = mix(salt gamma + step + mix(seed)), step (f32 or i64) and seed (f32) the scalars in[k], in[k + 1] */
 static LLVMValueRef rand_base(Fn *f, Node *n, LLVMValueRef *in, int k)
 {
 	LLVMTypeRef i64 = f->cg->t_i64;
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k], in[k]), i64, "");
+	LLVMValueRef step = cg_convert(f, scalar_in(f, n->in[k], in[k]), n->in[k]->type.dtype, TY_I64);
 	LLVMValueRef seed = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k + 1], in[k + 1]), i64, "");
 	LLVMValueRef salt = imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma);
 	return mix64(f, iadd(f, iadd(f, salt, step), mix64(f, seed)));
