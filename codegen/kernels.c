@@ -1025,6 +1025,21 @@ static LLVMValueRef scratch(Fn *f, const Node *nd, DType t, int64_t n)
 	return g;
 }
 
+/* A runtime helper's scratch for node nd (NndScratch, runtime/nnd_model.h): a zeroed module
+   global of its own, which the helper grows when a call needs more (for sizes known only at run
+   time) and keeps, so steps after the first allocate nothing */
+static LLVMValueRef rt_scratch(Fn *f, const Node *nd)
+{
+	Cg *cg = f->cg;
+	char name[64];
+	snprintf(name, sizeof name, "nnd.rtscratch.%s.%d", LLVMGetValueName(f->fn), nd->id);
+	LLVMTypeRef ty = LLVMStructTypeInContext(cg->ctx, (LLVMTypeRef[]){cg->t_ptr, cg->t_i64}, 2, 0);
+	LLVMValueRef g = LLVMAddGlobal(cg->mod, ty, name);
+	LLVMSetInitializer(g, LLVMConstNull(ty));
+	LLVMSetLinkage(g, LLVMInternalLinkage);
+	return g;
+}
+
 static bool conv_dtype_ok(Fn *f, Node *n)
 {
 	if (n->type.dtype == TY_F32 || n->type.dtype == TY_F64)
@@ -1127,12 +1142,12 @@ static LLVMValueRef mix64(Fn *f, LLVMValueRef z)
 	return LLVMBuildXor(f->b, z, LLVMBuildLShr(f->b, z, LLVMConstInt(i64, 31, 0), ""), "");
 }
 
-/* base = mix(salt gamma + step + mix(seed)), step and seed the f32 scalars in[k], in[k + 1] */
+/* base = mix(salt gamma + step + mix(seed)), step (f32 or i64) and seed (f32) the scalars in[k], in[k + 1] */
 static LLVMValueRef rand_base(Fn *f, Node *n, LLVMValueRef *in, int k)
 {
 	LLVMTypeRef i64 = f->cg->t_i64;
 	LLVMValueRef gamma = LLVMConstInt(i64, 0x9E3779B97F4A7C15ull, 0);
-	LLVMValueRef step = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k], in[k]), i64, "");
+	LLVMValueRef step = cg_convert(f, scalar_in(f, n->in[k], in[k]), n->in[k]->type.dtype, TY_I64);
 	LLVMValueRef seed = LLVMBuildFPToSI(f->b, scalar_in(f, n->in[k + 1], in[k + 1]), i64, "");
 	LLVMValueRef salt = imul(f, LLVMConstInt(i64, (unsigned long long)n->attr[0], 0), gamma);
 	return mix64(f, iadd(f, iadd(f, salt, step), mix64(f, seed)));
@@ -1226,19 +1241,19 @@ static void cg_emit_top_k(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 	cg_loop_end(f, &lo);
 }
 
-/* ctc_loss and ctc_loss_bwd: nnd_rt_ctc(dbl, lp, targets, il, tl, T, N, C, S, blank, zero_infinity,
-   dloss or NULL, out) (runtime/ctc.c) */
+/* ctc_loss and ctc_loss_bwd: nnd_rt_ctc(scratch, dbl, lp, targets, il, tl, T, N, C, S, blank,
+   zero_infinity, dloss or NULL, out) (runtime/ctc.c), the scratch the node's own (rt_scratch) */
 static void cg_emit_ctc(Fn *f, Node *n, LLVMValueRef out, LLVMValueRef *in)
 {
 	Cg *cg = f->cg;
 	Type lp = n->in[0]->type;
 	LLVMTypeRef i32 = cg->t_i32, i64 = cg->t_i64, ptr = cg->t_ptr;
-	LLVMTypeRef pt[13] = {i32, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i32, ptr, ptr};
-	LLVMValueRef args[13] = {LLVMConstInt(i32, lp.dtype == TY_F64, 0), in[0], in[1], in[2], in[3],
+	LLVMTypeRef pt[14] = {ptr, i32, ptr, ptr, ptr, ptr, i64, i64, i64, i64, i64, i32, ptr, ptr};
+	LLVMValueRef args[14] = {rt_scratch(f, n), LLVMConstInt(i32, lp.dtype == TY_F64, 0), in[0], in[1], in[2], in[3],
 	                         cg_dim(f, lp.dim[0]), cg_dim(f, lp.dim[1]), cg_dim(f, lp.dim[2]), cg_dim(f, n->in[1]->type.dim[1]),
 	                         cg_i64(cg, n->attr[0]), LLVMConstInt(i32, n->attr[1] != 0, 0),
 	                         n->op == OP_CTC_BWD ? in[4] : LLVMConstPointerNull(ptr), out};
-	cg_libcall(f, "nnd_rt_ctc", cg->t_void, pt, 13, args, 13, false);
+	cg_libcall(f, "nnd_rt_ctc", cg->t_void, pt, 14, args, 14, false);
 }
 
 /* ctc_greedy_decode, branch-free: each frame's argmax k is stored at out[b, pos] and pos advances

@@ -583,14 +583,21 @@ RULE(shape_pool2d_bwd)
 	return true;
 }
 
+/* a random op's step (f32, or i64 in a loop compiled as a loop: lang/elab.c elab_random_step) and seed */
+static bool rand_scalars(const Node *step, const Node *seed)
+{
+	return step->type.rank == 0 && (step->type.dtype == TY_F32 || step->type.dtype == TY_I64) &&
+	       seed->type.rank == 0 && seed->type.dtype == TY_F32;
+}
+
 RULE(shape_dropout)
 {
-	char s1[256];
+	char s1[256], s2[256];
 	if (!dtype_is_float(n->in[0]->type.dtype))
 		FAIL("dropout needs a float tensor, found %s", tyname(g, n->in[0]->type, s1));
-	for (int k = 1; k < 3; k++)
-		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
-			FAIL("dropout's %s must be an f32 scalar, found %s", k == 1 ? "step" : "seed", tyname(g, n->in[k]->type, s1));
+	if (!rand_scalars(n->in[1], n->in[2]))
+		FAIL("dropout's step must be an f32 or i64 scalar and its seed an f32 scalar, found %s and %s",
+		     tyname(g, n->in[1]->type, s1), tyname(g, n->in[2]->type, s2));
 	if (n->nattr != 2 || n->attr[1] < 0 || n->attr[1] >= (1 << 24))
 		FAIL("dropout needs the attributes [salt, p 2^24] with p in [0, 1)");
 	n->type = n->in[0]->type;
@@ -599,10 +606,10 @@ RULE(shape_dropout)
 
 RULE(shape_rand)
 {
-	char s1[256];
-	for (int k = 0; k < 2; k++)
-		if (n->in[k]->type.rank != 0 || n->in[k]->type.dtype != TY_F32)
-			FAIL("rand's %s must be an f32 scalar, found %s", k == 0 ? "step" : "seed", tyname(g, n->in[k]->type, s1));
+	char s1[256], s2[256];
+	if (!rand_scalars(n->in[0], n->in[1]))
+		FAIL("rand's step must be an f32 or i64 scalar and its seed an f32 scalar, found %s and %s",
+		     tyname(g, n->in[0]->type, s1), tyname(g, n->in[1]->type, s2));
 	if (!dtype_is_float(n->type.dtype))
 		FAIL("rand makes float tensors, found %s", tyname(g, n->type, s1));
 	if (n->nattr != 2 || (n->attr[1] != 0 && n->attr[1] != 1))

@@ -1955,11 +1955,12 @@ static Value *b_upsample(Elab *e, int id, Value **a, Loc loc)
 	return y ? val_tensor(e, y) : val_err();
 }
 
-/* The hyper-parameters random ops read: the step (NND_H_STEP) and the run's seed (NND_H_SEED) */
+/* The hyper-parameters random ops read: the step (NND_H_STEP; in a loop compiled as a loop, mixed
+   with the iteration, elab_random_step) and the run's seed (NND_H_SEED) */
 static bool rand_inputs(Elab *e, Node **in, Loc loc)
 {
 	Type f32 = ir_scalar_type(TY_F32);
-	in[0] = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, &f32, loc);
+	in[0] = elab_random_step(e, elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_STEP}, 1, &f32, loc), loc);
 	in[1] = elab_node(e, OP_HYPER, NULL, 0, (int64_t[]){NND_H_SEED}, 1, &f32, loc);
 	return in[0] && in[1];
 }

@@ -839,8 +839,10 @@ typedef struct Seq {
 
 struct ElabLoop {
 	struct ElabLoop *parent;
+	struct ElabLoop *around; /* the loop compiled as a loop around this one, even through regions */
 	Graph *body, *outer;
 	Node *index;       /* the body's index input i (the loop variable is lo + i) */
+	Node *iter;        /* loop_iteration, made on first use */
 	Dim T;
 	VEC(Seq) seqs;
 	VEC(Node *) caps;    /* outer nodes captured, in input order */
@@ -940,6 +942,48 @@ static Node *capture(Elab *e, struct ElabLoop *L, Node *x)
 	vec_push(&L->caps, x);
 	vec_push(&L->capins, in);
 	return in;
+}
+
+/* The number of loop L's running iteration among all the iterations of the loops compiled as
+   loops around it (i, or around's number times T plus i), an i64 scalar of L's body, made once.
+   A run-time T is counted once per run of the loop, in the graph around it. */
+static Node *loop_iteration(Elab *e, struct ElabLoop *L, Loc loc)
+{
+	if (L->iter || !L->around)
+		return L->iter ? L->iter : (L->iter = L->index);
+	Graph *g = e->g;
+	Node *T;
+	if (DIM_IS_CONST(L->T))
+		T = ir_const(L->body, TY_I64, (double)L->T, loc);
+	else {
+		Type ct = {.dtype = TY_I64, .rank = 1, .dim = {L->T}};
+		e->g = L->outer;
+		Node *ones = elab_node(e, OP_CONST, NULL, 0, NULL, 0, &ct, loc);
+		ones->fval = 1;
+		T = elab_node(e, OP_SUM, &ones, 1, (int64_t[]){1, 0}, 2, NULL, loc); /* over axis 0 */
+	}
+	Node *in[2] = {loop_iteration(e, L->around, loc), T};
+	e->g = L->body;
+	in[0] = elab_node(e, OP_MUL, in, 2, NULL, 0, NULL, loc);
+	in[1] = L->index;
+	L->iter = elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, loc);
+	e->g = g;
+	return L->iter;
+}
+
+/* The step input of a random op (dropout, rand): inside a loop compiled as a loop, step + 2^24
+   times the iteration's number (loop_iteration), an i64 scalar, so each iteration draws other
+   numbers as an unrolled loop's do (by their nodes' salts), and a backward body, recomputing its
+   forward iteration, draws the same ones. Distinct for steps below 2^24 (f32 steps are exact
+   there); exact in the interpreter's doubles up to 2^29 iterations per step. Else step itself. */
+Node *elab_random_step(Elab *e, Node *step, Loc loc)
+{
+	if (!e->rand_loop || !step)
+		return step;
+	Node *in[2] = {loop_iteration(e, e->rand_loop, loc), ir_const(e->g, TY_I64, 16777216.0, loc)};
+	in[1] = elab_node(e, OP_MUL, in, 2, NULL, 0, NULL, loc);
+	in[0] = elab_cast(e, step, TY_I64, loc);
+	return elab_node(e, OP_ADD, in, 2, NULL, 0, NULL, loc);
 }
 
 /* Makes the body closed: each value from outside becomes a captured input, a constant is copied
@@ -1118,7 +1162,7 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	NameVec names = {0};
 	VEC(Carried) car = {0};
 	assigned_names(st->b, &names);
-	struct ElabLoop L = {.parent = e->loop, .outer = outer, .T = T};
+	struct ElabLoop L = {.parent = e->loop, .around = e->rand_loop, .outer = outer, .T = T};
 	L.body = ir_region_new(e->prog, "body");
 	L.index = ir_input(L.body, ir_scalar_type(TY_I64), st->name, st->loc);
 	bool ok = true;
@@ -1151,7 +1195,7 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	e->param_node = NULL;
 	e->nparam_node = 0;
 	e->g = L.body;
-	e->loop = &L;
+	e->loop = e->rand_loop = &L;
 	Scope *ls = scope_new(e, s);
 	Node *var = L.index;
 	if (r->range.lo) {
@@ -1164,6 +1208,7 @@ static Value *compile_loop(Elab *e, Scope *s, Ast *st, Value *r, Dim T, bool exp
 	int errs = diag_error_count();
 	elab_block(e, ls, st->b, &bfl);
 	e->loop = L.parent;
+	e->rand_loop = L.around;
 	e->g = outer;
 	e->param_node = saved_pn;
 	e->nparam_node = saved_npn;

@@ -201,6 +201,7 @@ typedef struct Elab {
 	int depth;          /* call depth, to stop runaway recursion */
 	bool in_loss;       /* elaborating a recipe's loss: `metric` allowed */
 	struct ElabLoop *loop; /* lang/elab.c: the loop whose body is being built (innermost), or NULL */
+	struct ElabLoop *rand_loop; /* the same, but kept inside run-time ifs and grad blocks (random ops read it) */
 	const char *in_region; /* "a run-time 'if'", "a grad block": building such a region (no `:=`, no `metric`) */
 	VEC(Binding) metrics; /* the loss's metrics, in order */
 	VEC(Imported) imported; /* files already imported, and the scopes they went into */
@@ -238,6 +239,7 @@ Value *elab_binary(Elab *e, AstOp op, Value *a, Value *b, Loc loc);
 Value *elab_unary(Elab *e, AstOp op, Value *a, Loc loc);
 Node *elab_node(Elab *e, Op op, Node **in, int nin, const int64_t *attr, int nattr, const Type *given, Loc loc);
 Node *elab_cast(Elab *e, Node *n, DType t, Loc loc);
+Node *elab_random_step(Elab *e, Node *step, Loc loc); /* lang/elab.c: a random op's step input */
 
 /* lang/recipe.c: the whole program -> Prog with graphs loss, step, eval, predict */
 typedef struct ElabOptions {

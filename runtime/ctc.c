@@ -92,12 +92,17 @@ static void store(void *out, int dbl, int64_t i, double v)
 		((float *)out)[i] = (float)v;
 }
 
-void nnd_rt_ctc(int32_t dbl, const void *lp, const int64_t *targets, const int64_t *il, const int64_t *tl, int64_t T,
-                int64_t N, int64_t C, int64_t S, int64_t blank, int32_t zero_infinity, const void *dloss, void *out)
+void nnd_rt_ctc(NndScratch *scratch, int32_t dbl, const void *lp, const int64_t *targets, const int64_t *il, const int64_t *tl,
+                int64_t T, int64_t N, int64_t C, int64_t S, int64_t blank, int32_t zero_infinity, const void *dloss, void *out)
 {
 	Ctc c = {dbl ? NULL : lp, dbl ? lp : NULL, NULL, N, C, 0, blank, 0, 0};
-	double *alpha = rt_alloc(sizeof(double) * (size_t)(2 * T * (2 * S + 1) + C + 1)), *beta = alpha + T * (2 * S + 1);
-	double *acc = beta + T * (2 * S + 1);
+	int64_t need = (int64_t)sizeof(double) * (2 * T * (2 * S + 1) + C + 1);
+	if (scratch->size < need) { /* the contents need not survive: a new block, not realloc */
+		rt_free(scratch->p);
+		scratch->p = rt_alloc((size_t)need);
+		scratch->size = need;
+	}
+	double *alpha = scratch->p, *beta = alpha + T * (2 * S + 1), *acc = beta + T * (2 * S + 1);
 	if (dloss)
 		memset(out, 0, (size_t)(T * N * C) * (dbl ? sizeof(double) : sizeof(float)));
 	for (int64_t n = 0; n < N; n++) {
@@ -128,5 +133,4 @@ void nnd_rt_ctc(int32_t dbl, const void *lp, const int64_t *targets, const int64
 				store(out, dbl, (t * N + n) * C + k, -g * exp(acc[k] + loss));
 		}
 	}
-	rt_free(alpha);
 }

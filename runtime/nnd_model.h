@@ -166,10 +166,18 @@ void nnd_rt_opt_update(int32_t kind, float *p, const float *grad, float *opt, in
    (m = g on the first step, signalled by hyper[NND_H_STEP] == 0); g = nesterov ? g + mu*m : m;
    p -= lr*g. */
 void nnd_rt_sgd_update(float *p, const float *grad, float *mom, int64_t n, const float *hyper);
+/* A runtime helper's scratch memory, one per node of the generated code (a zeroed module global):
+   p holds size bytes. The helper replaces p by a larger block only when a call needs more and
+   never frees it, so a training step allocates nothing after the first (or after a longer T). */
+typedef struct NndScratch {
+	void *p;
+	int64_t size;
+} NndScratch;
 /* The CTC loss of each sample (dloss NULL: out f[N]) or its gradient (out f[T, N, C], times
    dloss[n]) for ctc_loss and ctc_loss_bwd (runtime/ctc.c); lp and out are float, or double when
-   dbl; targets [N, S], il and tl [N]. A length or target out of range calls nnd_rt_error. */
-void nnd_rt_ctc(int32_t dbl, const void *lp, const int64_t *targets, const int64_t *il, const int64_t *tl, int64_t T,
+   dbl; targets [N, S], il and tl [N]; the node's scratch holds alpha, beta and a row of C. A length
+   or target out of range calls nnd_rt_error. */
+void nnd_rt_ctc(NndScratch *scratch, int32_t dbl, const void *lp, const int64_t *targets, const int64_t *il, const int64_t *tl, int64_t T,
                 int64_t N, int64_t C, int64_t S, int64_t blank, int32_t zero_infinity, const void *dloss, void *out);
 /* A run-time data error found by generated code (a label outside [0, C)): prints
    "error: " and the message to stderr and exits with status 1. */

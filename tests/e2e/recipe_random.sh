@@ -4,6 +4,9 @@
 #   weights at 1; the same seed gives the same mask, another seed another one (about half the
 #   weights differ), and each mask keeps about half; a resumed run (the checkpoint's seed)
 #   draws the masks of the whole run;
+# - dropout in a loop of 20 iterations (compiled as a loop): row t of w = ones scales iteration
+#   t's dropout of ones, so one step leaves exactly row t's masked weights at 1: consecutive rows
+#   agree at about half the positions (independent masks), and a resumed run equals the whole run;
 # - rand at inference: step 0 and the recipe's seed, or --seed N: the same seed the same output,
 #   another seed another;
 # - grad_noise = gaussian(eta: 0.3, gamma: 0.55) on w: f32[65536] whose gradient is 0, SGD lr 1:
@@ -51,6 +54,41 @@ PY
 ./masked-train --steps 4 --resume part.st --out part.st --quiet
 cmp whole.st part.st || fail "dropout after --resume differs from the whole run"
 echo "ok: dropout: a run stopped at step 2 and resumed (the checkpoint's seed 3) equals the whole run"
+cat > loopdrop.nnd <<'NND'
+module Steps() {
+  param w: f32[20, 256] = ones()
+  forward(x: f32[B, 256]) -> f32[B, 256] {
+    let s = zeros([B, 256])
+    for t in 0..20 { s = s + dropout(x, p: 0.5) * w[t] }
+    return s
+  }
+}
+
+train steps {
+  model     = Steps()
+  data      = npy(x: "x.npy", y: "y.npy")
+  batch     = 1
+  seed      = 7
+  optimizer = sgd(lr: 0.01)
+  loss(x: f32[B, 256], y: f32[B, 256]) -> f32 { return mse(model(x), y) }
+}
+NND
+"$root/nndc" build loopdrop.nnd -o .
+./steps-train --steps 1 --out l1.st --quiet
+/usr/bin/python3 - "$root" <<'PY' || fail "dropout masks in a loop"
+import sys; sys.path.insert(0, sys.argv[1] + "/tests/num"); import nndio
+m = nndio.load_safetensors("l1.st")["w"] == 1
+kept = (~m).sum(axis=1)
+agree = [(m[t] == m[t + 1]).mean() for t in range(19)]
+print("ok: dropout in a loop of 20: rows keep %d..%d of 256; consecutive rows' masks agree at %.3f..%.3f (0.5)"
+      % (kept.min(), kept.max(), min(agree), max(agree)))
+assert all(90 < k < 166 for k in kept) and all(0.35 < a < 0.65 for a in agree)
+PY
+./steps-train --steps 4 --seed 3 --out lwhole.st --quiet
+./steps-train --steps 2 --seed 3 --out lpart.st --quiet
+./steps-train --steps 4 --resume lpart.st --out lpart.st --quiet
+cmp lwhole.st lpart.st || fail "dropout in a loop after --resume differs from the whole run"
+echo "ok: dropout in a loop: a run stopped at step 2 and resumed equals the whole run"
 ./masked-train --steps 0 --out w.st --quiet
 ./masked-infer --weights w.st --input x.npy --output a.npy
 ./masked-infer --weights w.st --input x.npy --output b.npy --seed 7

@@ -111,4 +111,30 @@ static const char *const loop_programs[] = {
 
 enum { NLOOP_PROGRAMS = sizeof loop_programs / sizeof *loop_programs };
 
+/* Random numbers in loops over T: dropout of the carried state and of the input at each step, and
+   randn, forward and reverse; the loss also stacks a dropout mask of ones and rand([256]) per
+   iteration (mean(m) and mean(u): loop_outs f32[T, 4096], which the tests add as outputs). Each
+   iteration draws other numbers, and its backward body the same ones: test_gradcheck.c checks the
+   gradients and that masks differ from one iteration to the next, test_codegen.c that compiled
+   masks, numbers and gradients equal the interpreter's. Needs the hyper-parameters step and seed. */
+static const char loop_random_program[] =
+	"module D() {\n"
+	"  param w: f32[4, 4] = normal(std: 0.5)\n"
+	"  param u: f32[4, 4] = normal(std: 0.5)\n"
+	"  forward(x: f32[B, T, 4]) -> f32[B, 4] {\n"
+	"    let h = zeros([B, 4])\n"
+	"    for t in 0..T { h = tanh(dropout(x[:, t], p: 0.25) @ u + dropout(h, p: 0.5) @ w) }\n"
+	"    let r = h\n"
+	"    for t in reverse(0..T) { r = tanh(dropout(r @ w, p: 0.3) + 0.1 * randn([B, 4]) + x[:, t]) }\n"
+	"    return h + r\n"
+	"  }\n"
+	"}\n"
+	"train t {\n"
+	"  model = D()\n"
+	"  loss(x: f32[B, T, 4], y: i32[B]) -> f32 {\n"
+	"    let (m, u) = for t in 0..T { yield (dropout(ones([4096]), p: 0.3), rand([4096])) }\n"
+	"    return cross_entropy(model(x), y) + mean(m) + mean(u)\n"
+	"  }\n"
+	"}\n";
+
 #endif

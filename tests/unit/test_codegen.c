@@ -476,17 +476,25 @@ static Prog *mlp_prog(void)
 }
 
 /* A loop program's loss and gradients (the autodiff graph lowered as "predict", loops forward
-   and backward) with one shared object for T = 1, 2 and 9 (and B = 3), against the interpreter */
-START_TEST(loop_program_vs_interpreter)
+   and backward) with one shared object for T = 1, 2 and 9 (and B = 3), against the interpreter.
+   random: loop_random_program at step 3 and seed 7, its stacked masks m and numbers u (f32[T, 4096]
+   loop_outs of the loss) also outputs, which must be the interpreter's exactly. */
+static void loop_vs_interpreter(const char *src, bool random)
 {
 	Arena *ar = arena_new();
-	Ast *ast = parse_string(ar, "loops.nnd", loop_programs[_i], strlen(loop_programs[_i]));
+	Ast *ast = parse_string(ar, "loops.nnd", src, strlen(src));
 	ElabOptions eo = {.stdlib_dir = "stdlib"};
 	Prog *p = ast ? sema_program(ar, ast, &eo) : NULL;
 	if (!p)
 		diag_flush(stderr);
 	ck_assert_ptr_nonnull(p);
 	Graph *loss = ir_prog_graph(p, "loss");
+	for (int i = 0; random && i < loss->nodes.n; i++) {
+		Node *n = loss->nodes.v[i];
+		if (n->op == OP_LOOP_OUT && n->type.rank == 2 && n->type.dim[1] == 4096)
+			ir_graph_output(loss, n->attr[0] ? "u" : "m", n);
+	}
+	ck_assert_int_eq(loss->outputs.n, (random ? 3 : 1));
 	p->graphs.n = 0; /* only the gradient graph is lowered */
 	Graph *g = pass_autodiff(loss, "predict");
 	int64_t np = ir_prog_param_numel(p), d = loss->inputs.v[0]->type.dim[2];
@@ -507,19 +515,31 @@ START_TEST(loop_program_vs_interpreter)
 		for (int i = 0; i < 3; i++)
 			dy[i] = y[i];
 		Call c = {.params = params, .inputs = {x, y}, .syms = {B, T}};
-		for (int k = 0; k < g->outputs.n; k++)
-			c.outputs[k] = calloc((size_t)ir_prog_param_numel(p) + 1, sizeof(float));
+		double hyper[NND_H_COUNT] = {[NND_H_STEP] = 3, [NND_H_SEED] = 7};
+		c.hyper[NND_H_STEP] = 3, c.hyper[NND_H_SEED] = 7;
+		int64_t nout[8];
+		for (int k = 0; k < g->outputs.n; k++) {
+			Type t = g->outputs.v[k].node->type;
+			nout[k] = 1;
+			for (int j = 0; j < t.rank; j++) {
+				int64_t n;
+				ck_assert(ir_dim_eval(p, t.dim[j], syms, &n));
+				nout[k] *= n;
+			}
+			c.outputs[k] = calloc((size_t)nout[k] + 1, sizeof(float));
+		}
 		call(h, "predict", &c);
 		double *want[8] = {0};
 		const double *ins[2] = {dx, dy};
-		InterpArgs a = {.params = dparams, .inputs = ins, .syms = syms, .outputs = want};
+		InterpArgs a = {.params = dparams, .inputs = ins, .syms = syms, .hyper = random ? hyper : NULL, .outputs = want};
 		char err[256];
 		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "%s", err);
 		for (int k = 0; k < g->outputs.n; k++) {
-			Type t = g->outputs.v[k].node->type;
-			int64_t n = 1;
-			for (int j = 0; j < t.rank; j++)
-				n *= t.dim[j];
+			int64_t n = nout[k];
+			const char *name = g->outputs.v[k].name;
+			for (int i = 0; random && (!strcmp(name, "m") || !strcmp(name, "u")) && i < n; i++)
+				ck_assert_msg(((float *)c.outputs[k])[i] == (float)want[k][i], "T = %lld, %s[%d]: compiled %.9g, interpreter %.9g",
+				              (long long)T, name, i, ((float *)c.outputs[k])[i], want[k][i]);
 			for (int i = 0; i < n; i++) /* (T = 1: a loop from 1 runs 0 times, its mean is NaN in both) */
 				ck_assert_msg(fabs(((float *)c.outputs[k])[i] - want[k][i]) <= 1e-4 * (1 + fabs(want[k][i])) ||
 				              (isnan(((float *)c.outputs[k])[i]) && isnan(want[k][i])),
@@ -530,6 +550,17 @@ START_TEST(loop_program_vs_interpreter)
 		}
 		free(params), free(x), free(dparams), free(dx);
 	}
+}
+
+START_TEST(loop_program_vs_interpreter)
+{
+	loop_vs_interpreter(loop_programs[_i], false);
+}
+END_TEST
+
+START_TEST(loop_random_vs_interpreter)
+{
+	loop_vs_interpreter(loop_random_program, true);
 }
 END_TEST
 
@@ -723,6 +754,7 @@ static Suite *suite(void)
 	tcase_add_exit_test(t, cross_entropy_bad_label, 1);
 	tcase_add_test(t, mlp_step);
 	tcase_add_loop_test(t, loop_program_vs_interpreter, 0, NLOOP_PROGRAMS);
+	tcase_add_test(t, loop_random_vs_interpreter);
 	tcase_add_loop_test(t, early_exit_skips_the_rest, 0, 2);
 	tcase_add_exit_test(t, early_exit_rest_runs, 1);
 	tcase_add_test(t, descriptor_contents);

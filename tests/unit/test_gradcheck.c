@@ -12,6 +12,7 @@
 
 #include "lang/lang.h"
 #include "passes/passes.h"
+#include "runtime/nnd_model.h"
 #include "tests/unit/loop_programs.h"
 
 static const char *const programs[] = {
@@ -158,13 +159,13 @@ static double eval_loss(const Graph *g, InterpArgs *a)
 /* Every parameter's gradient from grad against central differences of loss; returns the worst
    relative error (each must be below tol) */
 static double check_gradients(Prog *p, Graph *loss, Graph *grad, const double *const *inputs, const int64_t *syms,
-                              double tol, int *checked)
+                              const double *hyper, double tol, int *checked)
 {
 	int64_t np = ir_prog_param_numel(p);
 	double *params = malloc(sizeof(double) * (size_t)np);
 	for (int64_t i = 0; i < np; i++)
 		params[i] = urand() - 0.5;
-	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
+	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms, .hyper = hyper};
 	char err[256];
 	double *outs[64] = {0};
 	a.outputs = outs;
@@ -235,7 +236,7 @@ START_TEST(test_program_gradients)
 		y[i] = floor(urand() * 3);
 	const double *inputs[2] = {x, y};
 	int checked = 0;
-	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-4, &checked);
+	double worst = check_gradients(p, loss, grad, inputs, syms, NULL, 1e-4, &checked);
 	printf("gradcheck program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
 }
 END_TEST
@@ -259,7 +260,7 @@ START_TEST(test_loop_gradients)
 		y[i] = floor(urand() * 4);
 	const double *inputs[2] = {x, y};
 	int checked = 0;
-	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	double worst = check_gradients(p, loss, grad, inputs, syms, NULL, 1e-6, &checked);
 	printf("gradcheck loop program %d: %d gradients, worst relative error %.3g\n", _i, checked, worst);
 
 	/* the same program with T = 5 written out is unrolled: the same loss */
@@ -280,6 +281,60 @@ START_TEST(test_loop_gradients)
 	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms};
 	double l1 = eval_loss(loss, &a), l2 = eval_loss(unrolled, &a);
 	ck_assert_msg(fabs(l1 - l2) <= 1e-12 * fabs(l2), "loop %.17g, unrolled %.17g", l1, l2);
+	free(params);
+}
+END_TEST
+
+/* Dropout and rand in loops over T (loop_random_program): the gradients at a fixed step and seed
+   (so the same masks in the forward and backward bodies), and each iteration's masks and numbers
+   against the next one's: independent draws keep a position of a mask of p = 0.3 the same with
+   probability p^2 + (1-p)^2 = 0.58 (1 if the iterations shared the mask), and |u_t - u_t+1| of
+   uniform numbers averages 1/3 */
+START_TEST(test_loop_random)
+{
+	Prog *p = compile(arena_new(), loop_random_program);
+	Graph *loss = ir_prog_graph(p, "loss");
+	Graph *grad = pass_autodiff(loss, "grad");
+	ck_assert_int_eq(ir_graph_verify(grad, "gradcheck"), 0);
+	enum { B = 3, T = 5, N = 4096 };
+	int64_t syms[2] = {B, T};
+	double x[B * T * 4], y[B], hyper[NND_H_COUNT] = {[NND_H_STEP] = 3, [NND_H_SEED] = 7};
+	for (int i = 0; i < B * T * 4; i++)
+		x[i] = 2 * urand() - 1;
+	for (int i = 0; i < B; i++)
+		y[i] = floor(urand() * 4);
+	const double *inputs[2] = {x, y};
+	int checked = 0;
+	double worst = check_gradients(p, loss, grad, inputs, syms, hyper, 1e-6, &checked);
+
+	for (int i = 0; i < loss->nodes.n; i++) { /* the stacked masks m, then the numbers u */
+		Node *n = loss->nodes.v[i];
+		if (n->op == OP_LOOP_OUT && n->type.rank == 2 && n->type.dim[1] == N)
+			ir_graph_output(loss, n->attr[0] ? "u" : "m", n);
+	}
+	ck_assert_int_eq(loss->outputs.n, 3);
+	int64_t np = ir_prog_param_numel(p);
+	double *params = calloc((size_t)np, sizeof(double)), *out[3] = {0};
+	InterpArgs a = {.params = params, .inputs = inputs, .syms = syms, .hyper = hyper, .outputs = out};
+	char err[256];
+	ck_assert_msg(ir_interp(loss, &a, err, sizeof err), "interp: %s", err);
+	const double *m = out[1], *u = out[2];
+	double same = 0, dist = 0, kept = 0;
+	for (int t = 0; t + 1 < T; t++)
+		for (int i = 0; i < N; i++) {
+			same += (m[t * N + i] == 0) == (m[(t + 1) * N + i] == 0);
+			dist += fabs(u[t * N + i] - u[(t + 1) * N + i]);
+		}
+	for (int i = 0; i < T * N; i++)
+		kept += m[i] != 0;
+	same /= (T - 1) * N, dist /= (T - 1) * N, kept /= T * N;
+	printf("loop random: %d gradients, worst relative error %.3g; kept %.4f (0.7), consecutive masks agree at %.4f (0.58), "
+	       "mean |u_t - u_t+1| %.4f (1/3)\n", checked, worst, kept, same, dist);
+	ck_assert_msg(fabs(kept - 0.7) < 0.02, "kept %g", kept);
+	ck_assert_msg(fabs(same - 0.58) < 0.03, "consecutive masks agree at %g", same);
+	ck_assert_msg(fabs(dist - 1.0 / 3) < 0.02, "mean |u_t - u_t+1| %g", dist);
+	for (int k = 0; k < 3; k++)
+		free(out[k]);
 	free(params);
 }
 END_TEST
@@ -364,7 +419,7 @@ START_TEST(test_if_gradients)
 		free(outs[0]), free(outs[1]), free(a.params);
 	}
 	int checked = 0;
-	double worst = check_gradients(p, loss, grad, inputs, syms, 1e-6, &checked);
+	double worst = check_gradients(p, loss, grad, inputs, syms, NULL, 1e-6, &checked);
 	printf("gradcheck run-time if program %d, x %s: %d gradients, worst relative error %.3g\n", _i / 3,
 	       sign == 0 ? "> 0" : sign == 1 ? "< -0.6" : "in (-0.5, 0)", checked, worst);
 }
@@ -465,6 +520,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_program_gradients, 0, (int)(sizeof programs / sizeof *programs));
 	tcase_add_loop_test(tc, test_loop_gradients, 0, NLOOP_PROGRAMS);
+	tcase_add_test(tc, test_loop_random);
 	tcase_add_loop_test(tc, test_if_gradients, 0, 3 * (int)(sizeof if_programs / sizeof *if_programs));
 	tcase_add_loop_test(tc, test_custom_grad, 0, (int)(sizeof custom_pairs / sizeof *custom_pairs));
 	suite_add_tcase(s, tc);

@@ -735,6 +735,69 @@ START_TEST(bad_index_exits)
 }
 END_TEST
 
+/* The compiled CTC loss and gradient keep their scratch (runtime/ctc.c) from call to call: with
+   a run-time T, calls at T = 6, 6, 4, 8, 8 allocate (counted through the shared object's
+   rt_alloc_hook) once per node at the first call and at the first longer T, never else; each
+   call's results are the interpreter's */
+static int nallocs;
+static void *(*plain_alloc)(size_t);
+static void *counting_alloc(size_t n)
+{
+	nallocs++;
+	return plain_alloc(n);
+}
+
+START_TEST(ctc_scratch_kept)
+{
+	Prog *p = ir_prog_new(arena_new());
+	Dim T = ir_dim_sym(p, ir_sym_add(p, "T"));
+	Graph *g = ir_graph_new(p, "predict");
+	Type len = ir_type(TY_I64, 1, (Dim[]){2});
+	Node *x[5] = {ir_input(g, ir_type(TY_F32, 3, (Dim[]){T, 2, 3}), "lp", L0), ir_input(g, ir_type(TY_I64, 2, (Dim[]){2, 2}), "y", L0),
+	              ir_input(g, len, "il", L0), ir_input(g, len, "tl", L0), ir_input(g, ir_type(TY_F32, 1, (Dim[]){2}), "dloss", L0)};
+	ir_graph_output(g, "loss", ir_op(g, OP_CTC_LOSS, x, 4, (int64_t[]){0, 0}, 2, NULL, L0));
+	ir_graph_output(g, "dlp", ir_op(g, OP_CTC_BWD, x, 5, (int64_t[]){0, 0}, 2, NULL, L0));
+	void *h = cgso_build(p);
+	void *(**hook)(size_t) = (void *(**)(size_t))dlsym(h, "rt_alloc_hook");
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
+	ck_assert(hook && arena && entry);
+	plain_alloc = *hook;
+	*hook = counting_alloc;
+	static const int64_t Ts[5] = {6, 6, 4, 8, 8}, want_allocs[5] = {2, 0, 0, 2, 0};
+	for (int r = 0; r < 5; r++) {
+		int64_t t = Ts[r], syms[1] = {t}, n = t * 6;
+		double dlp[8 * 6], dy[4] = {1, 2, 2, 1}, dil[2] = {(double)t, (double)t - 1}, dtl[2] = {2, 1}, dd[2] = {1, 0.5};
+		float lp[8 * 6], loss[2], glp[8 * 6], d[2] = {1, 0.5};
+		int64_t y[4] = {1, 2, 2, 1}, il[2] = {t, t - 1}, tl[2] = {2, 1};
+		for (int64_t i = 0; i < n; i++)
+			dlp[i] = lp[i] = -1.0f - 0.25f * (float)((i * 7 + r) % 5);
+		const void *in[5] = {lp, y, il, tl, d};
+		void *out[2] = {loss, glp};
+		void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
+		NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
+		nallocs = 0;
+		entry(&c);
+		free(mem);
+		ck_assert_msg(nallocs == want_allocs[r], "call %d (T = %lld): %d allocations, expected %lld", r, (long long)t, nallocs,
+		              (long long)want_allocs[r]);
+		const double *din[5] = {dlp, dy, dil, dtl, dd};
+		double *want[2] = {0};
+		InterpArgs a = {.inputs = din, .syms = syms, .outputs = want};
+		char err[256];
+		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
+		for (int i = 0; i < 2; i++)
+			ck_assert_msg(fabs(loss[i] - want[0][i]) <= 1e-5 * (1 + fabs(want[0][i])), "T = %lld: loss[%d] %.9g, interpreter %.9g",
+			              (long long)t, i, loss[i], want[0][i]);
+		for (int64_t i = 0; i < n; i++)
+			ck_assert_msg(fabs(glp[i] - want[1][i]) <= 1e-5 * (1 + fabs(want[1][i])), "T = %lld: dlp[%lld] %.9g, interpreter %.9g",
+			              (long long)t, (long long)i, glp[i], want[1][i]);
+		free(want[0]), free(want[1]);
+	}
+	*hook = plain_alloc;
+}
+END_TEST
+
 /* a CTC target outside the classes stops the compiled program with a message (exit status 1) */
 START_TEST(bad_ctc_target_exits)
 {
@@ -769,6 +832,7 @@ int main(void)
 	tcase_add_test(t, rand_statistics);
 	tcase_add_test(t, assign_effect);
 	tcase_add_test(t, grad_acc_block);
+	tcase_add_test(t, ctc_scratch_kept);
 	tcase_add_loop_test(t, gradient_vs_finite_differences, 0, NROWS);
 	tcase_add_loop_test(t, kernels_vs_interp, 0, NROWS);
 	suite_add_tcase(s, t);
