@@ -4,12 +4,9 @@
 # A per-frame linear layer with ctc_loss learns it; the loss must fall below a tenth of its first
 # value, and ctc_greedy_decode must read back the exact label sequence of >= 95% of the training
 # sequences in the last steps (metric `exact`, from the labels padded with -1).
-root=$(pwd)
+. tests/e2e/lib.sh
 PY=/usr/bin/python3
 $PY -c "import numpy" 2>/dev/null || { echo "skipped: no numpy in $PY"; exit 77; }
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 cd "$t"
 $PY - <<'PY' || fail "generating the data"
 import numpy as np

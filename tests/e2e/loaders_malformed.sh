@@ -9,11 +9,8 @@
 # Under make test-asan the recipes are linked with ASan+UBSan (NNDC_LDFLAGS) against the
 # sanitized runtime of that tree; any report fails the case. Leaks are checked in the controls
 # only: a run that dies with a message exits holding its buffers, on purpose.
-root=$(pwd)
+. tests/e2e/lib.sh
 C=$root/tests/data/malformed
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 cd "$t"
 mkdir corpus && /usr/bin/python3 "$C/make.py" corpus >/dev/null && cp "$C/make.py" corpus/ &&
 	diff -r "$C" corpus || fail "the files in $C are not what its make.py makes (run it)"

@@ -3,10 +3,7 @@
 # under 5 s, its executables are as large as with T = 64 (within 64 bytes: only immediates
 # differ), and a few Adam steps on the text lower the loss. The text is a Vim help file, or a
 # generated one where Vim's documentation is not installed.
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
 text=/usr/share/vim/vim90/doc/usr_01.txt
 if [ ! -r "$text" ]; then
 	text=$t/text.txt

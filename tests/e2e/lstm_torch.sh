@@ -3,13 +3,8 @@
 # against PyTorch (tests/e2e/lstm_torch.py): weights after 4 SGD steps, then the outputs of the
 # inference executable.
 set -e
-if ! /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
-	echo "skipped: python3-torch or python3-numpy is not installed in /usr/bin/python3"
-	exit 77
-fi
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+. tests/e2e/lib.sh
+need_torch
 /usr/bin/python3 "$root/tests/e2e/lstm_torch.py" mkdata "$t"
 "$root/nndc" build "$root/tests/e2e/lstm_torch.nnd" -o "$t"
 cd "$t"

@@ -11,14 +11,9 @@
 #   written between optimiser steps only);
 # - --accumulate on a recipe without `accumulate` is refused, and so is accumulate = 0.
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-fm=/usr/share/datasets/fashion-mnist
-[ -r "$fm/train-images-idx3-ubyte.gz" ] || { echo "skipped: no Fashion-MNIST in $fm"; exit 77; }
-/usr/bin/python3 "$root/tests/e2e/rt/mkidx.py" subset "$fm/train-images-idx3-ubyte.gz" "$fm/train-labels-idx1-ubyte.gz" \
-	1000 "$t/data-images.gz" "$t/data-labels.gz"
+. tests/e2e/lib.sh
+need_fm
+subset 1000
 cd "$t"
 "$root/nndc" build "$root/tests/num/sgd_small.nnd" -o plain
 sed 's/^  epochs    = 1/  epochs    = 1\n  accumulate = 1/' "$root/tests/num/sgd_small.nnd" > acc.nnd

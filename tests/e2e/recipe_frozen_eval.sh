@@ -5,14 +5,8 @@
 # with teacher.eval() (dropout off, the running statistics used), and the checkpoint holds the
 # teacher's tensors unchanged (running statistics and num_batches_tracked included).
 set -e
-if ! /usr/bin/python3 -c "import torch, numpy" 2>/dev/null; then
-	echo "skipped: python3-torch or python3-numpy is not installed in /usr/bin/python3"
-	exit 77
-fi
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
+need_torch
 cd "$t"
 cat > fe.nnd <<'NND'
 import std.nn

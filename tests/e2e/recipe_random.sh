@@ -15,10 +15,7 @@
 #   (independent noise); another seed draws uncorrelated noise; a run stopped at step 7 and
 #   resumed ends with the bytes of the whole run; --grad-noise-eta needs a recipe with noise.
 set -e
-root=$(pwd)
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. tests/e2e/lib.sh
 cd "$t"
 cat > drop.nnd <<'NND'
 module Masked() {
