@@ -3,7 +3,8 @@
  *   file:line:col: error: message
  *      12 |   y = x @ w2
  *         |       ^~~~~~
- * A note follows the error or warning it was attached to. Sources registered with
+ * A note follows the error or warning it was attached to; an error or warning repeated at the
+ * same place with the same text is kept once. Sources registered with
  * diag_source_add are quoted; a location with line 0 is printed as `file: error: message`.
  */
 #include "lang/lang.h"
@@ -66,9 +67,23 @@ static void diag_add(DiagLevel level, Loc loc, const char *fmt, va_list ap)
 	char *msg = xrealloc(NULL, (size_t)n + 1);
 	vsnprintf(msg, (size_t)n + 1, fmt, ap2);
 	va_end(ap2);
-	vec_push(&diags, ((Diag){level, loc, msg}));
+	/* An error or warning said before at the same place (a body elaborated once per iteration of
+	   an unrolled loop, or per instantiation) is said once; its notes go with it. */
+	static bool dropping;
+	if (level != DIAG_NOTE) {
+		dropping = false;
+		for (int i = 0; i < diags.n && !dropping; i++) {
+			const Diag *d = &diags.v[i];
+			dropping = d->level == level && d->loc.file == loc.file && d->loc.line == loc.line &&
+			           d->loc.col == loc.col && !strcmp(d->msg, msg);
+		}
+	}
 	if (level == DIAG_ERROR)
-		nerrors++;
+		nerrors++; /* counted all the same: callers compare counts to see whether a part failed */
+	if (dropping)
+		free(msg);
+	else
+		vec_push(&diags, ((Diag){level, loc, msg}));
 }
 
 void diag_error(Loc loc, const char *fmt, ...)

@@ -1709,7 +1709,7 @@ static void elab_stmt(Elab *e, Scope *s, Ast *st, Flow *fl)
 	case A_YIELD: {
 		Value *v = elab_expr(e, s, st->a);
 		if (!fl->yields)
-			diag_error(st->loc, "'yield' outside a 'for' expression, or in a loop not compiled yet");
+			diag_error(st->loc, "'yield' outside a 'for' expression: a loop that yields is a value, as in let hs = for t in 0..T { yield h }");
 		else
 			vec_push(fl->yields, ((Yield){v, st->a->loc}));
 		break;
