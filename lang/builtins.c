@@ -1010,6 +1010,17 @@ static Value *b_concat(Elab *e, int id, Value **a, Loc loc)
 	return val_tensor(e, concat_nodes(e, xs, n, ax, loc));
 }
 
+/* the tuple (xs[0], ..., xs[n-1]) of tensors: a built-in with several results */
+static Value *tensor_tuple(Elab *e, Node *const *xs, int n)
+{
+	Value *t = val_new(e, V_TUPLE);
+	t->list.v = arena_alloc(e->arena, sizeof(Value *) * (size_t)n);
+	for (int i = 0; i < n; i++)
+		t->list.v[i] = val_tensor(e, xs[i]);
+	t->list.n = n;
+	return t;
+}
+
 /* a tuple of slices of x along axis with the given sizes */
 static Value *slices(Elab *e, Node *x, int64_t ax, const int64_t *sizes, int n, Loc loc)
 {
@@ -1270,12 +1281,7 @@ static Value *b_top_k(Elab *e, int id, Value **a, Loc loc)
 	Node *vals = elab_node(e, OP_TAKE_ALONG, in, 2, attr, 1, NULL, loc);
 	if (!vals)
 		return val_err();
-	Value *t = val_new(e, V_TUPLE);
-	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 2);
-	t->list.v[0] = val_tensor(e, vals);
-	t->list.v[1] = val_tensor(e, idx);
-	t->list.n = 2;
-	return t;
+	return tensor_tuple(e, (Node *[]){vals, idx}, 2);
 }
 
 /* ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: 0, reduction: "mean",
@@ -1541,13 +1547,7 @@ static Value *b_batch_norm(Elab *e, int id, Value **a, Loc loc)
 		y = nd2(e, OP_ADD, y, channel_view(e, st[3], r, loc), loc);
 	if (!y || !nm_out || !nv_out)
 		return val_err();
-	Value *t = val_new(e, V_TUPLE);
-	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 3);
-	t->list.v[0] = val_tensor(e, y);
-	t->list.v[1] = val_tensor(e, nm_out);
-	t->list.v[2] = val_tensor(e, nv_out);
-	t->list.n = 3;
-	return t;
+	return tensor_tuple(e, (Node *[]){y, nm_out, nv_out}, 3);
 }
 
 /* ---- convolution, pooling, dropout (NCHW, as torch.nn.functional) ---- */
@@ -1763,12 +1763,7 @@ static Value *b_max_pool2d_with_indices(Elab *e, int id, Value **a, Loc loc)
 	Node *y = elab_node(e, OP_MAX_POOL2D, &x, 1, attr, 6, NULL, loc), *i = elab_node(e, OP_MAX_POOL2D_INDICES, &x, 1, attr, 6, NULL, loc);
 	if (!y || !i)
 		return val_err();
-	Value *t = val_new(e, V_TUPLE);
-	t->list.v = arena_alloc(e->arena, sizeof(Value *) * 2);
-	t->list.v[0] = val_tensor(e, y);
-	t->list.v[1] = val_tensor(e, i);
-	t->list.n = 2;
-	return t;
+	return tensor_tuple(e, (Node *[]){y, i}, 2);
 }
 
 /* max_unpool2d(x, indices, kernel_size, stride: kernel_size, padding: 0, output_size:): zeros of

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "runtime/nnd_model.h"
 
 extern char **environ;
 
@@ -64,6 +65,23 @@ static void *cgso_build(Prog *p)
 	unlink(st);
 	rmdir(dir);
 	return h;
+}
+
+/* Calls entry point `graph` of h once with c (its arena replaced by one of the size the
+   module asks for c->syms, freed after the call) */
+static void cgso_call(void *h, const char *graph, NndCall c)
+{
+	char name[64];
+	snprintf(name, sizeof name, "nnd_arena_%s", graph);
+	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, name);
+	snprintf(name, sizeof name, "nnd_entry_%s", graph);
+	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, name);
+	ck_assert(arena && entry);
+	int64_t n = arena(c.syms);
+	ck_assert(n >= 0);
+	c.arena = aligned_alloc(64, (size_t)((n + 63) / 64 * 64 + 64));
+	entry(&c);
+	free(c.arena);
 }
 
 #endif

@@ -35,18 +35,7 @@ typedef struct Call {
 
 static void call(void *h, const char *g, Call *c)
 {
-	char name[64];
-	snprintf(name, sizeof name, "nnd_arena_%s", g);
-	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, name);
-	snprintf(name, sizeof name, "nnd_entry_%s", g);
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, name);
-	ck_assert(arena && entry);
-	int64_t n = arena(c->syms);
-	ck_assert(n >= 0);
-	void *mem = aligned_alloc(64, (size_t)((n + 63) / 64 * 64 + 64));
-	NndCall nc = {c->params, NULL, c->opt, mem, c->inputs, c->syms, c->hyper, c->outputs};
-	entry(&nc);
-	free(mem);
+	cgso_call(h, g, (NndCall){c->params, NULL, c->opt, NULL, c->inputs, c->syms, c->hyper, c->outputs});
 }
 
 static Prog *prog(void) { return ir_prog_new(arena_new()); }

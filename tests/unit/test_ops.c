@@ -479,14 +479,9 @@ START_TEST(kernels_vs_interp)
 	for (int k = 0; k < g->outputs.n; k++)
 		out[k] = calloc((size_t)numel(g->outputs.v[k].node->type) + 1, 8);
 	float *pf = to_buffer(TY_F32, s.params, s.nparams);
-	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	ck_assert(arena && entry);
-	int64_t syms[1] = {0}, bytes = arena(syms);
-	void *mem = aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64 + 64));
+	int64_t syms[1] = {0};
 	float hyper[NND_H_COUNT] = {0};
-	NndCall c = {pf, NULL, NULL, mem, (const void *const *)in, syms, hyper, out};
-	entry(&c);
+	cgso_call(h, "predict", (NndCall){pf, NULL, NULL, NULL, (const void *const *)in, syms, hyper, out});
 	for (int k = 0; k < g->outputs.n; k++) {
 		Type t = g->outputs.v[k].node->type;
 		for (int64_t i = 0; i < numel(t); i++) {
@@ -502,7 +497,6 @@ START_TEST(kernels_vs_interp)
 	for (int k = 0; k < g->inputs.n; k++)
 		free(in[k]);
 	free(pf);
-	free(mem);
 }
 END_TEST
 
@@ -654,13 +648,8 @@ START_TEST(assign_effect)
 	void *h = cgso_build(p);
 	const void *cin[2] = {xf, zf};
 	void *cout[1] = {y};
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
-	ck_assert(entry && arena);
 	int64_t syms[1] = {0};
-	void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
-	NndCall c = {pf, NULL, NULL, mem, cin, syms, NULL, cout};
-	entry(&c);
+	cgso_call(h, "predict", (NndCall){pf, NULL, NULL, NULL, cin, syms, NULL, cout});
 	for (int i = 0; i < 3; i++) {
 		double old = i + 1.0, want = xv[i] + 10 * (i + 1);
 		ck_assert_msg(outs[0][i] == old * xv[i] && y[i] == (float)(old * xv[i]), "y[%d]: interp %g, kernel %g, want %g",
@@ -669,7 +658,6 @@ START_TEST(assign_effect)
 		ck_assert(prm[3 + i] == 10 * (i + 1) && pf[3 + i] == 10 * (i + 1));
 	}
 	free(outs[0]);
-	free(mem);
 }
 END_TEST
 
@@ -686,11 +674,7 @@ START_TEST(grad_acc_block)
 	               ir_input(g, ir_scalar_type(TY_F32), "keep", L0)};
 	ir_graph_output(g, "y", attr_op(g, OP_GRAD_ACC, in, 3, (int64_t[]){wi}, 1, NULL));
 	void *h = cgso_build(p);
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
-	ck_assert(entry && arena);
 	int64_t syms[1] = {0};
-	void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
 	double gd[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wd[2] = {0.75, 0.25}, kd[2] = {0, 1}, blk[5] = {7, 7, 9, 9, 9};
 	float gf[2][3] = {{1, -2, 4}, {0.5, 8, -1}}, wf[2] = {0.75, 0.25}, kf[2] = {0, 1}, bf[5] = {7, 7, 9, 9, 9}, y[3];
 	char err[256];
@@ -701,8 +685,7 @@ START_TEST(grad_acc_block)
 		ck_assert_msg(ir_interp(g, &a, err, sizeof err), "interp: %s", err);
 		const void *cin[3] = {gf[k], &wf[k], &kf[k]};
 		void *cout[1] = {y};
-		NndCall c = {NULL, bf, NULL, mem, cin, syms, NULL, cout};
-		entry(&c);
+		cgso_call(h, "predict", (NndCall){NULL, bf, NULL, NULL, cin, syms, NULL, cout});
 		for (int i = 0; i < 3; i++) {
 			double want = (k ? 0.75 * gd[0][i] : 0) + wd[k] * gd[k][i];
 			ck_assert_msg(outs[0][i] == want && blk[2 + i] == want && y[i] == (float)want && bf[2 + i] == (float)want,
@@ -712,7 +695,6 @@ START_TEST(grad_acc_block)
 		ck_assert(blk[0] == 7 && bf[0] == 7 && blk[1] == 7 && bf[1] == 7);
 		free(outs[0]);
 	}
-	free(mem);
 }
 END_TEST
 
@@ -727,11 +709,8 @@ START_TEST(bad_index_exits)
 	int32_t idx[2] = {1, 3};
 	const void *in[2] = {t, idx};
 	void *out[1] = {y};
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	static char mem[4096] __attribute__((aligned(64)));
 	int64_t syms[1] = {0};
-	NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
-	entry(&c);
+	cgso_call(h, "predict", (NndCall){NULL, NULL, NULL, NULL, in, syms, NULL, out});
 }
 END_TEST
 
@@ -759,9 +738,7 @@ START_TEST(ctc_scratch_kept)
 	ir_graph_output(g, "dlp", ir_op(g, OP_CTC_BWD, x, 5, (int64_t[]){0, 0}, 2, NULL, L0));
 	void *h = cgso_build(p);
 	void *(**hook)(size_t) = (void *(**)(size_t))dlsym(h, "rt_alloc_hook");
-	int64_t (*arena)(const int64_t *) = (int64_t (*)(const int64_t *))dlsym(h, "nnd_arena_predict");
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	ck_assert(hook && arena && entry);
+	ck_assert(hook);
 	plain_alloc = *hook;
 	*hook = counting_alloc;
 	static const int64_t Ts[5] = {6, 6, 4, 8, 8}, want_allocs[5] = {2, 0, 0, 2, 0};
@@ -774,11 +751,8 @@ START_TEST(ctc_scratch_kept)
 			dlp[i] = lp[i] = -1.0f - 0.25f * (float)((i * 7 + r) % 5);
 		const void *in[5] = {lp, y, il, tl, d};
 		void *out[2] = {loss, glp};
-		void *mem = aligned_alloc(64, (size_t)((arena(syms) + 63) / 64 * 64 + 64));
-		NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
 		nallocs = 0;
-		entry(&c);
-		free(mem);
+		cgso_call(h, "predict", (NndCall){NULL, NULL, NULL, NULL, in, syms, NULL, out});
 		ck_assert_msg(nallocs == want_allocs[r], "call %d (T = %lld): %d allocations, expected %lld", r, (long long)t, nallocs,
 		              (long long)want_allocs[r]);
 		const double *din[5] = {dlp, dy, dil, dtl, dd};
@@ -812,11 +786,8 @@ START_TEST(bad_ctc_target_exits)
 	int64_t y[2] = {1, 3}, il[1] = {2}, tl[1] = {2};
 	const void *in[4] = {lp, y, il, tl};
 	void *out[1] = {loss};
-	void (*entry)(const NndCall *) = (void (*)(const NndCall *))dlsym(h, "nnd_entry_predict");
-	static char mem[4096] __attribute__((aligned(64)));
 	int64_t syms[1] = {0};
-	NndCall c = {NULL, NULL, NULL, mem, in, syms, NULL, out};
-	entry(&c);
+	cgso_call(h, "predict", (NndCall){NULL, NULL, NULL, NULL, in, syms, NULL, out});
 }
 END_TEST
 
