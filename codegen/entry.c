@@ -35,6 +35,9 @@ static bool needs_buffer(const Node *n)
 }
 
 /* the node whose buffer n's value lives in (reshape is a view, custom_grad its forward value) */
+/* loop_out and if_out: a result of the node they read, written by it */
+static bool is_projection(const Node *n) { return n->op == OP_LOOP_OUT || n->op == OP_IF_OUT; }
+
 static const Node *owner(const Node *n)
 {
 	while (n->op == OP_RESHAPE || n->op == OP_CUSTOM_GRAD)
@@ -90,12 +93,10 @@ static int plan_slots(Graph *g, const int *epos, int *slot_of, const Node **slot
 		last[owner(g->outputs.v[k].node)->id] = nn;
 	for (int i = 0; i < nn; i++) {
 		Node *n = g->nodes.v[i];
-		/* a loop or an if writes its results (loop_out, if_out) while it runs: their slots are taken at it */
+		/* a loop or an if writes its results (the projections reading it) while it runs: their slots are taken at it */
 		for (int j = i; j < (n->op == OP_LOOP || n->op == OP_IF ? nn : i + 1); j++) {
 			Node *u = g->nodes.v[j];
-			bool mine = j == i ? n->op != OP_LOOP_OUT && n->op != OP_IF_OUT
-			                   : (n->op == OP_LOOP && u->op == OP_LOOP_OUT && u->in[0] == n) ||
-			                     (n->op == OP_IF && u->op == OP_IF_OUT && u->in[0] == n);
+			bool mine = j == i ? !is_projection(n) : is_projection(u) && u->in[0] == n;
 			if (!mine || !needs_buffer(u) || slot_of[u->id] >= 0)
 				continue;
 			Dim numel = ir_type_numel(p, u->type);
